@@ -1,0 +1,132 @@
+"""The `lastword` command: serve | simulate | check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from gateway.app import create_app
+from gateway.config import ConfigError, Settings, load_settings
+from gateway.logs import configure_logging, get_logger
+from gateway.simulate import SimulatorSettings, run_simulator
+
+
+def _install_uvloop() -> None:
+    try:
+        import uvloop  # noqa: PLC0415 - optional: not built for every platform
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def _serve_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="YAML settings file")
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--anthropic-upstream", dest="anthropic_upstream", metavar="URL")
+    parser.add_argument("--openai-upstream", dest="openai_upstream", metavar="URL")
+    parser.add_argument("--store", metavar="URL")
+    parser.add_argument("--rules", type=Path, metavar="DIR")
+    parser.add_argument("--admin-token", dest="admin_token")
+    parser.add_argument("--shadow", action="store_true", default=None)
+    parser.add_argument("--log-format", dest="log_format", choices=("json", "console"))
+    parser.add_argument("--log-level", dest="log_level")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="lastword", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _serve_flags(sub.add_parser("serve", help="run the gateway"))
+    _serve_flags(sub.add_parser("check-config", help="validate settings and exit"))
+    sim = sub.add_parser("simulate", help="run the simulated LLM upstream")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8081)
+    sim.add_argument("--token-delay", type=float, default=0.0, help="seconds between deltas")
+    sim.add_argument("--refusal-style", choices=("signal", "text"), default="signal")
+    sim.add_argument("--refuse-all", action="store_true")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
+    return load_settings(flags, args.config)
+
+
+def _run_worker(settings: Settings) -> None:
+    _install_uvloop()
+    configure_logging(settings.log_format, settings.log_level)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        reuse_port=settings.workers > 1,
+        print=None,
+        access_log=None,
+    )
+
+
+def serve(settings: Settings) -> None:
+    """Run the gateway with `settings.workers` processes sharing one port."""
+    configure_logging(settings.log_format, settings.log_level)
+    get_logger().info(
+        "starting",
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        store=settings.store.split("://", 1)[0],
+    )
+    if settings.workers == 1:
+        _run_worker(settings)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_run_worker, args=(settings,)) for _ in range(settings.workers)]
+    for worker in workers:
+        worker.start()
+
+    def stop(_signum: int, _frame: Any) -> None:
+        for worker in workers:
+            if worker.pid is not None:
+                os.kill(worker.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for worker in workers:
+        worker.join()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `lastword` command."""
+    args = build_parser().parse_args(argv)
+    if args.command == "simulate":
+        settings = SimulatorSettings(
+            token_delay=args.token_delay,
+            refusal_style=args.refusal_style,
+            refuse_all=args.refuse_all,
+        )
+        run_simulator(args.host, args.port, settings)
+        return 0
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        print(f"lastword: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "check-config":
+        print("configuration ok")
+        return 0
+    serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

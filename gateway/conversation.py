@@ -1,0 +1,152 @@
+"""Canonical turns, path fingerprints and conversation ids.
+
+Each dialect reduces its messages to `Turn`s of `Block`s. The reduction drops everything a
+person would not call a different message (JSON layout, key order, a string versus a list
+of one text block, Unicode normalization form, runs of whitespace, tool-call ids), so the
+same history sent through either API gives the same turns and the same fingerprints.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+
+Role = Literal["user", "assistant"]
+BlockKind = Literal["text", "tool_call", "tool_result", "image", "file"]
+
+_WHITESPACE = re.compile(r"\s+")
+_CHAIN_SEED = b"lastword/path/v1"
+
+
+def normalize_text(text: str) -> str:
+    """Reduce text to the form two people would agree is 'the same message'."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def canonical_json(value: Any) -> str:
+    """Serialize a JSON value with sorted keys and no insignificant whitespace."""
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return normalize_text(value)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def content_hash(data: str | bytes) -> str:
+    """A short stable hash naming binary content (images, files) without keeping it."""
+    raw = data.encode() if isinstance(data, str) else data
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def media_hash(reference: str) -> str:
+    """Hash an image or file given as base64, a `data:` URL or a URL.
+
+    A `data:` URL hashes as its base64 payload, so the same image sent inline through
+    either API (Anthropic base64 source, OpenAI data URL) gets the same hash.
+    """
+    if reference.startswith("data:"):
+        _, _, reference = reference.partition(",")
+    return content_hash(reference.replace("\n", "").strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One piece of a turn: text, a tool call (name + canonical arguments), a result, media."""
+
+    kind: BlockKind
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One speaker's contribution, in dialect-independent form."""
+
+    role: Role
+    blocks: tuple[Block, ...]
+
+    @property
+    def text(self) -> str:
+        """The turn's plain text (text blocks only), for detectors."""
+        return " ".join(b.value for b in self.blocks if b.kind == "text")
+
+
+def text_block(text: str) -> Block | None:
+    """A normalized text block, or None for text that is only whitespace."""
+    value = normalize_text(text)
+    return Block("text", value) if value else None
+
+
+def tool_call_block(name: Any, arguments: Any) -> Block:
+    """A tool call as name + canonical arguments; call ids differ by API and are dropped."""
+    label = name if isinstance(name, str) else ""
+    return Block("tool_call", f"{label}\x00{canonical_json(arguments)}")
+
+
+def merge_turns(items: Iterable[tuple[Role, list[Block]]]) -> tuple[Turn, ...]:
+    """Build turns, merging consecutive blocks of one role and adjacent text blocks.
+
+    Both APIs accept consecutive messages of one role and read them as one turn, and a
+    text split over two blocks reads as one text, so the canonical form merges them.
+    """
+    turns: list[tuple[Role, list[Block]]] = []
+    for role, blocks in items:
+        if not blocks:
+            continue
+        if turns and turns[-1][0] == role:
+            turns[-1][1].extend(blocks)
+        else:
+            turns.append((role, list(blocks)))
+    return tuple(Turn(role, _join_text(blocks)) for role, blocks in turns)
+
+
+def _join_text(blocks: list[Block]) -> tuple[Block, ...]:
+    out: list[Block] = []
+    for block in blocks:
+        if block.kind == "text" and out and out[-1].kind == "text":
+            out[-1] = Block("text", f"{out[-1].value} {block.value}")
+        else:
+            out.append(block)
+    return tuple(out)
+
+
+def _turn_bytes(turn: Turn) -> bytes:
+    parts = [turn.role]
+    for block in turn.blocks:
+        parts.append(block.kind)
+        parts.append(block.value)
+    return "\x1f".join(parts).encode()
+
+
+def path_fingerprints(tenant: str, system: str, turns: Sequence[Turn]) -> list[str]:
+    """The hash chain over tenant, system prompt and turns: one fingerprint per prefix.
+
+    `result[i]` names the conversation up to and including `turns[i]`.
+    """
+    head = hashlib.blake2b(_CHAIN_SEED, digest_size=16)
+    head.update(tenant.encode())
+    head.update(b"\x00")
+    head.update(normalize_text(system).encode())
+    state = head.digest()
+    out: list[str] = []
+    for turn in turns:
+        step = hashlib.blake2b(state, digest_size=16)
+        step.update(_turn_bytes(turn))
+        state = step.digest()
+        out.append(state.hex())
+    return out
+
+
+def conversation_id(root_fingerprint: str) -> str:
+    """`conv_` + a short encoding of the root (tenant, system prompt, first user turn)."""
+    raw = bytes.fromhex(root_fingerprint)[:15]
+    return "conv_" + base64.b32encode(raw).decode().lower()

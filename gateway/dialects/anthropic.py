@@ -1,0 +1,209 @@
+"""Anthropic Messages: request parsing, response watching, errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from gateway.conversation import (
+    Block,
+    Role,
+    canonical_json,
+    content_hash,
+    media_hash,
+    merge_turns,
+    tool_call_block,
+)
+from gateway.conversation import text_block as make_text
+from gateway.dialects.base import (
+    ChatRequest,
+    EventRole,
+    Family,
+    JSONObject,
+    Observation,
+    SseEvent,
+    ToolCall,
+    load_object,
+    optional_bool,
+    parse_json_data,
+    require_str,
+)
+from gateway.errors import BadRequest
+
+# Our descriptive error types, in the names Anthropic's own errors use for the same status.
+_NATIVE_TYPES = {
+    "upstream_unreachable": "api_error",
+    "upstream_timeout": "timeout_error",
+    "store_unavailable": "api_error",
+}
+
+
+def _source_hash(source: Any) -> str:
+    if not isinstance(source, dict):
+        return content_hash(orjson.dumps(source))
+    for key in ("data", "url", "file_id"):
+        value = source.get(key)
+        if isinstance(value, str):
+            return media_hash(value)
+    return content_hash(orjson.dumps(source, option=orjson.OPT_SORT_KEYS))
+
+
+def content_blocks(content: Any, where: str) -> list[Block]:
+    """Canonical blocks of one message's `content` (a string or a list of blocks)."""
+    if isinstance(content, str):
+        block = make_text(content)
+        return [block] if block else []
+    if not isinstance(content, list):
+        raise BadRequest(f"`{where}.content` must be a string or a list of content blocks.")
+    out: list[Block] = []
+    for i, item in enumerate(content):
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            raise BadRequest(f"`{where}.content.{i}` must be an object with a `type`.")
+        block = _block(item, f"{where}.content.{i}")
+        if block is not None:
+            out.append(block)
+    return out
+
+
+def _block(item: JSONObject, where: str) -> Block | None:
+    kind = item["type"]
+    if kind == "text":
+        text = item.get("text")
+        if not isinstance(text, str):
+            raise BadRequest(f"`{where}.text` must be a string.")
+        return make_text(text)
+    if kind in ("tool_use", "server_tool_use"):
+        return tool_call_block(item.get("name"), item.get("input"))
+    if kind == "tool_result":
+        inner = content_blocks(item.get("content") or "", where)
+        return Block("tool_result", " ".join(b.value for b in inner))
+    if kind == "image":
+        return Block("image", _source_hash(item.get("source")))
+    if kind == "document":
+        return Block("file", _source_hash(item.get("source")))
+    # thinking, redacted_thinking and server tool results carry nothing a person wrote.
+    return None
+
+
+def _system_text(system: Any) -> str:
+    if system is None:
+        return ""
+    if isinstance(system, str):
+        return system
+    if isinstance(system, list):
+        parts = [b.get("text") for b in system if isinstance(b, dict)]
+        return " ".join(p for p in parts if isinstance(p, str))
+    raise BadRequest("`system` must be a string or a list of text blocks.", param="system")
+
+
+class AnthropicDialect:
+    """The Anthropic Messages API (`POST /v1/messages`)."""
+
+    name = "anthropic"
+    family: Family = "anthropic"
+
+    def parse_request(self, body: bytes) -> ChatRequest:
+        """Parse a Messages request; reject what the API itself would reject."""
+        data = load_object(body)
+        model = require_str(data, "model")
+        if not isinstance(data.get("max_tokens"), int) or isinstance(data["max_tokens"], bool):
+            raise BadRequest("`max_tokens` is required and must be an integer.")
+        messages = data.get("messages")
+        if not isinstance(messages, list):
+            raise BadRequest("`messages` is required and must be a list.")
+        items: list[tuple[Role, list[Block]]] = []
+        for i, message in enumerate(messages):
+            if not isinstance(message, dict):
+                raise BadRequest(f"`messages.{i}` must be an object.")
+            role = message.get("role")
+            if role not in ("user", "assistant"):
+                raise BadRequest(f"`messages.{i}.role` must be 'user' or 'assistant'.")
+            items.append((role, content_blocks(message.get("content"), f"messages.{i}")))
+        tools = data.get("tools")
+        names = frozenset(
+            t["name"] for t in tools or () if isinstance(t, dict) and isinstance(t.get("name"), str)
+        )
+        return ChatRequest(
+            model=model,
+            stream=optional_bool(data, "stream"),
+            system=_system_text(data.get("system")),
+            turns=merge_turns(items),
+            tool_names=names,
+            body=data,
+        )
+
+    def new_watcher(self) -> AnthropicWatcher:
+        """A watcher for one Messages response."""
+        return AnthropicWatcher()
+
+    def error_body(self, status: int, error_type: str, message: str, param: str | None) -> bytes:
+        """`{"type":"error","error":{"type":...,"message":...}}`."""
+        native = _NATIVE_TYPES.get(error_type, error_type)
+        return orjson.dumps({"type": "error", "error": {"type": native, "message": message}})
+
+    def stream_error_event(self, error_type: str, message: str) -> bytes:
+        """An `error` event, as the API sends when a stream fails."""
+        return b"event: error\ndata: " + self.error_body(502, error_type, message, None) + b"\n\n"
+
+
+class AnthropicWatcher:
+    """Reads a Messages response: text, tool calls, the stop reason, refusals."""
+
+    def __init__(self) -> None:
+        self.observation = Observation()
+
+    def feed(self, event: SseEvent) -> EventRole:
+        """Take one streamed event."""
+        obs = self.observation
+        obs.events += 1
+        if event.name == "ping":
+            return EventRole.OTHER
+        data = parse_json_data(event)
+        if data is None:
+            return EventRole.OTHER
+        kind = data.get("type")
+        if kind == "content_block_delta":
+            delta = data.get("delta") or {}
+            if delta.get("type") == "text_delta":
+                obs.add_text(delta.get("text") or "")
+            elif delta.get("type") == "input_json_delta" and obs.tool_calls:
+                obs.tool_calls[-1].arguments += delta.get("partial_json") or ""
+            return EventRole.OTHER
+        if kind == "content_block_start":
+            self._block(data.get("content_block") or {})
+            return EventRole.OTHER
+        if kind == "message_delta":
+            self._stop((data.get("delta") or {}).get("stop_reason"))
+            return EventRole.FINAL
+        if kind == "message_start":
+            obs.response_id = (data.get("message") or {}).get("id")
+            return EventRole.FIRST
+        if kind == "message_stop":
+            return EventRole.STOP
+        if kind == "error":
+            obs.error = True
+            return EventRole.ERROR
+        return EventRole.OTHER
+
+    def read_body(self, body: JSONObject) -> None:
+        """Take a whole `message` object."""
+        self.observation.response_id = body.get("id")
+        for block in body.get("content") or ():
+            if isinstance(block, dict):
+                self._block(block)
+                if block.get("type") == "tool_use":
+                    self.observation.tool_calls[-1].arguments = canonical_json(block.get("input"))
+        self._stop(body.get("stop_reason"))
+
+    def _block(self, block: JSONObject) -> None:
+        kind = block.get("type")
+        if kind == "text":
+            self.observation.add_text(block.get("text") or "")
+        elif kind == "tool_use":
+            self.observation.tool_calls.append(ToolCall(str(block.get("name", ""))))
+
+    def _stop(self, reason: Any) -> None:
+        if isinstance(reason, str):
+            self.observation.stop_reason = reason
+            self.observation.provider_refusal = reason == "refusal"

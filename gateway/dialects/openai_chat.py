@@ -1,0 +1,174 @@
+"""OpenAI Chat Completions: request parsing, chunk watching, errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.conversation import Block, Role, canonical_json, merge_turns, tool_call_block
+from gateway.dialects import openai_common
+from gateway.dialects.base import (
+    ChatRequest,
+    EventRole,
+    Family,
+    JSONObject,
+    Observation,
+    SseEvent,
+    ToolCall,
+    load_object,
+    optional_bool,
+    parse_json_data,
+    require_str,
+)
+from gateway.errors import BadRequest
+
+_SYSTEM_ROLES = frozenset({"system", "developer"})
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+
+
+def _assistant_blocks(message: JSONObject, where: str) -> list[Block]:
+    blocks = openai_common.content_parts(message.get("content"), where)
+    refusal = message.get("refusal")
+    if isinstance(refusal, str):
+        blocks += openai_common.content_parts(refusal, where)
+    calls = message.get("tool_calls") or ()
+    legacy = message.get("function_call")
+    for call in [*calls, {"function": legacy}] if legacy else calls:
+        fn = call.get("function") if isinstance(call, dict) else None
+        if isinstance(fn, dict):
+            blocks.append(tool_call_block(fn.get("name"), fn.get("arguments")))
+    return blocks
+
+
+def _tool_result(message: JSONObject, where: str) -> list[Block]:
+    inner = openai_common.content_parts(message.get("content"), where)
+    return [Block("tool_result", " ".join(b.value for b in inner))]
+
+
+class OpenAIChatDialect:
+    """The OpenAI Chat Completions API (`POST /v1/chat/completions`)."""
+
+    name = "openai_chat"
+    family: Family = "openai"
+
+    def parse_request(self, body: bytes) -> ChatRequest:
+        """Parse a Chat Completions request; reject what the API itself would reject."""
+        data = load_object(body)
+        model = require_str(data, "model")
+        messages = data.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise BadRequest(
+                "`messages` is required and must be a non-empty list.", param="messages"
+            )
+        system: list[str] = []
+        items: list[tuple[Role, list[Block]]] = []
+        for i, message in enumerate(messages):
+            where = f"messages[{i}]"
+            if not isinstance(message, dict) or message.get("role") not in _ROLES:
+                raise BadRequest(
+                    f"`{where}` must be an object with a valid `role`.", param="messages"
+                )
+            role = message["role"]
+            if role in _SYSTEM_ROLES:
+                parts = openai_common.content_parts(message.get("content"), where)
+                system += [b.value for b in parts]
+            elif role == "user":
+                items.append(("user", openai_common.content_parts(message.get("content"), where)))
+            elif role == "assistant":
+                items.append(("assistant", _assistant_blocks(message, where)))
+            else:
+                items.append(("user", _tool_result(message, where)))
+        return ChatRequest(
+            model=model,
+            stream=optional_bool(data, "stream"),
+            system=" ".join(system),
+            turns=merge_turns(items),
+            tool_names=_tool_names(data.get("tools")),
+            body=data,
+        )
+
+    def new_watcher(self) -> ChatWatcher:
+        """A watcher for one Chat Completions response."""
+        return ChatWatcher()
+
+    def error_body(self, status: int, error_type: str, message: str, param: str | None) -> bytes:
+        """`{"error":{...}}`."""
+        return openai_common.error_body(status, error_type, message, param)
+
+    def stream_error_event(self, error_type: str, message: str) -> bytes:
+        """A `data: {"error":...}` chunk, which the OpenAI SDK raises as an APIError."""
+        return b"data: " + self.error_body(502, error_type, message, None) + b"\n\n"
+
+
+def _tool_names(tools: Any) -> frozenset[str]:
+    names: set[str] = set()
+    for tool in tools or ():
+        fn = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(fn, dict) and isinstance(fn.get("name"), str):
+            names.add(fn["name"])
+    return frozenset(names)
+
+
+class ChatWatcher:
+    """Reads chat chunks: content, refusals, tool calls, the finish reason."""
+
+    def __init__(self) -> None:
+        self.observation = Observation()
+
+    def feed(self, event: SseEvent) -> EventRole:
+        """Take one streamed chunk."""
+        obs = self.observation
+        obs.events += 1
+        if event.data == b"[DONE]":
+            return EventRole.STOP
+        data = parse_json_data(event)
+        if data is None:
+            return EventRole.OTHER
+        if "error" in data:
+            obs.error = True
+            return EventRole.ERROR
+        if obs.response_id is None:
+            obs.response_id = data.get("id")
+        choices = data.get("choices")
+        if not choices:
+            return EventRole.OTHER
+        choice = choices[0]
+        self._delta(choice.get("delta") or {})
+        reason = choice.get("finish_reason")
+        if reason is not None:
+            self._finish(reason)
+            return EventRole.FINAL
+        return EventRole.FIRST if obs.events == 1 else EventRole.OTHER
+
+    def read_body(self, body: JSONObject) -> None:
+        """Take a whole `chat.completion` object."""
+        self.observation.response_id = body.get("id")
+        choices = body.get("choices") or [{}]
+        message = choices[0].get("message") or {}
+        self._delta(message)
+        for call in self.observation.tool_calls:
+            call.arguments = canonical_json(call.arguments)
+        self._finish(choices[0].get("finish_reason"))
+
+    def _delta(self, delta: JSONObject) -> None:
+        obs = self.observation
+        content = delta.get("content")
+        if isinstance(content, str):
+            obs.add_text(content)
+        refusal = delta.get("refusal")
+        if isinstance(refusal, str):
+            obs.provider_refusal = True
+            obs.add_text(refusal)
+        for call in delta.get("tool_calls") or ():
+            fn = call.get("function") or {}
+            index = call.get("index", len(obs.tool_calls))
+            while index >= len(obs.tool_calls):
+                obs.tool_calls.append(ToolCall(""))
+            tool_call = obs.tool_calls[index]
+            tool_call.name = fn.get("name") or tool_call.name
+            tool_call.arguments += fn.get("arguments") or ""
+
+    def _finish(self, reason: Any) -> None:
+        if isinstance(reason, str):
+            self.observation.stop_reason = reason
+            if reason == "content_filter":
+                self.observation.provider_refusal = True

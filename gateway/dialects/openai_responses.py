@@ -1,0 +1,171 @@
+"""OpenAI Responses: request parsing, event watching, errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from gateway.conversation import Block, Role, merge_turns, tool_call_block
+from gateway.dialects import openai_common
+from gateway.dialects.base import (
+    ChatRequest,
+    EventRole,
+    Family,
+    JSONObject,
+    Observation,
+    SseEvent,
+    ToolCall,
+    load_object,
+    optional_bool,
+    parse_json_data,
+    require_str,
+)
+from gateway.errors import BadRequest
+
+_FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_CALL_ITEMS = frozenset({"function_call", "custom_tool_call"})
+_OUTPUT_ITEMS = frozenset({"function_call_output", "custom_tool_call_output"})
+
+
+def _item(item: JSONObject, where: str, system: list[str]) -> tuple[Role, list[Block]] | None:
+    kind = item.get("type", "message")
+    if kind == "message":
+        role = item.get("role")
+        blocks = openai_common.content_parts(item.get("content"), where)
+        if role in ("system", "developer"):
+            system.extend(b.value for b in blocks)
+            return None
+        if role not in ("user", "assistant"):
+            raise BadRequest(f"`{where}.role` must be user, assistant, system or developer.")
+        return role, blocks
+    if kind in _CALL_ITEMS:
+        args = item.get("arguments", item.get("input"))
+        return "assistant", [tool_call_block(item.get("name"), args)]
+    if kind in _OUTPUT_ITEMS:
+        inner = openai_common.content_parts(item.get("output"), where)
+        return "user", [Block("tool_result", " ".join(b.value for b in inner))]
+    # reasoning items and item references carry nothing a person wrote.
+    return None
+
+
+class OpenAIResponsesDialect:
+    """The OpenAI Responses API (`POST /v1/responses`)."""
+
+    name = "openai_responses"
+    family: Family = "openai"
+
+    def parse_request(self, body: bytes) -> ChatRequest:
+        """Parse a Responses request; reject what the API itself would reject."""
+        data = load_object(body)
+        model = require_str(data, "model")
+        raw_input = data.get("input")
+        system: list[str] = []
+        instructions = data.get("instructions")
+        if isinstance(instructions, str):
+            system.append(instructions)
+        items: list[tuple[Role, list[Block]]] = []
+        if isinstance(raw_input, str):
+            items.append(("user", openai_common.content_parts(raw_input, "input")))
+        elif isinstance(raw_input, list):
+            for i, item in enumerate(raw_input):
+                if not isinstance(item, dict):
+                    raise BadRequest(f"`input[{i}]` must be an object.", param="input")
+                turn = _item(item, f"input[{i}]", system)
+                if turn is not None:
+                    items.append(turn)
+        elif raw_input is not None:
+            raise BadRequest("`input` must be a string or a list of items.", param="input")
+        previous = data.get("previous_response_id")
+        return ChatRequest(
+            model=model,
+            stream=optional_bool(data, "stream"),
+            system=" ".join(system),
+            turns=merge_turns(items),
+            tool_names=_tool_names(data.get("tools")),
+            body=data,
+            previous_response_id=previous if isinstance(previous, str) else None,
+        )
+
+    def new_watcher(self) -> ResponsesWatcher:
+        """A watcher for one Responses response."""
+        return ResponsesWatcher()
+
+    def error_body(self, status: int, error_type: str, message: str, param: str | None) -> bytes:
+        """`{"error":{...}}`."""
+        return openai_common.error_body(status, error_type, message, param)
+
+    def stream_error_event(self, error_type: str, message: str) -> bytes:
+        """An `error` event: the Responses error fields, plus the `error` object the SDK raises."""
+        event = {"type": "error", "code": error_type, "message": message, "param": None}
+        event.update(openai_common.error_object(502, error_type, message, None))
+        return b"event: error\ndata: " + orjson.dumps(event) + b"\n\n"
+
+
+def _tool_names(tools: Any) -> frozenset[str]:
+    return frozenset(
+        t["name"] for t in tools or () if isinstance(t, dict) and isinstance(t.get("name"), str)
+    )
+
+
+class ResponsesWatcher:
+    """Reads Responses events: output text, refusals, function calls, the final status."""
+
+    def __init__(self) -> None:
+        self.observation = Observation()
+
+    def feed(self, event: SseEvent) -> EventRole:
+        """Take one streamed event."""
+        obs = self.observation
+        obs.events += 1
+        data = parse_json_data(event)
+        if data is None:
+            return EventRole.OTHER
+        kind = data.get("type")
+        if kind == "response.output_text.delta":
+            obs.add_text(data.get("delta") or "")
+        elif kind == "response.refusal.delta":
+            obs.provider_refusal = True
+            obs.add_text(data.get("delta") or "")
+        elif kind == "response.function_call_arguments.delta" and obs.tool_calls:
+            obs.tool_calls[-1].arguments += data.get("delta") or ""
+        elif kind == "response.output_item.added":
+            item = data.get("item") or {}
+            if item.get("type") in _CALL_ITEMS:
+                obs.tool_calls.append(ToolCall(str(item.get("name", ""))))
+        elif kind in _FINAL_EVENTS:
+            self._final(data.get("response") or {})
+            return EventRole.FINAL
+        elif kind == "response.created":
+            obs.response_id = (data.get("response") or {}).get("id")
+            return EventRole.FIRST
+        elif kind == "error":
+            obs.error = True
+            return EventRole.ERROR
+        return EventRole.OTHER
+
+    def read_body(self, body: JSONObject) -> None:
+        """Take a whole `response` object."""
+        obs = self.observation
+        obs.response_id = body.get("id")
+        for item in body.get("output") or ():
+            if not isinstance(item, dict):
+                continue
+            if item.get("type") in _CALL_ITEMS:
+                name, arguments = str(item.get("name", "")), item.get("arguments", "")
+                obs.tool_calls.append(ToolCall(name, arguments))
+            for part in item.get("content") or ():
+                if part.get("type") == "output_text":
+                    obs.add_text(part.get("text") or "")
+                elif part.get("type") == "refusal":
+                    obs.provider_refusal = True
+                    obs.add_text(part.get("refusal") or "")
+        self._final(body)
+
+    def _final(self, response: JSONObject) -> None:
+        obs = self.observation
+        status = response.get("status")
+        obs.stop_reason = status if isinstance(status, str) else None
+        details = response.get("incomplete_details") or {}
+        if details.get("reason") == "content_filter":
+            obs.provider_refusal = True

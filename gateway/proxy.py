@@ -1,0 +1,226 @@
+"""The request handler: read → identify → decide → forward → watch the stream → record.
+
+Guarantee: every request gets exactly one answer — the upstream's, or an error in the
+caller's own dialect — and no traceback ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+
+import aiohttp
+import orjson
+import structlog
+from aiohttp import web
+
+from gateway.config import Settings
+from gateway.dialects import ANTHROPIC, OPENAI_CHAT, Dialect, EventRole, Watcher
+from gateway.dialects.base import Family
+from gateway.errors import (
+    BodyTooLarge,
+    HTTPError,
+    InternalError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from gateway.logs import get_logger
+from gateway.sse import SseSplitter
+from gateway.upstream import Upstreams, body_payload, request_headers, response_headers
+
+log = get_logger("lastword.proxy")
+
+# Errors on paths that are not inspected are written in the family's main dialect.
+_ERROR_DIALECTS: dict[Family, Dialect] = {"anthropic": ANTHROPIC, "openai": OPENAI_CHAT}
+
+REQUEST_ID_HEADER = "X-Lastword-Request-Id"
+_UPSTREAM_FAULTS = (aiohttp.ClientError, asyncio.TimeoutError)
+# A stream is read in pieces of at most this size, which bounds the work and memory one
+# read of a fast upstream can cost; a token-paced stream arrives in far smaller pieces.
+_STREAM_CHUNK = 32 * 1024
+_CLIENT_GONE = (ConnectionResetError, aiohttp.ClientConnectionResetError)
+
+
+def error_response(dialect: Dialect, exc: HTTPError) -> web.Response:
+    """The dialect's error body for `exc`, with its status."""
+    body = dialect.error_body(exc.status, exc.error_type, exc.message, exc.param)
+    return web.Response(status=exc.status, body=body, content_type="application/json")
+
+
+def _upstream_error(exc: BaseException) -> HTTPError:
+    if isinstance(exc, asyncio.TimeoutError):
+        return UpstreamTimeout("The upstream API did not answer in time.")
+    return UpstreamUnreachable("The upstream API could not be reached.")
+
+
+def family_of(request: web.Request) -> Family:
+    """Which upstream a path that is not inspected goes to."""
+    path = request.path
+    if path.startswith("/v1/messages") or path.startswith("/v1/complete"):
+        return "anthropic"
+    if "anthropic-version" in request.headers or "x-api-key" in request.headers:
+        return "anthropic"
+    return "openai"
+
+
+class Proxy:
+    """Forwards requests; inspects the three chat APIs on the way."""
+
+    def __init__(self, settings: Settings, upstreams: Upstreams) -> None:
+        self.settings = settings
+        self.upstreams = upstreams
+
+    async def inspected(self, request: web.Request, dialect: Dialect) -> web.StreamResponse:
+        """Handle one request to an inspected route."""
+        started = time.perf_counter()
+        request_id = secrets.token_hex(8)
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                response = await self._inspect(request, dialect)
+            except HTTPError as exc:
+                response = error_response(dialect, exc)
+            except Exception:
+                log.exception("internal_error", dialect=dialect.name)
+                response = error_response(dialect, InternalError("The gateway failed."))
+            if not response.prepared:
+                response.headers[REQUEST_ID_HEADER] = request_id
+            log.info(
+                "request",
+                dialect=dialect.name,
+                status=response.status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
+            return response
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        limit = self.settings.max_body_bytes
+        if (request.content_length or 0) > limit:
+            raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
+        try:
+            return await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise BodyTooLarge(f"The request body is larger than {limit} bytes.") from None
+
+    async def _inspect(self, request: web.Request, dialect: Dialect) -> web.StreamResponse:
+        body = await self._read_body(request)
+        dialect.parse_request(body)
+        url = self.upstreams.url(dialect.family, request.path_qs)
+        headers = request_headers(request, decode=True)
+        try:
+            upstream = await self.upstreams.session.post(
+                url, data=body_payload(body), headers=headers
+            )
+        except _UPSTREAM_FAULTS as exc:
+            raise _upstream_error(exc) from None
+        watcher = dialect.new_watcher()
+        try:
+            if upstream.content_type == "text/event-stream":
+                return await self._relay_stream(request, dialect, upstream, watcher)
+            return await self._relay_body(upstream, watcher)
+        finally:
+            upstream.release()
+
+    async def _relay_body(self, upstream: aiohttp.ClientResponse, watcher: Watcher) -> web.Response:
+        try:
+            body = await upstream.read()
+        except _UPSTREAM_FAULTS as exc:
+            raise _upstream_error(exc) from None
+        if upstream.status == 200 and upstream.content_type == "application/json":
+            try:
+                parsed = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                parsed = None
+            if isinstance(parsed, dict):
+                watcher.read_body(parsed)
+        return web.Response(
+            status=upstream.status,
+            body=body,
+            headers=response_headers(upstream.headers, decoded=True),
+        )
+
+    async def _relay_stream(
+        self,
+        request: web.Request,
+        dialect: Dialect,
+        upstream: aiohttp.ClientResponse,
+        watcher: Watcher,
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(
+            status=upstream.status, headers=response_headers(upstream.headers, decoded=True)
+        )
+        await response.prepare(request)
+        splitter = SseSplitter()
+        finished = False
+        try:
+            try:
+                async for chunk in upstream.content.iter_chunked(_STREAM_CHUNK):
+                    block, events = splitter.feed(chunk)
+                    if not events:
+                        continue
+                    for event in events:
+                        role = watcher.feed(event)
+                        finished = finished or role in (EventRole.FINAL, EventRole.ERROR)
+                    await response.write(block)
+                tail = splitter.rest()
+                if tail:
+                    await response.write(tail)
+                if not finished and upstream.status == 200:
+                    log.warning("upstream_stream_incomplete", events=watcher.observation.events)
+                    await response.write(
+                        dialect.stream_error_event(
+                            "upstream_incomplete", "The upstream stream ended before it finished."
+                        )
+                    )
+            except _UPSTREAM_FAULTS as exc:
+                log.warning("upstream_stream_fault", error=type(exc).__name__)
+                await response.write(
+                    dialect.stream_error_event(
+                        _upstream_error(exc).error_type, "The upstream stream failed."
+                    )
+                )
+            await response.write_eof()
+        except _CLIENT_GONE:
+            log.info("client_disconnected", events=watcher.observation.events)
+        return response
+
+    async def _passthrough_body(self, request: web.Request) -> bytes | object | None:
+        """Small bodies of known length are sent whole; others stream through chunked."""
+        if not request.body_exists:
+            return None
+        length = request.content_length
+        if length is not None and length <= self.settings.max_body_bytes:
+            return body_payload(await request.read())
+        return request.content.iter_any()
+
+    async def passthrough(self, request: web.Request) -> web.StreamResponse:
+        """Forward any other path untouched to the upstream of its family."""
+        family = family_of(request)
+        url = self.upstreams.url(family, request.path_qs)
+        headers = request_headers(request, decode=False)
+        data = await self._passthrough_body(request)
+        try:
+            upstream = await self.upstreams.session.request(
+                request.method, url, data=data, headers=headers, auto_decompress=False
+            )
+        except _UPSTREAM_FAULTS as exc:
+            dialect = _ERROR_DIALECTS[family]
+            return error_response(dialect, _upstream_error(exc))
+        try:
+            response = web.StreamResponse(
+                status=upstream.status, headers=response_headers(upstream.headers, decoded=False)
+            )
+            await response.prepare(request)
+            try:
+                async for chunk in upstream.content.iter_any():
+                    await response.write(chunk)
+                await response.write_eof()
+            except _UPSTREAM_FAULTS as exc:
+                log.warning("upstream_passthrough_fault", error=type(exc).__name__)
+                if request.transport is not None:
+                    request.transport.close()
+            except _CLIENT_GONE:
+                log.info("client_disconnected")
+            return response
+        finally:
+            upstream.release()

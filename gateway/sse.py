@@ -1,0 +1,50 @@
+"""Cutting a byte stream into server-sent events without holding more than one event."""
+
+from __future__ import annotations
+
+from gateway.dialects.base import SseEvent
+
+_CRLF = b"\r"
+
+
+class SseSplitter:
+    """Feeds on raw chunks as they arrive and yields each complete event.
+
+    Only the incomplete tail of the last event is held back; every complete event is
+    handed on at once, so the client sees tokens as the upstream sends them.
+    """
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, chunk: bytes) -> tuple[bytes, list[SseEvent]]:
+        """Take a chunk; return the bytes of the events it completes, and those events."""
+        if _CRLF in chunk:
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        buffer = self._buffer + chunk if self._buffer else chunk
+        end = buffer.rfind(b"\n\n")
+        if end < 0:
+            self._buffer = buffer
+            return b"", []
+        self._buffer = buffer[end + 2 :]
+        block = buffer[: end + 2]
+        return block, [parse_event(raw) for raw in block.split(b"\n\n") if raw.strip(b"\n")]
+
+    def rest(self) -> bytes:
+        """Whatever the stream left unterminated at its end."""
+        rest, self._buffer = self._buffer, b""
+        return rest
+
+
+def parse_event(raw: bytes) -> SseEvent:
+    """Read the `event:` and `data:` fields of one event's bytes (without its blank line)."""
+    name: str | None = None
+    data: list[bytes] = []
+    for line in raw.split(b"\n"):
+        if line.startswith(b"data:"):
+            data.append(line[6:] if line[5:6] == b" " else line[5:])
+        elif line.startswith(b"event:"):
+            name = line[6:].strip().decode("utf-8", "replace")
+    return SseEvent(name, data[0] if len(data) == 1 else b"\n".join(data), raw)

@@ -1,0 +1,118 @@
+"""The pooled upstream client and the header rules a forwarding proxy must follow."""
+
+from __future__ import annotations
+
+import io
+
+from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from gateway.config import Settings
+from gateway.dialects.base import Family
+
+# RFC 9110 §7.6.1: connection-specific fields are not forwarded (plus the de facto ones).
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# Recomputed by the HTTP layer on each side.
+_FRAMING = frozenset({"host", "content-length"})
+VIA = "1.1 lastword"
+# Above this size aiohttp sends a body in pieces from a file-like object, not in one write.
+_LARGE_BODY = 1 << 20
+
+
+def body_payload(body: bytes) -> bytes | io.BytesIO:
+    """The body as aiohttp should send it: small ones whole, large ones in pieces."""
+    return body if len(body) <= _LARGE_BODY else io.BytesIO(body)
+
+
+def _connection_tokens(headers: CIMultiDictProxy[str] | CIMultiDict[str]) -> set[str]:
+    tokens: set[str] = set()
+    for value in headers.getall("connection", ()):
+        tokens.update(t.strip().lower() for t in value.split(","))
+    return tokens
+
+
+def request_headers(request: web.Request, *, decode: bool) -> CIMultiDict[str]:
+    """Headers to send upstream: the client's, less hop-by-hop, plus forwarding fields.
+
+    With `decode`, the client's Accept-Encoding is dropped so the upstream answers in a
+    form the gateway can read and the client library negotiates afresh with the gateway.
+    """
+    drop = HOP_BY_HOP | _FRAMING | _connection_tokens(request.headers)
+    if decode:
+        drop = drop | {"accept-encoding"}
+    out = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in drop)
+    peer = request.remote or "unknown"
+    prior = request.headers.get("x-forwarded-for")
+    out["X-Forwarded-For"] = f"{prior}, {peer}" if prior else peer
+    out.add("Via", VIA)
+    return out
+
+
+def response_headers(headers: CIMultiDictProxy[str], *, decoded: bool) -> CIMultiDict[str]:
+    """Headers to send to the client: the upstream's, less hop-by-hop and framing."""
+    drop = HOP_BY_HOP | _FRAMING | _connection_tokens(headers)
+    if decoded:
+        drop = drop | {"content-encoding"}
+    out = CIMultiDict((k, v) for k, v in headers.items() if k.lower() not in drop)
+    out.add("Via", VIA)
+    return out
+
+
+class Upstreams:
+    """One pooled HTTP client for both upstream families."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._bases: dict[Family, str] = {
+            "anthropic": settings.anthropic_upstream,
+            "openai": settings.openai_upstream,
+        }
+        self._timeout = ClientTimeout(
+            total=None, connect=settings.connect_timeout, sock_read=settings.upstream_timeout
+        )
+        self._session: ClientSession | None = None
+
+    async def start(self) -> None:
+        """Open the pool; called once at application start-up."""
+        connector = TCPConnector(limit=0, ttl_dns_cache=300)
+        self._session = ClientSession(
+            connector=connector,
+            timeout=self._timeout,
+            auto_decompress=True,
+            skip_auto_headers=("User-Agent",),
+        )
+
+    async def close(self) -> None:
+        """Close the pool; called once at shutdown."""
+        if self._session is not None:
+            await self._session.close()
+
+    @property
+    def started(self) -> bool:
+        """Whether the pool is open."""
+        return self._session is not None and not self._session.closed
+
+    @property
+    def session(self) -> ClientSession:
+        """The shared client session."""
+        if self._session is None:
+            raise RuntimeError("upstream pool used before start-up")
+        return self._session
+
+    def url(self, family: Family, path_qs: str) -> str:
+        """The upstream URL for a client path; a base that ends in /v1 is not doubled."""
+        base = self._bases[family]
+        if base.endswith("/v1") and path_qs.startswith("/v1/"):
+            path_qs = path_qs[3:]
+        return base + path_qs

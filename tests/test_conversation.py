@@ -1,0 +1,191 @@
+"""Canonical turns and path fingerprints: cosmetic variants agree, real edits do not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from gateway.conversation import conversation_id, path_fingerprints
+from gateway.dialects import ANTHROPIC, OPENAI_CHAT, OPENAI_RESPONSES
+
+BASE = [
+    {"role": "user", "content": "Hello there, how are you?"},
+    {"role": "assistant", "content": "Fine, thanks."},
+    {"role": "user", "content": "Tell me about café culture."},
+]
+
+
+def anthropic(messages: list[dict[str, Any]], system: Any = "Be kind.") -> bytes:
+    body: dict[str, Any] = {"model": "m", "max_tokens": 10, "messages": messages}
+    if system is not None:
+        body["system"] = system
+    return orjson.dumps(body)
+
+
+def fingerprints(body: bytes, dialect: Any = ANTHROPIC, tenant: str = "t1") -> list[str]:
+    request = dialect.parse_request(body)
+    return path_fingerprints(tenant, request.system, request.turns)
+
+
+REFERENCE = fingerprints(anthropic(BASE))
+
+
+def _blocks(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**m, "content": [{"type": "text", "text": m["content"]}]} for m in messages]
+
+
+def _replace(index: int, text: str) -> list[dict[str, Any]]:
+    return [({**m, "content": text} if i == index else m) for i, m in enumerate(BASE)]
+
+
+COSMETIC = {
+    "pretty-printed JSON": orjson.dumps(orjson.loads(anthropic(BASE)), option=orjson.OPT_INDENT_2),
+    "keys reordered": orjson.dumps(
+        {"messages": BASE, "system": "Be kind.", "max_tokens": 99, "model": "other"}
+    ),
+    "list of one text block": anthropic(_blocks(BASE)),
+    "system as block list": anthropic(BASE, system=[{"type": "text", "text": "Be kind."}]),
+    "NFD unicode": anthropic(_replace(2, "Tell me about cafe\u0301 culture.")),
+    "whitespace runs": anthropic(_replace(0, "  Hello   there,\n\nhow are you? ")),
+    "text split in two blocks": anthropic(
+        [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Hello there,"},
+                    {"type": "text", "text": "how are you?"},
+                ],
+            },
+            *BASE[1:],
+        ]
+    ),
+    "stream flag": orjson.dumps({**orjson.loads(anthropic(BASE)), "stream": True}),
+}
+
+
+@pytest.mark.parametrize("body", COSMETIC.values(), ids=COSMETIC.keys())
+def test_cosmetic_variants_give_the_same_fingerprints(body: bytes) -> None:
+    """A difference a person would not call a different message changes nothing."""
+    assert fingerprints(body) == REFERENCE
+
+
+def test_the_same_history_through_each_api_gives_the_same_fingerprints() -> None:
+    """Anthropic, Chat Completions and Responses bodies of one history agree."""
+    chat = orjson.dumps(
+        {"model": "gpt", "messages": [{"role": "system", "content": "Be kind."}, *BASE]}
+    )
+    responses = orjson.dumps({"model": "gpt", "instructions": "Be kind.", "input": BASE})
+    assert fingerprints(chat, OPENAI_CHAT) == REFERENCE
+    assert fingerprints(responses, OPENAI_RESPONSES) == REFERENCE
+
+
+def test_tool_calls_agree_across_apis_whatever_their_ids() -> None:
+    """A tool call and its result give the same turns through either API."""
+    ant = anthropic(
+        [
+            {"role": "user", "content": "weather?"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "toolu_1", "name": "get", "input": {"b": 2, "a": 1}}
+                ],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"}],
+            },
+        ],
+        system=None,
+    )
+    chat = orjson.dumps(
+        {
+            "model": "gpt",
+            "messages": [
+                {"role": "user", "content": "weather?"},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_9",
+                            "type": "function",
+                            "function": {"name": "get", "arguments": '{"a": 1, "b": 2}'},
+                        }
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "call_9", "content": "sunny"},
+            ],
+        }
+    )
+    assert fingerprints(ant) == fingerprints(chat, OPENAI_CHAT)
+
+
+def test_images_agree_between_base64_source_and_data_url() -> None:
+    """An inline image hashes the same as an Anthropic source and an OpenAI data URL."""
+    ant = anthropic(
+        [
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "image",
+                        "source": {"type": "base64", "media_type": "image/png", "data": "QUJD"},
+                    },
+                    {"type": "text", "text": "what is this?"},
+                ],
+            }
+        ],
+        system=None,
+    )
+    chat = orjson.dumps(
+        {
+            "model": "gpt",
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image_url", "image_url": {"url": "data:image/png;base64,QUJD"}},
+                        {"type": "text", "text": "what is this?"},
+                    ],
+                }
+            ],
+        }
+    )
+    assert fingerprints(ant) == fingerprints(chat, OPENAI_CHAT)
+
+
+REAL_EDITS = {
+    "edited word": anthropic(_replace(2, "Tell me about tea culture.")),
+    "other system prompt": anthropic(BASE, system="Be brief."),
+    "no system prompt": anthropic(BASE, system=None),
+    "roles swapped": anthropic([{**m, "role": "assistant"} for m in BASE[:1]] + BASE[1:]),
+}
+
+
+@pytest.mark.parametrize("body", REAL_EDITS.values(), ids=REAL_EDITS.keys())
+def test_real_edits_change_the_fingerprint(body: bytes) -> None:
+    """A different message, or another system prompt, is another path."""
+    assert fingerprints(body)[-1] != REFERENCE[-1]
+
+
+def test_an_edit_keeps_the_shared_prefix() -> None:
+    """Editing the last turn keeps the fingerprints of the turns before it."""
+    edited = fingerprints(anthropic(_replace(2, "Something else entirely.")))
+    assert edited[:2] == REFERENCE[:2]
+    assert edited[2] != REFERENCE[2]
+
+
+def test_tenants_never_share_fingerprints() -> None:
+    """The same history under two tenants has two unrelated chains."""
+    other = fingerprints(anthropic(BASE), tenant="t2")
+    assert not set(other) & set(REFERENCE)
+
+
+def test_conversation_id_is_short_and_stable() -> None:
+    """`conv_` + a short encoding of the root fingerprint, the same every time."""
+    first = conversation_id(REFERENCE[0])
+    assert first == conversation_id(fingerprints(anthropic(BASE))[0])
+    assert first.startswith("conv_")
+    assert len(first) == 5 + 24
