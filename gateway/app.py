@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from functools import partial
 
 from aiohttp import web
 
 from gateway.config import Settings
-from gateway.dialects import INSPECTED_ROUTES
+from gateway.detect import load_rules
+from gateway.dialects import INSPECTED_ROUTES, Dialect
+from gateway.inspection import Guard
+from gateway.policy import Policy
 from gateway.proxy import Proxy
+from gateway.store import Retention, Store, StoreError, open_store
+from gateway.store.types import DAY
 from gateway.upstream import Upstreams
 
 SETTINGS = web.AppKey("settings", Settings)
+
+
+@dataclass(slots=True)
+class Runtime:
+    """What exists only while the application runs: the open store and the proxy."""
+
+    store: Store | None = None
+    proxy: Proxy | None = None
+    rules_version: str = ""
+
+    def running_proxy(self) -> Proxy:
+        """The proxy; requests only arrive once start-up is done."""
+        if self.proxy is None:
+            raise RuntimeError("request before start-up")
+        return self.proxy
+
+
 UPSTREAMS = web.AppKey("upstreams", Upstreams)
+RUNTIME = web.AppKey("runtime", Runtime)
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -21,29 +46,79 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: the upstream pool is open."""
-    ready = request.app[UPSTREAMS].started
-    status = 200 if ready else 503
-    return web.json_response({"status": "ready" if ready else "starting"}, status=status)
+    """Readiness: the upstream pool is open, the store answers, the rules are loaded."""
+    runtime = request.app[RUNTIME]
+    checks = {"upstreams": request.app[UPSTREAMS].started, "rules": bool(runtime.rules_version)}
+    try:
+        if runtime.store is None:
+            raise StoreError("not open")
+        await runtime.store.ping()
+        checks["store"] = True
+    except StoreError:
+        checks["store"] = False
+    ready = all(checks.values())
+    body = {"status": "ready" if ready else "not ready", "checks": checks}
+    return web.json_response(body, status=200 if ready else 503)
 
 
-def create_app(settings: Settings) -> web.Application:
-    """Build the gateway application for `settings`."""
+def build_policy(settings: Settings) -> Policy:
+    """The policy object for the configured settings."""
+    return Policy(
+        threshold=settings.policy.threshold,
+        category_thresholds=dict(settings.policy.category_thresholds),
+        lock_scope=settings.policy.lock_scope,
+        shadow=settings.shadow,
+        crisis_turns=settings.policy.crisis_turns,
+    )
+
+
+def build_retention(settings: Settings) -> Retention:
+    """Retention in seconds for the configured days."""
+    r = settings.retention
+
+    def seconds(days: float | None) -> float | None:
+        return None if days is None else days * DAY
+
+    return Retention(seconds(r.strikes_days), seconds(r.endings_days), seconds(r.crisis_days))
+
+
+def create_app(settings: Settings, store: Store | None = None) -> web.Application:
+    """Build the gateway application for `settings` (with `store` instead of opening one)."""
     # aiohttp enforces the body limit while reading; the proxy turns it into a 413.
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     upstreams = app[UPSTREAMS] = Upstreams(settings)
-    proxy = Proxy(settings, upstreams)
+    rules = load_rules(settings.rules)
+    runtime = app[RUNTIME] = Runtime(rules_version=rules.version)
 
-    async def lifecycle(_app: web.Application):  # type: ignore[no-untyped-def]
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        own_store = store is None
+        opened = store or await open_store(settings.store, build_retention(settings))
+        runtime.store = opened
+        guard = Guard(
+            opened,
+            rules,
+            build_policy(settings),
+            store_failure=settings.store_failure,
+            tenant_header=settings.tenant_header,
+        )
+        runtime.proxy = Proxy(settings, upstreams, guard)
         await upstreams.start()
         yield
         await upstreams.close()
+        if own_store:
+            await opened.close()
+
+    async def inspected(request: web.Request, dialect: Dialect) -> web.StreamResponse:
+        return await runtime.running_proxy().inspected(request, dialect)
+
+    async def passthrough(request: web.Request) -> web.StreamResponse:
+        return await runtime.running_proxy().passthrough(request)
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     for path, dialect in INSPECTED_ROUTES.items():
-        app.router.add_post(path, partial(proxy.inspected, dialect=dialect))
-    app.router.add_route("*", "/{tail:.*}", proxy.passthrough)
+        app.router.add_post(path, partial(inspected, dialect=dialect))
+    app.router.add_route("*", "/{tail:.*}", passthrough)
     return app

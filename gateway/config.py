@@ -23,6 +23,27 @@ class ConfigError(GatewayError):
     """The configuration is invalid; the message says which setting and why."""
 
 
+class PolicySettings(BaseModel):
+    """How conversations end."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    threshold: int = Field(3, ge=1)
+    category_thresholds: dict[str, int] = Field(default_factory=dict)
+    lock_scope: Literal["path", "conversation"] = "path"
+    crisis_turns: int = Field(3, ge=1)
+
+
+class RetentionSettings(BaseModel):
+    """How long state is kept, in days (null: forever)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    strikes_days: float | None = Field(30.0, gt=0)
+    endings_days: float | None = Field(None, gt=0)
+    crisis_days: float | None = Field(1.0, gt=0)
+
+
 class Settings(BaseModel):
     """Every setting of the gateway, with its default."""
 
@@ -41,6 +62,9 @@ class Settings(BaseModel):
     connect_timeout: float = Field(10.0, gt=0)
     upstream_timeout: float = Field(600.0, gt=0)
     tenant_header: str | None = None
+    store_failure: Literal["open", "closed"] = "open"
+    policy: PolicySettings = PolicySettings()
+    retention: RetentionSettings = RetentionSettings()
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -150,3 +150,58 @@ def conversation_id(root_fingerprint: str) -> str:
     """`conv_` + a short encoding of the root (tenant, system prompt, first user turn)."""
     raw = bytes.fromhex(root_fingerprint)[:15]
     return "conv_" + base64.b32encode(raw).decode().lower()
+
+
+ANONYMOUS = "anonymous"
+
+
+def tenant_of(headers: Mapping[str, str], trusted_header: str | None = None) -> str:
+    """A hash naming the client: the trusted auth header when configured, else the key.
+
+    The same key sent as `x-api-key` or as `Authorization: Bearer` is the same tenant.
+    """
+    value = headers.get(trusted_header) if trusted_header else None
+    if not value:
+        value = headers.get("x-api-key")
+    if not value:
+        auth = headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        value = token.strip() if scheme.lower() == "bearer" else ""
+    if not value:
+        return ANONYMOUS
+    return hashlib.blake2b(value.encode(), digest_size=12, person=b"lastword-tenant").hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Where a request stands: its tenant, conversation, and the fingerprint of every turn."""
+
+    tenant: str
+    conversation_id: str
+    path: tuple[str, ...]
+    user_points: tuple[int, ...]
+    alias: str | None = None
+
+    @property
+    def point(self) -> str | None:
+        """The fingerprint at the newest user turn: the exact point the request is at."""
+        return self.path[self.user_points[-1]] if self.user_points else None
+
+    @property
+    def root(self) -> str | None:
+        """The fingerprint at the first user turn: the conversation's root."""
+        return self.path[self.user_points[0]] if self.user_points else None
+
+    @property
+    def through_point(self) -> tuple[str, ...]:
+        """The fingerprints up to and including the newest user turn."""
+        return self.path[: self.user_points[-1] + 1] if self.user_points else ()
+
+
+def identify(tenant: str, system: str, turns: Sequence[Turn], alias: str | None) -> Identity:
+    """The identity of a request with this history."""
+    path = path_fingerprints(tenant, system, turns)
+    users = tuple(i for i, turn in enumerate(turns) if turn.role == "user")
+    # A request with no user turn yet is rooted at an empty first user turn.
+    root = path[users[0]] if users else path_fingerprints(tenant, system, [Turn("user", ())])[0]
+    return Identity(tenant, conversation_id(root), tuple(path), users, alias or None)

@@ -14,9 +14,18 @@ import aiohttp
 import orjson
 import structlog
 from aiohttp import web
+from multidict import CIMultiDict
 
 from gateway.config import Settings
-from gateway.dialects import ANTHROPIC, OPENAI_CHAT, Dialect, EventRole, Watcher
+from gateway.dialects import (
+    ANTHROPIC,
+    OPENAI_CHAT,
+    Dialect,
+    EventRole,
+    Observation,
+    SseEvent,
+    Watcher,
+)
 from gateway.dialects.base import Family
 from gateway.errors import (
     BodyTooLarge,
@@ -25,8 +34,9 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from gateway.inspection import Guard, Inspection
 from gateway.logs import get_logger
-from gateway.sse import SseSplitter
+from gateway.sse import SseSplitter, encode_event, with_fields
 from gateway.upstream import Upstreams, body_payload, request_headers, response_headers
 
 log = get_logger("lastword.proxy")
@@ -64,12 +74,39 @@ def family_of(request: web.Request) -> Family:
     return "openai"
 
 
+CONVERSATION_ID = "X-Conversation-Id"
+CONVERSATION_STATUS = "X-Conversation-Status"
+
+
+def terminal_response(dialect: Dialect, inspection: Inspection) -> web.Response:
+    """The answer to a request that continues an ended path: 409, never retried."""
+    conversation = inspection.conversation()
+    body = dialect.error_object(
+        409,
+        "conversation_ended",
+        "This conversation has ended. Start a new conversation, or edit an earlier message.",
+        None,
+    )
+    body["conversation"] = conversation
+    return web.Response(
+        status=409,
+        body=orjson.dumps(body),
+        content_type="application/json",
+        headers={
+            CONVERSATION_ID: conversation["id"],
+            CONVERSATION_STATUS: "ended",
+            "x-should-retry": "false",
+        },
+    )
+
+
 class Proxy:
     """Forwards requests; inspects the three chat APIs on the way."""
 
-    def __init__(self, settings: Settings, upstreams: Upstreams) -> None:
+    def __init__(self, settings: Settings, upstreams: Upstreams, guard: Guard) -> None:
         self.settings = settings
         self.upstreams = upstreams
+        self.guard = guard
 
     async def inspected(self, request: web.Request, dialect: Dialect) -> web.StreamResponse:
         """Handle one request to an inspected route."""
@@ -104,7 +141,12 @@ class Proxy:
 
     async def _inspect(self, request: web.Request, dialect: Dialect) -> web.StreamResponse:
         body = await self._read_body(request)
-        dialect.parse_request(body)
+        chat = dialect.parse_request(body)
+        inspection = await self.guard.begin(request.headers, chat)
+        structlog.contextvars.bind_contextvars(conversation_id=inspection.identity.conversation_id)
+        if inspection.ended is not None:
+            log.info("refused_as_ended", reason=inspection.ended.reason)
+            return terminal_response(dialect, inspection)
         url = self.upstreams.url(dialect.family, request.path_qs)
         headers = request_headers(request, decode=True)
         try:
@@ -116,16 +158,27 @@ class Proxy:
         watcher = dialect.new_watcher()
         try:
             if upstream.content_type == "text/event-stream":
-                return await self._relay_stream(request, dialect, upstream, watcher)
-            return await self._relay_body(upstream, watcher)
+                return await self._relay_stream(request, dialect, upstream, watcher, inspection)
+            return await self._relay_body(upstream, watcher, inspection)
         finally:
             upstream.release()
 
-    async def _relay_body(self, upstream: aiohttp.ClientResponse, watcher: Watcher) -> web.Response:
+    def _headers(
+        self, upstream: aiohttp.ClientResponse, inspection: Inspection
+    ) -> CIMultiDict[str]:
+        headers = response_headers(upstream.headers, decoded=True)
+        headers[CONVERSATION_ID] = inspection.identity.conversation_id
+        headers[CONVERSATION_STATUS] = "active"
+        return headers
+
+    async def _relay_body(
+        self, upstream: aiohttp.ClientResponse, watcher: Watcher, inspection: Inspection
+    ) -> web.Response:
         try:
             body = await upstream.read()
         except _UPSTREAM_FAULTS as exc:
             raise _upstream_error(exc) from None
+        headers = self._headers(upstream, inspection)
         if upstream.status == 200 and upstream.content_type == "application/json":
             try:
                 parsed = orjson.loads(body)
@@ -133,11 +186,24 @@ class Proxy:
                 parsed = None
             if isinstance(parsed, dict):
                 watcher.read_body(parsed)
-        return web.Response(
-            status=upstream.status,
-            body=body,
-            headers=response_headers(upstream.headers, decoded=True),
-        )
+                if await inspection.record(watcher.observation, own_end_tool=False):
+                    parsed["conversation"] = inspection.conversation()
+                    body = orjson.dumps(parsed)
+                    headers[CONVERSATION_STATUS] = "ended"
+        return web.Response(status=upstream.status, body=body, headers=headers)
+
+    async def _final_event(
+        self, dialect: Dialect, event: SseEvent, inspection: Inspection, observation: Observation
+    ) -> bytes | None:
+        """The bytes to send for the event that carries the stop reason, if they change."""
+        if not await inspection.record(observation, own_end_tool=False):
+            return None
+        conversation = inspection.conversation()
+        out = with_fields(event, {"conversation": conversation})
+        if dialect.named_signals:
+            signal = {"type": "conversation_ended", "conversation": conversation}
+            out += encode_event("conversation_ended", signal)
+        return out
 
     async def _relay_stream(
         self,
@@ -145,9 +211,10 @@ class Proxy:
         dialect: Dialect,
         upstream: aiohttp.ClientResponse,
         watcher: Watcher,
+        inspection: Inspection,
     ) -> web.StreamResponse:
         response = web.StreamResponse(
-            status=upstream.status, headers=response_headers(upstream.headers, decoded=True)
+            status=upstream.status, headers=self._headers(upstream, inspection)
         )
         await response.prepare(request)
         splitter = SseSplitter()
@@ -158,10 +225,18 @@ class Proxy:
                     block, events = splitter.feed(chunk)
                     if not events:
                         continue
-                    for event in events:
+                    parts: list[bytes] | None = None
+                    for i, event in enumerate(events):
                         role = watcher.feed(event)
+                        if role is EventRole.FINAL and upstream.status == 200:
+                            changed = await self._final_event(
+                                dialect, event, inspection, watcher.observation
+                            )
+                            if changed is not None:
+                                parts = [e.raw + b"\n\n" for e in events]
+                                parts[i] = changed
                         finished = finished or role in (EventRole.FINAL, EventRole.ERROR)
-                    await response.write(block)
+                    await response.write(block if parts is None else b"".join(parts))
                 tail = splitter.rest()
                 if tail:
                     await response.write(tail)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
+
 from gateway.dialects.base import SseEvent
 
 _CRLF = b"\r"
@@ -48,3 +52,16 @@ def parse_event(raw: bytes) -> SseEvent:
         elif line.startswith(b"event:"):
             name = line[6:].strip().decode("utf-8", "replace")
     return SseEvent(name, data[0] if len(data) == 1 else b"\n".join(data), raw)
+
+
+def encode_event(name: str | None, data: Any) -> bytes:
+    """One complete event (with its blank line) carrying `data` as JSON."""
+    head = b"event: " + name.encode() + b"\n" if name else b""
+    return head + b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+def with_fields(event: SseEvent, fields: dict[str, Any]) -> bytes:
+    """The event again, its JSON data given extra top-level fields."""
+    data = orjson.loads(event.data)
+    data.update(fields)
+    return encode_event(event.name, data)

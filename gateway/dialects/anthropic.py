@@ -137,10 +137,18 @@ class AnthropicDialect:
         """A watcher for one Messages response."""
         return AnthropicWatcher()
 
-    def error_body(self, status: int, error_type: str, message: str, param: str | None) -> bytes:
+    named_signals = True
+
+    def error_object(
+        self, status: int, error_type: str, message: str, param: str | None
+    ) -> JSONObject:
         """`{"type":"error","error":{"type":...,"message":...}}`."""
         native = _NATIVE_TYPES.get(error_type, error_type)
-        return orjson.dumps({"type": "error", "error": {"type": native, "message": message}})
+        return {"type": "error", "error": {"type": native, "message": message}}
+
+    def error_body(self, status: int, error_type: str, message: str, param: str | None) -> bytes:
+        """The serialized `error_object`."""
+        return orjson.dumps(self.error_object(status, error_type, message, param))
 
     def stream_error_event(self, error_type: str, message: str) -> bytes:
         """An `error` event, as the API sends when a stream fails."""

@@ -102,6 +102,9 @@ class Dialect(Protocol):
 
     name: str
     family: Family
+    # Whether streams may carry named signal events (`conversation_ended`, ...): only
+    # Anthropic's SDK yields unknown events; OpenAI's would break on an extra chunk.
+    named_signals: bool
 
     def parse_request(self, body: bytes) -> ChatRequest:
         """Parse and check a request body; raise `BadRequest` in plain words."""
@@ -111,8 +114,14 @@ class Dialect(Protocol):
         """A fresh watcher for one response."""
         ...
 
+    def error_object(
+        self, status: int, error_type: str, message: str, param: str | None
+    ) -> JSONObject:
+        """An error body in the dialect's own format, as a JSON object."""
+        ...
+
     def error_body(self, status: int, error_type: str, message: str, param: str | None) -> bytes:
-        """An error body in the dialect's own format."""
+        """The serialized `error_object`."""
         ...
 
     def stream_error_event(self, error_type: str, message: str) -> bytes:

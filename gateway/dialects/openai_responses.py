@@ -91,8 +91,16 @@ class OpenAIResponsesDialect:
         """A watcher for one Responses response."""
         return ResponsesWatcher()
 
+    named_signals = False
+
+    def error_object(
+        self, status: int, error_type: str, message: str, param: str | None
+    ) -> JSONObject:
+        """`{"error":{"message","type","param","code"}}`."""
+        return openai_common.error_object(status, error_type, message, param)
+
     def error_body(self, status: int, error_type: str, message: str, param: str | None) -> bytes:
-        """`{"error":{...}}`."""
+        """The serialized `error_object`."""
         return openai_common.error_body(status, error_type, message, param)
 
     def stream_error_event(self, error_type: str, message: str) -> bytes:

@@ -7,14 +7,9 @@ per-request ``x-sim-*`` headers that inject errors, hangs and broken streams.
 
 from __future__ import annotations
 
-from gateway.simulate.app import (
-    LAST_REQUEST,
-    RecordedRequest,
-    RequestLog,
-    create_simulator_app,
-    run_simulator,
-)
+from gateway.simulate.app import LAST_REQUEST, create_simulator_app, run_simulator
 from gateway.simulate.behaviour import END_TOOL, Conversation, Reply, decide
+from gateway.simulate.record import RecordedRequest, RequestLog
 from gateway.simulate.settings import RequestOptions, SimulatorSettings
 
 __all__ = [

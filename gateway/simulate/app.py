@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import orjson
 from aiohttp import web
-from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway.simulate import sse
 from gateway.simulate.anthropic import AnthropicDialect
@@ -18,6 +16,7 @@ from gateway.simulate.behaviour import decide
 from gateway.simulate.errors import error_body
 from gateway.simulate.openai_chat import ChatDialect
 from gateway.simulate.openai_responses import ResponsesDialect
+from gateway.simulate.record import RequestLog
 from gateway.simulate.settings import (
     OverrideError,
     RequestOptions,
@@ -33,49 +32,8 @@ RESPONSES: Final = ResponsesDialect()
 Handler = Callable[[web.Request, RequestOptions, bytes], Awaitable[web.StreamResponse]]
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request as the simulator received it."""
-
-    method: str
-    path: str
-    headers: CIMultiDictProxy[str]
-    body: bytes
-
-    def json(self) -> Any:
-        """The body parsed as JSON; None when it is not JSON."""
-        try:
-            return orjson.loads(self.body)
-        except orjson.JSONDecodeError:
-            return None
-
-
-class RequestLog:
-    """The requests the simulator received, oldest first, the newest as ``last``."""
-
-    def __init__(self, limit: int = 100) -> None:
-        self._requests: deque[RecordedRequest] = deque(maxlen=limit)
-
-    @property
-    def last(self) -> RecordedRequest | None:
-        """The newest request, or None before the first."""
-        return self._requests[-1] if self._requests else None
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """The recorded requests, at most ``limit`` of them."""
-        return list(self._requests)
-
-    def record(self, request: web.Request, body: bytes) -> None:
-        """Keep a copy of ``request`` and its body."""
-        headers = CIMultiDictProxy(CIMultiDict(request.headers))
-        self._requests.append(RecordedRequest(request.method, request.path, headers, body))
-
-    def clear(self) -> None:
-        """Forget every recorded request."""
-        self._requests.clear()
-
-
+# A log object rather than the request itself: a started application's state must not
+# be reassigned, so handlers append to this one holder instead.
 LAST_REQUEST: Final = web.AppKey("LAST_REQUEST", RequestLog)
 SETTINGS: Final = web.AppKey("SIMULATOR_SETTINGS", SimulatorSettings)
 
@@ -170,7 +128,8 @@ async def _complete(
         fault_after=settings.fault_after,
     )
     if finished:
-        await response.write_eof()
+        with contextlib.suppress(ConnectionError):
+            await response.write_eof()
     return response
 
 

@@ -36,7 +36,7 @@ class SimRequest:
 class SseEvent:
     """One server-sent event; ``name`` None for data-only events (OpenAI chat)."""
 
-    data: Mapping[str, Any] | str
+    data: JSONObject | str
     name: str | None = None
     delta: bool = False
     """Whether this event carries generated tokens, so the token delay applies before it."""

@@ -76,9 +76,10 @@ async def test_a_large_body_reaches_the_upstream_intact(
     """An 8 MB request body is forwarded byte for byte."""
     path, body = ROUTES[api]
     big = orjson.dumps({**body, "metadata": {"pad": "x" * 8_000_000}})
-    async with aiohttp.ClientSession() as session, session.post(
-        base_url(gateway) + path, data=io.BytesIO(big), headers=HEADERS
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(base_url(gateway) + path, data=io.BytesIO(big), headers=HEADERS) as resp,
+    ):
         assert resp.status == 200
     last = simulator.app[LAST_REQUEST].last
     assert last is not None

@@ -1,0 +1,42 @@
+"""What turns traffic into signals: rule packs on user turns, refusals in answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.detect.rules import Match, RuleError, RuleSet, load_rules
+from gateway.dialects.base import Observation
+
+__all__ = ["Flags", "Match", "RuleError", "RuleSet", "flag_turn", "load_rules", "refusal_source"]
+
+
+@dataclass(frozen=True, slots=True)
+class Flags:
+    """What the detectors found on the newest user turn."""
+
+    harmful: tuple[Match, ...] = ()
+    crisis: tuple[Match, ...] = ()
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Every flagged category, harmful first."""
+        return tuple(dict.fromkeys(m.category for m in (*self.harmful, *self.crisis)))
+
+
+NO_FLAGS = Flags()
+
+
+def flag_turn(rules: RuleSet, text: str) -> Flags:
+    """Scan one user turn's text for harmful requests and crisis signals."""
+    if not text:
+        return NO_FLAGS
+    return Flags(rules.scan(text, "harmful"), rules.scan(text, "crisis"))
+
+
+def refusal_source(rules: RuleSet, observation: Observation) -> str | None:
+    """How the model refused, if it did: `provider` signals first, then `phrase`."""
+    if observation.provider_refusal:
+        return "provider"
+    if observation.text_head and rules.scan(observation.text_head, "refusal"):
+        return "phrase"
+    return None

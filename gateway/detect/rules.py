@@ -1,0 +1,169 @@
+"""Rule packs: YAML files of categories and patterns, each rule proven by its examples.
+
+All patterns of a kind are compiled once into one alternation with a named group per rule,
+so a scan is a single pass over the text, however many rules there are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from gateway.errors import GatewayError
+
+Kind = Literal["harmful", "crisis", "refusal"]
+KINDS: tuple[Kind, ...] = ("harmful", "crisis", "refusal")
+DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent.parent / "rules"
+_FLAGS = re.IGNORECASE | re.UNICODE
+
+
+class RuleError(GatewayError):
+    """A rule pack is invalid; the message names the file and the rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One pattern of one category, with the examples that prove it."""
+
+    id: str
+    category: str
+    kind: Kind
+    lang: str
+    pattern: str
+    match: tuple[str, ...]
+    no_match: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A rule that matched a text."""
+
+    rule_id: str
+    category: str
+    kind: Kind
+
+
+class CompiledKind:
+    """Every rule of one kind as one regex; `scan` reports each rule that matched."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = tuple(rules)
+        alternatives = [f"(?P<r{i}>{rule.pattern})" for i, rule in enumerate(self.rules)]
+        self._regex = re.compile("|".join(alternatives) or r"(?!x)x", _FLAGS)
+
+    def scan(self, text: str) -> tuple[Match, ...]:
+        """The rules that match somewhere in `text`, each once, in order of appearance."""
+        seen: dict[str, Match] = {}
+        for found in self._regex.finditer(text):
+            rule = self.rules[int(found.lastgroup[1:])] if found.lastgroup else None
+            if rule is not None and rule.id not in seen:
+                seen[rule.id] = Match(rule.id, rule.category, rule.kind)
+        return tuple(seen.values())
+
+
+class RuleSet:
+    """All loaded rules, compiled by kind; `version` is a hash of their source."""
+
+    def __init__(self, rules: Sequence[Rule], version: str) -> None:
+        self.rules = tuple(rules)
+        self.version = version
+        self.by_kind = {kind: CompiledKind([r for r in rules if r.kind == kind]) for kind in KINDS}
+
+    def scan(self, text: str, kind: Kind) -> tuple[Match, ...]:
+        """The rules of `kind` that match `text`."""
+        return self.by_kind[kind].scan(text)
+
+    def categories(self, kind: Kind) -> tuple[str, ...]:
+        """The categories of one kind, sorted."""
+        return tuple(sorted({r.category for r in self.rules if r.kind == kind}))
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise RuleError(f"{where}: needs a non-empty list of example strings")
+    return tuple(value)
+
+
+def _rule(raw: Any, category: str, kind: Kind, where: str) -> Rule:
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+        raise RuleError(f"{where}: every rule needs an `id`")
+    rid = raw["id"]
+    pattern = raw.get("pattern")
+    if not isinstance(pattern, str) or not pattern:
+        raise RuleError(f"{where}: rule {rid}: needs a `pattern`")
+    try:
+        compiled = re.compile(pattern, _FLAGS)
+    except re.error as exc:
+        raise RuleError(f"{where}: rule {rid}: bad pattern: {exc}") from None
+    examples = raw.get("examples")
+    if not isinstance(examples, dict):
+        raise RuleError(f"{where}: rule {rid}: has no examples (`match` and `no_match`)")
+    rule = Rule(
+        id=rid,
+        category=category,
+        kind=kind,
+        lang=str(raw.get("lang", "any")),
+        pattern=pattern,
+        match=_strings(examples.get("match"), f"{where}: rule {rid}: examples.match"),
+        no_match=_strings(examples.get("no_match"), f"{where}: rule {rid}: examples.no_match"),
+    )
+    failures = [e for e in rule.match if not compiled.search(e)]
+    failures += [e for e in rule.no_match if compiled.search(e)]
+    if failures:
+        raise RuleError(f"{where}: rule {rid}: examples fail: {failures!r}")
+    return rule
+
+
+def parse_pack(text: str, where: str) -> list[Rule]:
+    """The rules of one pack file's text."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RuleError(f"{where}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("categories"), list):
+        raise RuleError(f"{where}: a rule pack needs a `categories` list")
+    rules: list[Rule] = []
+    for cat in data["categories"]:
+        if not isinstance(cat, dict) or not isinstance(cat.get("name"), str):
+            raise RuleError(f"{where}: every category needs a `name`")
+        kind = cat.get("kind")
+        if kind not in KINDS:
+            raise RuleError(f"{where}: category {cat['name']}: `kind` must be one of {KINDS}")
+        for raw in cat.get("rules") or ():
+            rules.append(_rule(raw, cat["name"], kind, where))
+    return rules
+
+
+def pack_files(directory: Path) -> list[Path]:
+    """The rule pack files of a directory (`*.rules.yaml`), sorted."""
+    return sorted(directory.glob("*.rules.yaml"))
+
+
+def load_rules(directory: Path | None = None) -> RuleSet:
+    """Load and prove every pack in `directory`; raise RuleError naming the first bad rule."""
+    directory = directory or DEFAULT_RULES_DIR
+    files = pack_files(directory)
+    if not files:
+        raise RuleError(f"{directory}: no rule packs (*.rules.yaml)")
+    digest = hashlib.sha256()
+    rules: list[Rule] = []
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        digest.update(text.encode())
+        rules.extend(parse_pack(text, path.name))
+    _unique(rules)
+    return RuleSet(rules, digest.hexdigest()[:12])
+
+
+def _unique(rules: Iterable[Rule]) -> None:
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.id in seen:
+            raise RuleError(f"rule id {rule.id} is defined twice")
+        seen.add(rule.id)

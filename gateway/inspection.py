@@ -1,0 +1,176 @@
+"""One request's passage through the policy: identified and checked before the upstream,
+recorded after the answer.
+
+Guarantee: an ending is written to the store before any signal of it leaves, so a
+signalled ending is an acknowledged ending.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from gateway.conversation import Identity, identify, tenant_of
+from gateway.detect import Flags, RuleSet, flag_turn, refusal_source
+from gateway.dialects import ChatRequest, Observation
+from gateway.errors import StoreUnavailable
+from gateway.logs import get_logger
+from gateway.policy import Policy, categories_at_threshold, crisis_stands, strike_category
+from gateway.store import CrisisMark, Ending, PathState, Store, StoreError, Strike
+
+log = get_logger("lastword.audit")
+StoreFailure = Literal["open", "closed"]
+END_TOOL = "end_conversation"
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def conversation_object(identity: Identity, ending: Ending | None) -> dict[str, Any]:
+    """The `conversation` object clients read: id, status and, once ended, when and why."""
+    out: dict[str, Any] = {"id": identity.conversation_id, "status": "active"}
+    if identity.alias:
+        out["alias"] = identity.alias
+    if ending is not None:
+        out.update(status="ended", ended_at=_iso(ending.at), reason=ending.reason)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """What every inspection needs: the store, the rules, the policy."""
+
+    store: Store
+    rules: RuleSet
+    policy: Policy
+    store_failure: StoreFailure = "open"
+    tenant_header: str | None = None
+
+    async def begin(self, headers: Mapping[str, str], chat: ChatRequest) -> Inspection:
+        """Identify the request, scan its newest user turn, read its path in one round trip."""
+        identity = identify(
+            tenant_of(headers, self.tenant_header),
+            chat.system,
+            chat.turns,
+            headers.get("x-conversation-id"),
+        )
+        newest = chat.turns[identity.user_points[-1]].text if identity.user_points else ""
+        inspection = Inspection(self, identity, flag_turn(self.rules, newest))
+        try:
+            inspection.state = await self.store.path_state(
+                identity.tenant, identity.conversation_id, identity.path
+            )
+        except StoreError as exc:
+            inspection.store_failed(exc)
+        return inspection
+
+
+class Inspection:
+    """The policy's view of one request, from its check to its record."""
+
+    def __init__(self, guard: Guard, identity: Identity, flags: Flags) -> None:
+        self.guard = guard
+        self.identity = identity
+        self.flags = flags
+        self.state = PathState()
+        self.ending: Ending | None = None
+
+    def store_failed(self, exc: StoreError) -> None:
+        """Serve on (fail open) or refuse with a 503 (fail closed)."""
+        log.error("store_error", error=str(exc), policy=self.guard.store_failure)
+        if self.guard.store_failure == "closed":
+            raise StoreUnavailable("The conversation store is unavailable.") from None
+
+    @property
+    def ended(self) -> Ending | None:
+        """The standing ending on this path, when policy enforces it."""
+        if self.state.ending is not None and self.guard.policy.shadow:
+            log.info("shadow_refusal", conversation_id=self.identity.conversation_id)
+            return None
+        return self.state.ending
+
+    @property
+    def in_crisis(self) -> bool:
+        """Whether a crisis signal stands on this path (including the newest turn)."""
+        ident = self.identity
+        if self.flags.crisis:
+            return True
+        policy = self.guard.policy
+        return crisis_stands(policy, self.state.crisis, ident.path, ident.user_points)
+
+    def conversation(self) -> dict[str, Any]:
+        """The `conversation` object for this request's answer."""
+        return conversation_object(self.identity, self.ending or self.ended)
+
+    async def record(self, observation: Observation, *, own_end_tool: bool) -> Ending | None:
+        """Record what the answer means for the conversation; return a new ending, if any.
+
+        `own_end_tool` says whether the end tool was the gateway's offer (else the client's).
+        """
+        ident = self.identity
+        point = ident.point
+        if point is None:
+            return None
+        model_ended = any(call.name == END_TOOL for call in observation.tool_calls)
+        refusal = refusal_source(self.guard.rules, observation)
+        category = strike_category(self.flags, refusal, model_ended)
+        now = time.time()
+        try:
+            if self.flags.crisis:
+                for match in self.flags.crisis:
+                    await self.guard.store.mark_crisis(
+                        CrisisMark(ident.tenant, ident.conversation_id, point, match.category, now)
+                    )
+            reasons: tuple[str, tuple[str, ...]] | None = None
+            if category is not None:
+                strike = Strike(
+                    ident.tenant, ident.conversation_id, point, category, refusal or "end_tool", now
+                )
+                self.state = await self.guard.store.add_strike(strike, ident.through_point)
+                log.info(
+                    "strike",
+                    conversation_id=ident.conversation_id,
+                    category=category,
+                    source=strike.source,
+                    rules=[m.rule_id for m in self.flags.harmful],
+                )
+                reached = categories_at_threshold(self.guard.policy, self.state.strikes)
+                if reached:
+                    reasons = ("strikes", reached)
+            if model_ended and reasons is None:
+                reasons = ("model", self.flags.categories)
+            if reasons is None:
+                return None
+            return await self._end(reasons[0], reasons[1], now, own_end_tool)
+        except StoreError as exc:
+            log.error("store_error", error=str(exc), during="record")
+            return None
+
+    async def _end(
+        self, reason: str, categories: tuple[str, ...], now: float, own_end_tool: bool
+    ) -> Ending | None:
+        ident = self.identity
+        policy = self.guard.policy
+        fields = {
+            "conversation_id": ident.conversation_id,
+            "reason": reason,
+            "categories": list(categories),
+        }
+        if self.in_crisis:
+            log.warning("ending_suppressed", suppressed_by="crisis", **fields)
+            return None
+        if policy.shadow:
+            log.info("ending_shadowed", **fields)
+            return None
+        at = ident.root if policy.lock_scope == "conversation" else ident.point
+        assert at is not None
+        ending = Ending(ident.tenant, ident.conversation_id, at, reason, categories, now)
+        if ident.alias:
+            await self.guard.store.set_alias(ident.tenant, ident.conversation_id, ident.alias)
+        self.ending = await self.guard.store.end(ending)
+        log.warning("conversation_ended", own_end_tool=own_end_tool, **fields)
+        return self.ending

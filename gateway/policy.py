@@ -1,0 +1,69 @@
+"""Strikes, endings, crisis precedence and shadow mode: pure decisions, no I/O.
+
+A strike needs two things at once: a user turn the detectors flagged as a harmful request,
+and a model that refused it. Neither alone counts, so a model that over-refuses adds no
+false endings.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from gateway.detect import Flags
+from gateway.store import CrisisMark, Strike
+
+LockScope = Literal["path", "conversation"]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The ending policy, as configured."""
+
+    threshold: int = 3
+    category_thresholds: Mapping[str, int] = field(default_factory=dict)
+    lock_scope: LockScope = "path"
+    shadow: bool = False
+    crisis_turns: int = 3
+
+
+def strike_category(flags: Flags, refusal: str | None, model_ended: bool) -> str | None:
+    """The category of the strike this turn earns, or None.
+
+    The model ending the conversation on a flagged turn is the strongest refusal of all.
+    """
+    if flags.harmful and (refusal is not None or model_ended):
+        return flags.harmful[0].category
+    return None
+
+
+def categories_at_threshold(policy: Policy, strikes: Sequence[Strike]) -> tuple[str, ...]:
+    """The categories whose strikes end the conversation; empty while it goes on.
+
+    A category with its own threshold ends on that count alone; otherwise all strikes on
+    the path count together towards the policy's threshold.
+    """
+    counts = Counter(s.category for s in strikes)
+    reached = sorted(
+        c
+        for c, n in counts.items()
+        if c in policy.category_thresholds and n >= policy.category_thresholds[c]
+    )
+    if not reached and sum(counts.values()) >= policy.threshold:
+        reached = sorted(counts)
+    return tuple(reached)
+
+
+def crisis_stands(
+    policy: Policy, marks: Sequence[CrisisMark], path: Sequence[str], user_points: Sequence[int]
+) -> bool:
+    """Whether a crisis signal stands: marked on one of the last `crisis_turns` user turns.
+
+    `path` holds the fingerprint of every turn; `user_points` the indexes of user turns.
+    """
+    if not marks:
+        return False
+    recent = {path[i] for i in user_points[-policy.crisis_turns :]}
+    return any(mark.fingerprint in recent for mark in marks)

@@ -1,0 +1,70 @@
+"""Conversation state: strikes, endings, crisis marks and unlocks behind one `Store` Protocol."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from gateway.store.memory import MemoryStore
+from gateway.store.redis import RedisStore
+from gateway.store.sqlite import SQLiteStore
+from gateway.store.types import (
+    DEFAULT_RETENTION,
+    ConversationRecord,
+    CrisisMark,
+    Ending,
+    PathState,
+    Retention,
+    Store,
+    StoreError,
+    Strike,
+    Unlock,
+)
+
+__all__ = [
+    "ConversationRecord",
+    "CrisisMark",
+    "Ending",
+    "MemoryStore",
+    "PathState",
+    "RedisStore",
+    "Retention",
+    "SQLiteStore",
+    "Store",
+    "StoreError",
+    "Strike",
+    "Unlock",
+    "open_store",
+]
+
+SCHEMES = "memory://, sqlite:///relative.db, sqlite:////absolute.db, redis://, rediss://, unix://"
+
+
+async def open_store(
+    url: str,
+    retention: Retention = DEFAULT_RETENTION,
+    clock: Callable[[], float] = time.time,
+) -> Store:
+    """Open the store named by `url`; raise ValueError for a URL no backend accepts.
+
+    SQLite opens (and creates) its file now, raising StoreError if it cannot; Redis connects
+    on first use, so a gateway can start while Redis is down.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "memory":
+        if parts.netloc or parts.path or parts.query:
+            raise ValueError(f"memory store URL takes no location: {url!r} (use memory://)")
+        return MemoryStore(retention, clock)
+    if scheme == "sqlite":
+        if parts.netloc or parts.query or parts.fragment or parts.path in ("", "/"):
+            raise ValueError(
+                f"bad SQLite store URL {url!r}: use sqlite:///relative/path.db"
+                " or sqlite:////absolute/path.db"
+            )
+        return await SQLiteStore.open(Path(parts.path[1:]), retention, clock)
+    if scheme in ("redis", "rediss", "unix"):
+        return RedisStore.from_url(url, retention, clock)
+    raise ValueError(f"unsupported store URL {url!r}: accepted schemes are {SCHEMES}")

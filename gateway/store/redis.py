@@ -1,0 +1,250 @@
+"""Shared store for several gateway replicas: Redis, one script call per operation.
+
+Keys (all under `lastword:`), per conversation `conv:<tenant>:<conversation id>:`
+- `strikes`, `crisis`, `endings`, `unlocks`: sorted sets of record JSON scored by time;
+- `standing`: hash fingerprint -> the ending JSON last recorded there (until unlocked);
+- `alias`: the conversation's alias; and `alias:<tenant>:<alias>` the way back.
+Audit indexes `endings` and `endings:<tenant>` (sorted sets) and the `lifted` hash (ending JSON
+-> lifted time) span conversations. A conversation's records are few, so path reads fetch
+them whole and keep the path's fingerprints locally: the request carries no fingerprint list.
+Every key gets the TTL of its retention, refreshed on write, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import fields, replace
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from gateway.store import redis_scripts as lua
+from gateway.store.types import (
+    DEFAULT_RETENTION,
+    ConversationRecord,
+    CrisisMark,
+    Ending,
+    PathState,
+    Retention,
+    StoreError,
+    Strike,
+    Unlock,
+    cutoff,
+    first_ending,
+)
+
+PREFIX = "lastword:"
+
+
+class RedisStore:
+    """A `Store` on one Redis server, shared by every gateway replica pointed at it."""
+
+    def __init__(
+        self,
+        client: Redis,
+        retention: Retention = DEFAULT_RETENTION,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client, self._retention, self._clock = client, retention, clock
+        self._scripts = {name: client.register_script(text) for name, text in lua.SCRIPTS.items()}
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        retention: Retention = DEFAULT_RETENTION,
+        clock: Callable[[], float] = time.time,
+        timeout: float = 1.0,
+    ) -> RedisStore:
+        """Connect lazily to `url`; socket timeouts and a single reconnect keep outages short."""
+        client = Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 1),
+        )
+        return cls(client, retention, clock)
+
+    async def path_state(
+        self, tenant: str, conversation_id: str, fingerprints: Sequence[str]
+    ) -> PathState:
+        """Standing strikes, crisis marks and first standing ending on the path, one call."""
+        return await self._path_state(tenant, conversation_id, fingerprints, ())
+
+    async def add_strike(self, strike: Strike, path: Sequence[str]) -> PathState:
+        """Record `strike` and read the path back in the same script."""
+        extra = (_member(strike), repr(strike.at), _ttl(self._retention.strikes))
+        return await self._path_state(strike.tenant, strike.conversation_id, path, extra)
+
+    async def mark_crisis(self, mark: CrisisMark) -> None:
+        """Record a crisis signal on the mark's fingerprint."""
+        ttl = self._retention.crisis
+        args = (_member(mark), repr(mark.at), _floor(ttl, self._clock()), _ttl(ttl))
+        await self._call("MARK_CRISIS", [_key(mark, "crisis")], args)
+
+    async def end(self, ending: Ending) -> Ending:
+        """End at the fingerprint, or return the ending standing there."""
+        ttl = self._retention.endings
+        keys = [_key(ending, "endings"), _key(ending, "standing")]
+        keys += [f"{PREFIX}endings", f"{PREFIX}endings:{ending.tenant}", f"{PREFIX}lifted"]
+        args = (ending.fingerprint, _member(ending), repr(ending.at))
+        member = await self._call("END", keys, (*args, _floor(ttl, self._clock()), _ttl(ttl)))
+        return _ending(member, None)
+
+    async def unlock(self, unlock: Unlock) -> Unlock:
+        """Lift the conversation's standing endings, forgive its strikes so far, audit it."""
+        now, ret = self._clock(), self._retention
+        keys = [_key(unlock, k) for k in ("standing", "endings", "unlocks")] + [f"{PREFIX}lifted"]
+        floors = (_floor(ret.endings, now), _floor(ret.unlocks, now))
+        args = (repr(unlock.at), _member(unlock), *floors, _ttl(ret.unlocks))
+        lifted = await self._call("UNLOCK", keys, args)
+        return replace(unlock, lifted=int(lifted))
+
+    async def set_alias(self, tenant: str, conversation_id: str, alias: str) -> None:
+        """Name a conversation (one alias per conversation, refreshed on every call)."""
+        conversation = f"{PREFIX}conv:{tenant}:"
+        keys = [f"{conversation}{conversation_id}:alias", f"{PREFIX}alias:{tenant}:{alias}"]
+        args = (alias, conversation_id, _ttl(self._retention.aliases))
+        await self._call("SET_ALIAS", keys, (*args, f"{PREFIX}alias:{tenant}:", conversation))
+
+    async def resolve(self, tenant: str, id_or_alias: str) -> str | None:
+        """The conversation id for a recorded `conv_` id or an alias, else None."""
+        base = f"{PREFIX}conv:{tenant}:{id_or_alias}:"
+        kinds = ("strikes", "crisis", "endings", "unlocks", "alias")
+        with _translated():
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.exists(*(base + kind for kind in kinds))
+                pipe.get(f"{PREFIX}alias:{tenant}:{id_or_alias}")
+                recorded, aliased = await pipe.execute()
+        if id_or_alias.startswith("conv_") and recorded:
+            return id_or_alias
+        return None if aliased is None else bytes(aliased).decode()
+
+    async def conversation(self, tenant: str, conversation_id: str) -> ConversationRecord | None:
+        """Everything retained for a conversation, or None if nothing is."""
+        now, ret = self._clock(), self._retention
+        base = f"{PREFIX}conv:{tenant}:{conversation_id}:"
+        keys = [base + k for k in ("strikes", "crisis", "endings", "unlocks", "alias")]
+        floors = (ret.strikes, ret.crisis, ret.endings, ret.unlocks)
+        reply = await self._call(
+            "CONVERSATION", [*keys, f"{PREFIX}lifted"], [_floor(t, now) for t in floors]
+        )
+        strikes, crisis, endings, lifted, unlocks, alias = reply
+        if not (strikes or crisis or endings or unlocks or alias):
+            return None
+        return ConversationRecord(
+            tenant=tenant,
+            conversation_id=conversation_id,
+            alias=None if alias is None else bytes(alias).decode(),
+            strikes=tuple(map(_strike, strikes)),
+            endings=tuple(_ending(m, at) for m, at in zip(endings, lifted, strict=True)),
+            unlocks=tuple(_unlock(m) for m in unlocks),
+            crisis=tuple(map(_crisis, crisis)),
+        )
+
+    async def endings(
+        self, tenant: str | None, limit: int, before: float | None = None
+    ) -> list[Ending]:
+        """Endings newest first, lifted ones included, `at` strictly below `before`."""
+        if limit <= 0:
+            return []
+        index = f"{PREFIX}endings" if tenant is None else f"{PREFIX}endings:{tenant}"
+        ceiling = "+inf" if before is None else f"({before!r}"
+        floor = "(" + _floor(self._retention.endings, self._clock())
+        members, lifted = await self._call(
+            "ENDINGS", [index, f"{PREFIX}lifted"], (ceiling, floor, limit)
+        )
+        return [_ending(m, at) for m, at in zip(members, lifted, strict=True)]
+
+    async def ping(self) -> None:
+        """Return when the server answers PING."""
+        with _translated():
+            await self._client.ping()
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    async def _path_state(
+        self, tenant: str, conversation_id: str, path: Sequence[str], extra: tuple[str, ...]
+    ) -> PathState:
+        now, ret = self._clock(), self._retention
+        base = f"{PREFIX}conv:{tenant}:{conversation_id}:"
+        keys = [base + k for k in ("strikes", "crisis", "standing", "unlocks")]
+        floors = (_floor(ret.strikes, now), _floor(ret.crisis, now), _floor(ret.unlocks, now))
+        strikes, standing, crisis = await self._call("PATH_STATE", keys, (*floors, *extra))
+        on_path = set(path)
+        ending_floor = cutoff(ret.endings, now)
+        endings = (_ending(m, None) for m in standing)
+        return PathState(
+            strikes=tuple(s for s in map(_strike, strikes) if s.fingerprint in on_path),
+            ending=first_ending(
+                (e for e in endings if e.fingerprint in on_path and e.at > ending_floor), path
+            ),
+            crisis=tuple(c for c in map(_crisis, crisis) if c.fingerprint in on_path),
+        )
+
+    async def _call(self, script: str, keys: list[str], args: Sequence[str | int]) -> Any:
+        with _translated():
+            return await self._scripts[script](keys=keys, args=args)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Raise Redis and socket failures (timeouts included) as StoreError."""
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise StoreError(f"Redis store failed: {exc}") from exc
+
+
+def _key(record: Strike | Ending | CrisisMark | Unlock, kind: str) -> str:
+    return f"{PREFIX}conv:{record.tenant}:{record.conversation_id}:{kind}"
+
+
+def _member(record: Strike | Ending | CrisisMark | Unlock) -> str:
+    """Record JSON (lift state aside) plus a random id, so equal records stay distinct."""
+    data = {f.name: getattr(record, f.name) for f in fields(record)}
+    data.pop("lifted_at", None)
+    data.pop("lifted", None)
+    return orjson.dumps([os.urandom(8).hex(), data]).decode()
+
+
+def _load(member: bytes) -> dict[str, Any]:
+    data: dict[str, Any] = orjson.loads(member)[1]
+    return data
+
+
+def _strike(member: bytes) -> Strike:
+    return Strike(**_load(member))
+
+
+def _crisis(member: bytes) -> CrisisMark:
+    return CrisisMark(**_load(member))
+
+
+def _ending(member: bytes, lifted_at: bytes | None) -> Ending:
+    data = _load(member)
+    data["categories"] = tuple(data["categories"])
+    return Ending(**data, lifted_at=None if lifted_at is None else float(lifted_at))
+
+
+def _unlock(member: bytes) -> Unlock:
+    lifted, (_, data) = orjson.loads(member)
+    return Unlock(**data, lifted=lifted)
+
+
+def _floor(ttl: float | None, now: float) -> str:
+    return repr(cutoff(ttl, now))
+
+
+def _ttl(ttl: float | None) -> str:
+    return "" if ttl is None else str(max(1, math.ceil(ttl * 1000)))

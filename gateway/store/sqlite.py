@@ -1,0 +1,244 @@
+"""Embedded, durable store: one SQLite file in WAL mode, driven from one dedicated thread."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import math
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gateway.store import sqlite_schema as sql
+from gateway.store.types import (
+    DEFAULT_RETENTION,
+    ConversationRecord,
+    CrisisMark,
+    Ending,
+    PathState,
+    Retention,
+    StoreError,
+    Strike,
+    Unlock,
+    cutoff,
+    first_ending,
+)
+
+PURGE_EVERY = 60.0
+_T = TypeVar("_T")
+
+
+class SQLiteStore:
+    """A `Store` in one SQLite file; open with `await SQLiteStore.open(path)`."""
+
+    def __init__(
+        self,
+        executor: ThreadPoolExecutor,
+        conn: sqlite3.Connection,
+        retention: Retention,
+        clock: Callable[[], float],
+    ) -> None:
+        self._executor, self._conn = executor, conn
+        self._retention, self._clock = retention, clock
+        self._purged_at = -math.inf
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | Path,
+        retention: Retention = DEFAULT_RETENTION,
+        clock: Callable[[], float] = time.time,
+    ) -> SQLiteStore:
+        """Open (creating file, parent folders and schema as needed) the database at `path`."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lastword-sqlite")
+        try:
+            conn = await asyncio.get_running_loop().run_in_executor(
+                executor, sql.connect, Path(path)
+            )
+        except BaseException as exc:
+            executor.shutdown(wait=True)
+            if isinstance(exc, sqlite3.Error | OSError):
+                raise StoreError(f"cannot open SQLite store at {path}: {exc}") from exc
+            raise
+        return cls(executor, conn, retention, clock)
+
+    async def path_state(
+        self, tenant: str, conversation_id: str, fingerprints: Sequence[str]
+    ) -> PathState:
+        """Standing strikes, crisis marks and first standing ending on the path, one hop."""
+        return await self._run(self._path_state, tenant, conversation_id, fingerprints)
+
+    async def add_strike(self, strike: Strike, path: Sequence[str]) -> PathState:
+        """Record `strike` and read the path back in one write transaction."""
+
+        def write(conn: sqlite3.Connection) -> PathState:
+            conn.execute(sql.INSERT[Strike], sql.row(strike))
+            return self._path_state(strike.tenant, strike.conversation_id, path)
+
+        return await self._run(self._write, write)
+
+    async def mark_crisis(self, mark: CrisisMark) -> None:
+        """Record a crisis signal on the mark's fingerprint."""
+        await self._run(
+            self._write, lambda conn: conn.execute(sql.INSERT[CrisisMark], sql.row(mark))
+        )
+
+    async def end(self, ending: Ending) -> Ending:
+        """End at the fingerprint, or return the ending standing there; committed and synced."""
+
+        def write(conn: sqlite3.Connection) -> Ending:
+            row = conn.execute(
+                sql.STANDING_ENDING,
+                {
+                    "t": ending.tenant,
+                    "c": ending.conversation_id,
+                    "f": ending.fingerprint,
+                    "endings": cutoff(self._retention.endings, self._clock()),
+                },
+            ).fetchone()
+            if row is not None:
+                return sql.ending(row)
+            conn.execute(sql.INSERT[Ending], sql.row(ending))
+            return ending
+
+        return await self._run(self._write, write)
+
+    async def unlock(self, unlock: Unlock) -> Unlock:
+        """Lift the conversation's standing endings, forgive its strikes so far, audit it."""
+
+        def write(conn: sqlite3.Connection) -> Unlock:
+            lifted = conn.execute(
+                sql.LIFT,
+                {
+                    "at": unlock.at,
+                    "t": unlock.tenant,
+                    "c": unlock.conversation_id,
+                    "endings": cutoff(self._retention.endings, self._clock()),
+                },
+            ).rowcount
+            recorded = replace(unlock, lifted=lifted)
+            conn.execute(sql.INSERT[Unlock], sql.row(recorded))
+            return recorded
+
+        return await self._run(self._write, write)
+
+    async def set_alias(self, tenant: str, conversation_id: str, alias: str) -> None:
+        """Name a conversation; REPLACE drops the alias's and the conversation's old pairings."""
+        row = (tenant, conversation_id, alias, self._clock())
+        await self._run(
+            self._write,
+            lambda conn: conn.execute("INSERT OR REPLACE INTO aliases VALUES (?, ?, ?, ?)", row),
+        )
+
+    async def resolve(self, tenant: str, id_or_alias: str) -> str | None:
+        """The conversation id for a recorded `conv_` id or an alias, else None."""
+
+        def read() -> str | None:
+            if id_or_alias.startswith("conv_") and self._record(tenant, id_or_alias):
+                return id_or_alias
+            floor = cutoff(self._retention.aliases, self._clock())
+            row = self._conn.execute(sql.ALIASED, (tenant, id_or_alias, floor)).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._run(read)
+
+    async def conversation(self, tenant: str, conversation_id: str) -> ConversationRecord | None:
+        """Everything retained for a conversation, or None if nothing is."""
+        return await self._run(self._record, tenant, conversation_id)
+
+    async def endings(
+        self, tenant: str | None, limit: int, before: float | None = None
+    ) -> list[Ending]:
+        """Endings newest first, lifted ones included, `at` strictly below `before`."""
+        query = sql.ENDINGS_ALL if tenant is None else sql.ENDINGS_TENANT
+        params = {
+            "t": tenant,
+            "endings": cutoff(self._retention.endings, self._clock()),
+            "b": math.inf if before is None else before,
+            "n": max(limit, 0),
+        }
+        return await self._run(lambda: [sql.ending(r) for r in self._conn.execute(query, params)])
+
+    async def ping(self) -> None:
+        """Return when the database answers a query."""
+        await self._run(lambda: self._conn.execute("SELECT 1").fetchone())
+
+    async def close(self) -> None:
+        """Close the connection and stop the thread (a second call does nothing)."""
+        if self._closed:
+            return
+        try:
+            await self._run(self._conn.close)
+        finally:
+            self._closed = True
+            self._executor.shutdown(wait=True)
+
+    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run `fn` on the store's thread, turning backend failures into StoreError."""
+        if self._closed:
+            raise StoreError("SQLite store is closed")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, functools.partial(fn, *args)
+            )
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"SQLite store failed: {exc}") from exc
+
+    def _write(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run `fn` in an immediate write transaction (serialised across processes too)."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            now = self._clock()
+            if now - self._purged_at >= PURGE_EVERY:
+                self._purged_at = now
+                self._purge(now)
+            result = fn(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return result
+
+    def _purge(self, now: float) -> None:
+        for table, statement in sql.PURGE.items():
+            ttl: float | None = getattr(self._retention, table)
+            if ttl is not None:
+                self._conn.execute(statement, (now - ttl,))
+
+    def _path_state(self, tenant: str, conversation_id: str, path: Sequence[str]) -> PathState:
+        conn, on_path = self._conn, set(path)
+        params = {"t": tenant, "c": conversation_id, **self._retention.floors(self._clock())}
+        strikes = conn.execute(sql.PATH_STRIKES, params).fetchall()
+        endings = conn.execute(sql.PATH_ENDINGS, params).fetchall()
+        crisis = conn.execute(sql.PATH_CRISIS, params).fetchall()
+        return PathState(
+            strikes=tuple(Strike(*row) for row in strikes if row[2] in on_path),
+            ending=first_ending((sql.ending(row) for row in endings if row[2] in on_path), path),
+            crisis=tuple(CrisisMark(*row) for row in crisis if row[2] in on_path),
+        )
+
+    def _record(self, tenant: str, conversation_id: str) -> ConversationRecord | None:
+        params = {"t": tenant, "c": conversation_id, **self._retention.floors(self._clock())}
+        strikes, endings, crisis, unlocks = (
+            self._conn.execute(sql.CONVERSATION[table], params).fetchall()
+            for table in ("strikes", "endings", "crisis", "unlocks")
+        )
+        alias = self._conn.execute(sql.ALIAS_OF, params).fetchall()
+        if not (strikes or endings or crisis or unlocks or alias):
+            return None
+        return ConversationRecord(
+            tenant=tenant,
+            conversation_id=conversation_id,
+            alias=str(alias[0][0]) if alias else None,
+            strikes=tuple(Strike(*row) for row in strikes),
+            endings=tuple(sql.ending(row) for row in endings),
+            unlocks=tuple(Unlock(*row) for row in unlocks),
+            crisis=tuple(CrisisMark(*row) for row in crisis),
+        )

@@ -1,0 +1,136 @@
+"""The SQLite store's schema, statements (fixed text, so plans are cached) and row mapping."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from gateway.store.types import CrisisMark, Ending, Strike, Unlock
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS strikes (
+    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, conversation_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, category TEXT NOT NULL, source TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS strikes_path ON strikes (tenant, conversation_id, fingerprint);
+CREATE INDEX IF NOT EXISTS strikes_at ON strikes (at);
+CREATE TABLE IF NOT EXISTS endings (
+    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, conversation_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, reason TEXT NOT NULL, categories TEXT NOT NULL,
+    at REAL NOT NULL, lifted_at REAL);
+CREATE INDEX IF NOT EXISTS endings_path ON endings (tenant, conversation_id, fingerprint);
+CREATE INDEX IF NOT EXISTS endings_at ON endings (at);
+CREATE INDEX IF NOT EXISTS endings_tenant_at ON endings (tenant, at);
+CREATE TABLE IF NOT EXISTS crisis (
+    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, conversation_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, category TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS crisis_path ON crisis (tenant, conversation_id, fingerprint);
+CREATE INDEX IF NOT EXISTS crisis_at ON crisis (at);
+CREATE TABLE IF NOT EXISTS unlocks (
+    id INTEGER PRIMARY KEY, tenant TEXT NOT NULL, conversation_id TEXT NOT NULL,
+    actor TEXT NOT NULL, note TEXT NOT NULL, at REAL NOT NULL, lifted INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS unlocks_conv ON unlocks (tenant, conversation_id, at);
+CREATE TABLE IF NOT EXISTS aliases (
+    tenant TEXT NOT NULL, conversation_id TEXT NOT NULL, alias TEXT NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (tenant, conversation_id), UNIQUE (tenant, alias));
+"""
+
+COLUMNS = {
+    "strikes": "tenant, conversation_id, fingerprint, category, source, at",
+    "endings": "tenant, conversation_id, fingerprint, reason, categories, at, lifted_at",
+    "crisis": "tenant, conversation_id, fingerprint, category, at",
+    "unlocks": "tenant, conversation_id, actor, note, at, lifted",
+}
+# A conversation holds few records, so path reads fetch its standing ones through the
+# (tenant, conversation_id) index prefix and keep the path's fingerprints in Python: cheaper
+# than matching a 200-fingerprint list in SQL, and one fixed statement whatever the path.
+PATH_STRIKES = """
+SELECT tenant, conversation_id, fingerprint, category, source, at FROM strikes
+WHERE tenant = :t AND conversation_id = :c AND at > :strikes AND at > COALESCE((
+    SELECT MAX(at) FROM unlocks
+    WHERE tenant = :t AND conversation_id = :c AND at > :unlocks
+  ), :strikes)
+ORDER BY at, id"""
+PATH_ENDINGS = """
+SELECT tenant, conversation_id, fingerprint, reason, categories, at, lifted_at FROM endings
+WHERE tenant = :t AND conversation_id = :c AND lifted_at IS NULL AND at > :endings"""
+PATH_CRISIS = """
+SELECT tenant, conversation_id, fingerprint, category, at FROM crisis
+WHERE tenant = :t AND conversation_id = :c AND at > :crisis
+ORDER BY at, id"""
+STANDING_ENDING = """
+SELECT tenant, conversation_id, fingerprint, reason, categories, at, lifted_at FROM endings
+WHERE tenant = :t AND conversation_id = :c AND fingerprint = :f AND lifted_at IS NULL
+  AND at > :endings
+ORDER BY at LIMIT 1"""
+LIFT = """
+UPDATE endings SET lifted_at = :at
+WHERE tenant = :t AND conversation_id = :c AND lifted_at IS NULL AND at > :endings"""
+CONVERSATION = {
+    table: f"SELECT {columns} FROM {table}"  # noqa: S608 (fixed identifiers only)
+    f" WHERE tenant = :t AND conversation_id = :c AND at > :{table} ORDER BY at, id"
+    for table, columns in COLUMNS.items()
+}
+ALIAS_OF = "SELECT alias FROM aliases WHERE tenant = :t AND conversation_id = :c AND at > :aliases"
+ALIASED = "SELECT conversation_id FROM aliases WHERE tenant = ? AND alias = ? AND at > ?"
+ENDINGS_ALL = """
+SELECT tenant, conversation_id, fingerprint, reason, categories, at, lifted_at FROM endings
+WHERE at > :endings AND at < :b ORDER BY at DESC, id DESC LIMIT :n"""
+ENDINGS_TENANT = """
+SELECT tenant, conversation_id, fingerprint, reason, categories, at, lifted_at FROM endings
+WHERE tenant = :t AND at > :endings AND at < :b ORDER BY at DESC, id DESC LIMIT :n"""
+INSERT = {
+    Strike: "INSERT INTO strikes VALUES (NULL, ?, ?, ?, ?, ?, ?)",
+    Ending: "INSERT INTO endings VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)",
+    CrisisMark: "INSERT INTO crisis VALUES (NULL, ?, ?, ?, ?, ?)",
+    Unlock: "INSERT INTO unlocks VALUES (NULL, ?, ?, ?, ?, ?, ?)",
+}
+PURGE = {
+    table: f"DELETE FROM {table} WHERE at <= ?"  # noqa: S608 (fixed identifiers only)
+    for table in (*COLUMNS, "aliases")
+}
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open the database on the store's thread: WAL, fsync on every commit, schema ensured."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.executescript(SCHEMA)
+        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        if row[0] is None:
+            conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+        elif row[0] > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(
+                f"schema version {row[0]} is newer than this gateway's {SCHEMA_VERSION}"
+            )
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def row(record: Strike | Ending | CrisisMark | Unlock) -> tuple[Any, ...]:
+    """The record's columns in table order (categories as a JSON array)."""
+    return tuple(
+        orjson.dumps(value).decode() if f.name == "categories" else value
+        for f in fields(record)
+        for value in (getattr(record, f.name),)
+    )
+
+
+def ending(values: Sequence[Any]) -> Ending:
+    """The Ending stored in an `endings` row."""
+    tenant, conversation_id, fingerprint, reason, categories, at, lifted_at = values
+    return Ending(
+        tenant, conversation_id, fingerprint, reason, tuple(orjson.loads(categories)), at, lifted_at
+    )

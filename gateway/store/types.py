@@ -1,0 +1,193 @@
+"""Conversation-state records, the `Store` Protocol every backend implements, and its error."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+DAY = 86_400.0
+
+EndReason = Literal["strikes", "model", "admin"]
+
+
+class StoreError(Exception):
+    """A backend failure (I/O, timeout, unreachable server); the cause is chained."""
+
+
+@dataclass(frozen=True, slots=True)
+class Strike:
+    """A user turn flagged as harmful and refused by the model, recorded at one fingerprint."""
+
+    tenant: str
+    conversation_id: str
+    fingerprint: str
+    category: str
+    source: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """A conversation path ended at `fingerprint`; standing until lifted or expired."""
+
+    tenant: str
+    conversation_id: str
+    fingerprint: str
+    reason: str
+    categories: tuple[str, ...]
+    at: float
+    lifted_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CrisisMark:
+    """A crisis signal seen at one fingerprint; while it stands, no automatic ending happens."""
+
+    tenant: str
+    conversation_id: str
+    fingerprint: str
+    category: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Unlock:
+    """An admin lifting a conversation's endings on appeal; `lifted` counts the endings lifted."""
+
+    tenant: str
+    conversation_id: str
+    actor: str
+    note: str
+    at: float
+    lifted: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PathState:
+    """What stands on a path: unforgiven strikes, the first standing ending, crisis marks."""
+
+    strikes: tuple[Strike, ...] = ()
+    ending: Ending | None = None
+    crisis: tuple[CrisisMark, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRecord:
+    """Everything retained for one conversation, forgiven strikes and lifted endings included."""
+
+    tenant: str
+    conversation_id: str
+    alias: str | None
+    strikes: tuple[Strike, ...]
+    endings: tuple[Ending, ...]
+    unlocks: tuple[Unlock, ...]
+    crisis: tuple[CrisisMark, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long records are kept, in seconds (None = forever).
+
+    Unlocks live as long as the longer of strikes and endings (they forgive the one and audit
+    the other); an alias lives as long as strikes, counted from its last `set_alias`.
+    """
+
+    strikes: float | None = 30 * DAY
+    endings: float | None = None
+    crisis: float | None = DAY
+
+    @property
+    def unlocks(self) -> float | None:
+        """Retention of unlock records: the longer of strikes and endings."""
+        if self.strikes is None or self.endings is None:
+            return None
+        return max(self.strikes, self.endings)
+
+    @property
+    def aliases(self) -> float | None:
+        """Retention of an alias after it was last set."""
+        return self.strikes
+
+    def floors(self, now: float) -> dict[str, float]:
+        """Per kind of record, the `at` at or below which it has expired (-inf: never)."""
+        kinds = ("strikes", "endings", "crisis", "unlocks", "aliases")
+        return {kind: cutoff(getattr(self, kind), now) for kind in kinds}
+
+
+DEFAULT_RETENTION = Retention()
+
+
+def cutoff(ttl: float | None, now: float) -> float:
+    """The `at` at or below which a record kept for `ttl` seconds has expired."""
+    return -math.inf if ttl is None else now - ttl
+
+
+def first_ending(endings: Iterable[Ending], fingerprints: Sequence[str]) -> Ending | None:
+    """The ending whose fingerprint comes first in `fingerprints`, or None."""
+    by_fingerprint = {e.fingerprint: e for e in endings}
+    if not by_fingerprint:
+        return None
+    for fingerprint in fingerprints:
+        if fingerprint in by_fingerprint:
+            return by_fingerprint[fingerprint]
+    return None
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Conversation state shared by the gateway's workers, tenant-scoped throughout.
+
+    Reads ignore records past their retention. Path reads consider the records of
+    (tenant, conversation_id) whose fingerprint is in the path; fingerprints already embed
+    the tenant and the conversation root, so this is the same as a lookup by fingerprint.
+    """
+
+    async def path_state(
+        self, tenant: str, conversation_id: str, fingerprints: Sequence[str]
+    ) -> PathState:
+        """Standing strikes, crisis marks and first standing ending on the path, one round trip."""
+        ...
+
+    async def add_strike(self, strike: Strike, path: Sequence[str]) -> PathState:
+        """Record `strike` atomically and return the state of `path` right after it."""
+        ...
+
+    async def mark_crisis(self, mark: CrisisMark) -> None:
+        """Record a crisis signal on the mark's fingerprint."""
+        ...
+
+    async def end(self, ending: Ending) -> Ending:
+        """Durably end at the fingerprint, or return the ending already standing there."""
+        ...
+
+    async def unlock(self, unlock: Unlock) -> Unlock:
+        """Lift the conversation's standing endings, forgive its strikes so far, audit it."""
+        ...
+
+    async def set_alias(self, tenant: str, conversation_id: str, alias: str) -> None:
+        """Name a conversation with a client-chosen alias (one alias per conversation)."""
+        ...
+
+    async def resolve(self, tenant: str, id_or_alias: str) -> str | None:
+        """The conversation id for a recorded `conv_` id or an alias, else None."""
+        ...
+
+    async def conversation(self, tenant: str, conversation_id: str) -> ConversationRecord | None:
+        """Everything retained for a conversation, or None if nothing is."""
+        ...
+
+    async def endings(
+        self, tenant: str | None, limit: int, before: float | None = None
+    ) -> list[Ending]:
+        """Endings newest first, lifted ones included, `at` strictly below `before`."""
+        ...
+
+    async def ping(self) -> None:
+        """Return when the backend answers; raise StoreError otherwise."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections, threads and files."""
+        ...

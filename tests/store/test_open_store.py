@@ -1,0 +1,77 @@
+"""`open_store` picks the backend from the URL and refuses anything else clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.store import MemoryStore, RedisStore, SQLiteStore, open_store
+
+
+async def test_memory_url_opens_a_memory_store() -> None:
+    """memory:// is an in-process store."""
+    store = await open_store("memory://")
+    assert isinstance(store, MemoryStore)
+    await store.close()
+
+
+async def test_sqlite_relative_url_is_under_the_working_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sqlite:///data/lastword.db is relative to the working directory; folders are created."""
+    monkeypatch.chdir(tmp_path)
+    store = await open_store("sqlite:///data/lastword.db")
+    try:
+        assert isinstance(store, SQLiteStore)
+        assert (tmp_path / "data" / "lastword.db").is_file()
+    finally:
+        await store.close()
+
+
+async def test_sqlite_absolute_url(tmp_path: Path) -> None:
+    """sqlite:////abs/path.db (four slashes) names an absolute path."""
+    path = tmp_path / "deep" / "lastword.db"
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        assert isinstance(store, SQLiteStore)
+        assert path.is_file()
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1:6379/0",
+        "redis://:secret@redis.internal:6380/2",
+        "rediss://redis.example.com:6380/0",
+        "unix:///var/run/redis/redis.sock?db=1",
+    ],
+)
+async def test_redis_urls_open_lazily(url: str) -> None:
+    """Redis URLs give a Redis store without connecting until first use."""
+    store = await open_store(url)
+    assert isinstance(store, RedisStore)
+    await store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgres://db/lastword", "accepted schemes are memory://"),
+        ("lastword.db", "accepted schemes"),
+        ("", "accepted schemes"),
+        ("http://localhost:6379", "accepted schemes"),
+        ("sqlite://", "bad SQLite store URL"),
+        ("sqlite:///", "bad SQLite store URL"),
+        ("sqlite://host/lastword.db", "bad SQLite store URL"),
+        ("sqlite:///lastword.db?mode=ro", "bad SQLite store URL"),
+        ("memory://somewhere", "memory store URL takes no location"),
+        ("redis://localhost:notaport/0", "Port"),
+    ],
+)
+async def test_bad_urls_raise_value_error(url: str, message: str) -> None:
+    """Unknown schemes and malformed URLs raise ValueError naming what is accepted."""
+    with pytest.raises(ValueError, match=message):
+        await open_store(url)

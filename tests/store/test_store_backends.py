@@ -1,0 +1,177 @@
+"""Backend-specific guarantees: SQLite durability, Redis TTLs, failures raised as StoreError."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from gateway.store import (
+    CrisisMark,
+    Ending,
+    PathState,
+    Retention,
+    SQLiteStore,
+    StoreError,
+    Strike,
+    open_store,
+)
+from gateway.store.redis import RedisStore
+from tests.store.redis_server import free_port
+from tests.store.store_helpers import START, FakeClock
+
+T, C = "tenant-a", "conv_main"
+PATH = ("fp-0", "fp-1", "fp-2")
+
+CRASH = """
+import asyncio, os, sys
+from gateway.store import Ending, Strike, open_store
+
+async def main():
+    store = await open_store(sys.argv[1])
+    at = float(sys.argv[2])
+    await store.add_strike(Strike("tenant-a", "conv_main", "fp-1", "violence", "x", at), [])
+    await store.end(Ending("tenant-a", "conv_main", "fp-2", "model", ("violence",), at))
+    print("acknowledged", flush=True)
+    os._exit(0)  # no close, no checkpoint: only what was committed survives
+
+asyncio.run(main())
+"""
+
+
+async def test_sqlite_ending_survives_a_crash(tmp_path: Path) -> None:
+    """An ending acknowledged by a process that then dies without closing is still there."""
+    url, at = f"sqlite:///{tmp_path}/lastword.db", time.time()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CRASH, url, repr(at), stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    assert (proc.returncode, out.strip()) == (0, b"acknowledged")
+
+    store = await open_store(url)
+    try:
+        state = await store.path_state(T, C, PATH)
+        assert state.ending == Ending(T, C, "fp-2", "model", ("violence",), at)
+        assert len(state.strikes) == 1
+    finally:
+        await store.close()
+
+
+async def test_sqlite_state_survives_reopen(tmp_path: Path, clock: FakeClock) -> None:
+    """Closing and reopening the file keeps every record, and the schema is versioned."""
+    path = tmp_path / "nested" / "dir" / "lastword.db"
+    store = await SQLiteStore.open(path, clock=clock)
+    await store.add_strike(Strike(T, C, "fp-1", "violence", "x", START), PATH)
+    await store.end(Ending(T, C, "fp-2", "admin", (), START))
+    await store.set_alias(T, C, "thread")
+    await store.close()
+    await store.close()
+
+    again = await SQLiteStore.open(path, clock=clock)
+    try:
+        state = await again.path_state(T, C, PATH)
+        assert len(state.strikes) == 1 and state.ending is not None
+        assert await again.resolve(T, "thread") == C
+    finally:
+        await again.close()
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+async def test_sqlite_purges_expired_rows_on_write(tmp_path: Path, clock: FakeClock) -> None:
+    """A write more than a minute after the last purge deletes rows past their retention."""
+    path = tmp_path / "lastword.db"
+    store = await SQLiteStore.open(path, Retention(strikes=100, endings=None, crisis=10), clock)
+    try:
+        await store.add_strike(Strike(T, C, "fp-1", "violence", "x", clock()), PATH)
+        await store.mark_crisis(CrisisMark(T, C, "fp-1", "self_harm", clock()))
+        await store.end(Ending(T, C, "fp-2", "admin", (), clock()))
+        clock.advance(30)
+        await store.mark_crisis(CrisisMark(T, C, "fp-1", "self_harm", clock()))
+        clock.advance(80)
+        await store.set_alias(T, C, "thread")
+    finally:
+        await store.close()
+    with closing(sqlite3.connect(path)) as conn:
+        counts = [
+            conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("strikes", "crisis", "endings", "aliases")
+        ]
+    assert counts == [0, 0, 1, 1]
+
+
+async def test_sqlite_unwritable_path_raises_store_error(tmp_path: Path) -> None:
+    """A database path that cannot be created fails with StoreError, cause chained."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StoreError) as caught:
+        await open_store(f"sqlite:///{blocker}/lastword.db")
+    assert isinstance(caught.value.__cause__, OSError)
+
+
+async def test_sqlite_closed_store_raises_store_error(tmp_path: Path) -> None:
+    """Using a closed SQLite store raises StoreError rather than hanging or crashing."""
+    store = await open_store(f"sqlite:///{tmp_path}/lastword.db")
+    await store.close()
+    with pytest.raises(StoreError):
+        await store.path_state(T, C, PATH)
+
+
+async def test_sqlite_corrupt_file_raises_store_error(tmp_path: Path) -> None:
+    """A file that is not a database fails with StoreError chained to sqlite3's error."""
+    path = tmp_path / "lastword.db"
+    path.write_bytes(b"definitely not sqlite" * 100)
+    with pytest.raises(StoreError) as caught:
+        await open_store(f"sqlite:///{path}")
+    assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
+
+
+async def test_redis_unreachable_raises_store_error() -> None:
+    """A Redis store on a closed port raises StoreError on ping and on every operation."""
+    store = await open_store(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        with pytest.raises(StoreError) as caught:
+            await store.ping()
+        assert caught.value.__cause__ is not None
+        with pytest.raises(StoreError):
+            await store.path_state(T, C, PATH)
+        with pytest.raises(StoreError):
+            await store.end(Ending(T, C, "fp-2", "admin", (), START))
+        with pytest.raises(StoreError):
+            await store.resolve(T, "thread")
+    finally:
+        await store.close()
+
+
+async def test_redis_keys_carry_retention_ttls(redis_url: str) -> None:
+    """Redis keys expire with their retention; keys of records kept forever have no TTL."""
+    client = Redis.from_url(redis_url)
+    store = RedisStore.from_url(redis_url, Retention(strikes=60, endings=None, crisis=0.2))
+    try:
+        await client.flushdb()
+        now = time.time()
+        await store.add_strike(Strike(T, C, "fp-1", "violence", "x", now), PATH)
+        await store.end(Ending(T, C, "fp-2", "admin", (), now))
+        await store.set_alias(T, C, "thread")
+        await store.ping()
+        base = f"lastword:conv:{T}:{C}:"
+        assert 0 < await client.pttl(base + "strikes") <= 60_000
+        assert 0 < await client.pttl(f"lastword:alias:{T}:thread") <= 60_000
+        assert await client.pttl(base + "endings") == -1
+
+        await store.mark_crisis(CrisisMark(T, C, "fp-1", "self_harm", now))
+        assert await client.exists(base + "crisis") == 1
+        await asyncio.sleep(0.3)
+        assert await client.exists(base + "crisis") == 0
+        assert await store.path_state(T, C, PATH) != PathState()
+        assert len(await client.keys("*")) == len(await client.keys("lastword:*")) > 0
+    finally:
+        await store.close()
+        await client.aclose()
