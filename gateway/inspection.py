@@ -130,15 +130,7 @@ class Inspection:
                 strike = Strike(
                     ident.tenant, ident.conversation_id, point, category, refusal or "end_tool", now
                 )
-                self.state = await self.guard.store.add_strike(strike, ident.through_point)
-                log.info(
-                    "strike",
-                    conversation_id=ident.conversation_id,
-                    category=category,
-                    source=strike.source,
-                    rules=[m.rule_id for m in self.flags.harmful],
-                )
-                reached = categories_at_threshold(self.guard.policy, self.state.strikes)
+                reached = await self._strike(strike)
                 if reached:
                     reasons = ("strikes", reached)
             if model_ended and reasons is None:
@@ -149,6 +141,43 @@ class Inspection:
         except StoreError as exc:
             log.error("store_error", error=str(exc), during="record")
             return None
+
+    async def _strike(self, strike: Strike) -> tuple[str, ...]:
+        """Record a strike; return the categories it brings to the threshold.
+
+        While a crisis stands no strike counts: it is not recorded, and an ending it would
+        have brought is reported as suppressed.
+        """
+        ident = self.identity
+        rules = [m.rule_id for m in self.flags.harmful]
+        if self.in_crisis:
+            would = categories_at_threshold(self.guard.policy, (*self.state.strikes, strike))
+            log.info(
+                "strike_suppressed",
+                conversation_id=ident.conversation_id,
+                category=strike.category,
+                rules=rules,
+            )
+            if would:
+                log.warning(
+                    "ending_suppressed",
+                    suppressed_by="crisis",
+                    reason="strikes",
+                    conversation_id=ident.conversation_id,
+                    categories=list(would),
+                )
+            return ()
+        if ident.alias:
+            await self.guard.store.set_alias(ident.tenant, ident.conversation_id, ident.alias)
+        self.state = await self.guard.store.add_strike(strike, ident.through_point)
+        log.info(
+            "strike",
+            conversation_id=ident.conversation_id,
+            category=strike.category,
+            source=strike.source,
+            rules=rules,
+        )
+        return categories_at_threshold(self.guard.policy, self.state.strikes)
 
     async def _end(
         self, reason: str, categories: tuple[str, ...], now: float, own_end_tool: bool

@@ -59,11 +59,12 @@ def categories_at_threshold(policy: Policy, strikes: Sequence[Strike]) -> tuple[
 def crisis_stands(
     policy: Policy, marks: Sequence[CrisisMark], path: Sequence[str], user_points: Sequence[int]
 ) -> bool:
-    """Whether a crisis signal stands: marked on one of the last `crisis_turns` user turns.
+    """Whether a crisis signal stands: marked on the newest user turn or one of the
+    `crisis_turns` user turns before it.
 
     `path` holds the fingerprint of every turn; `user_points` the indexes of user turns.
     """
     if not marks:
         return False
-    recent = {path[i] for i in user_points[-policy.crisis_turns :]}
+    recent = {path[i] for i in user_points[-(policy.crisis_turns + 1) :]}
     return any(mark.fingerprint in recent for mark in marks)

@@ -16,6 +16,9 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.logs import configure_logging
 from gateway.simulate import SimulatorSettings, create_simulator_app
+from tests.store.redis_server import redis_url
+
+__all__ = ["redis_url"]
 
 GatewayFactory = Callable[..., Awaitable[TestServer]]
 

@@ -8,10 +8,7 @@ import pytest
 from redis.asyncio import Redis
 
 from gateway.store import Retention, Store, open_store
-from tests.store.redis_server import redis_url
 from tests.store.store_helpers import FakeClock, MakeStore
-
-__all__ = ["redis_url"]
 
 BACKENDS = ("memory", "sqlite", "redis")
 

@@ -1,0 +1,74 @@
+"""Endings outlive restarts, are shared by replicas, and store outages follow policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from tests.conftest import GatewayFactory, free_port
+from tests.e2e.conversation_play import AFTER, body_for, play_until_ended, send, turn
+from tests.test_proxy import assert_error_shape
+
+
+@pytest.fixture
+async def clean_redis(redis_url: str) -> str:
+    """The session's redis-server, emptied for this test."""
+    client = Redis.from_url(redis_url)
+    await client.flushdb()
+    await client.aclose()
+    return redis_url
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "redis"])
+async def test_the_ending_holds_on_every_store(
+    backend: str, make_gateway: GatewayFactory, tmp_path: Path, clean_redis: str
+) -> None:
+    """The same conversation ends and stays ended on memory, SQLite and Redis."""
+    url = {"memory": "memory://", "sqlite": f"sqlite:///{tmp_path}/lw.db", "redis": clean_redis}
+    gateway = await make_gateway(store=url[backend])
+    history = await play_until_ended(gateway)
+    status, _, _ = await turn(gateway, "anthropic", history, AFTER)
+    assert status == 409
+
+
+async def test_an_acknowledged_ending_survives_a_restart(
+    make_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    """SQLite: a gateway started again on the same file still refuses the ended thread."""
+    url = f"sqlite:///{tmp_path}/lastword.db"
+    first = await make_gateway(store=url)
+    history = await play_until_ended(first)
+    await first.close()
+    second = await make_gateway(store=url)
+    status, _, headers = await turn(second, "anthropic", history, AFTER)
+    assert (status, headers["X-Conversation-Status"]) == (409, "ended")
+
+
+async def test_replicas_on_one_redis_share_endings(
+    make_gateway: GatewayFactory, clean_redis: str
+) -> None:
+    """Ended through one replica, refused by the other."""
+    one = await make_gateway(store=clean_redis)
+    two = await make_gateway(store=clean_redis)
+    history = await play_until_ended(one)
+    status, _, _ = await turn(two, "chat", history, AFTER)
+    assert status == 409
+
+
+@pytest.mark.parametrize("api", ["anthropic", "chat", "responses"])
+async def test_store_outage_fails_open_by_default(api: str, make_gateway: GatewayFactory) -> None:
+    """store_failure: open — the store is down, traffic is still served."""
+    gateway = await make_gateway(store=f"redis://127.0.0.1:{free_port()}/0")
+    status, _, _ = await send(gateway, api, body_for(api, [{"role": "user", "content": "hi"}]))
+    assert status == 200
+
+
+@pytest.mark.parametrize("api", ["anthropic", "chat", "responses"])
+async def test_store_outage_fails_closed_when_asked(api: str, make_gateway: GatewayFactory) -> None:
+    """store_failure: closed — the store is down, a 503 in the caller's format."""
+    gateway = await make_gateway(store=f"redis://127.0.0.1:{free_port()}/0", store_failure="closed")
+    status, body, _ = await send(gateway, api, body_for(api, [{"role": "user", "content": "hi"}]))
+    assert status == 503
+    assert_error_shape(api, body)
