@@ -109,12 +109,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `lastword` command."""
     args = build_parser().parse_args(argv)
     if args.command == "simulate":
-        settings = SimulatorSettings(
+        simulated = SimulatorSettings(
             token_delay=args.token_delay,
             refusal_style=args.refusal_style,
             refuse_all=args.refuse_all,
         )
-        run_simulator(args.host, args.port, settings)
+        run_simulator(args.host, args.port, simulated)
         return 0
     try:
         settings = _settings(args)

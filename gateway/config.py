@@ -63,8 +63,8 @@ class Settings(BaseModel):
     upstream_timeout: float = Field(600.0, gt=0)
     tenant_header: str | None = None
     store_failure: Literal["open", "closed"] = "open"
-    policy: PolicySettings = PolicySettings()
-    retention: RetentionSettings = RetentionSettings()
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

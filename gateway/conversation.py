@@ -120,7 +120,7 @@ def _join_text(blocks: list[Block]) -> tuple[Block, ...]:
 
 
 def _turn_bytes(turn: Turn) -> bytes:
-    parts = [turn.role]
+    parts: list[str] = [turn.role]
     for block in turn.blocks:
         parts.append(block.kind)
         parts.append(block.value)

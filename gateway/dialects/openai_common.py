@@ -60,7 +60,8 @@ def _part(part: dict[str, Any]) -> Block | None:
         ref = url if isinstance(url, str) else part.get("file_id")
         return Block("image", media_hash(ref)) if isinstance(ref, str) else None
     if kind in ("file", "input_file"):
-        file = part.get("file") if isinstance(part.get("file"), dict) else part
+        inner = part.get("file")
+        file: dict[str, Any] = inner if isinstance(inner, dict) else part
         ref = file.get("file_data") or file.get("file_id") or file.get("file_url")
         return Block("file", media_hash(ref)) if isinstance(ref, str) else None
     return None
