@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ import orjson
 Role = Literal["user", "assistant"]
 BlockKind = Literal["text", "tool_call", "tool_result", "image", "file"]
 
-_WHITESPACE = re.compile(r"\s+")
 _CHAIN_SEED = b"lastword/path/v1"
 
 
@@ -29,7 +27,8 @@ def normalize_text(text: str) -> str:
     """Reduce text to the form two people would agree is 'the same message'."""
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
-    return _WHITESPACE.sub(" ", text).strip()
+    # split() cuts on runs of Unicode whitespace and drops the ends: one pass, no regex.
+    return " ".join(text.split())
 
 
 def canonical_json(value: Any) -> str:
