@@ -8,6 +8,7 @@ from functools import partial
 
 from aiohttp import web
 
+from gateway.admin import add_admin_routes
 from gateway.config import Settings
 from gateway.detect import load_rules
 from gateway.dialects import INSPECTED_ROUTES, Dialect
@@ -120,5 +121,6 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     app.router.add_get("/readyz", readyz)
     for path, dialect in INSPECTED_ROUTES.items():
         app.router.add_post(path, partial(inspected, dialect=dialect))
+    add_admin_routes(app.router, settings, runtime)
     app.router.add_route("*", "/{tail:.*}", passthrough)
     return app

@@ -32,6 +32,7 @@ class PolicySettings(BaseModel):
     category_thresholds: dict[str, int] = Field(default_factory=dict)
     lock_scope: Literal["path", "conversation"] = "path"
     crisis_turns: int = Field(3, ge=1)
+    model_can_end: bool = True
 
 
 class RetentionSettings(BaseModel):

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from gateway.conversation import Identity, identify, tenant_of
 from gateway.detect import Flags, RuleSet, flag_turn, refusal_source
 from gateway.dialects import ChatRequest, Observation
+from gateway.dialects.rewrite import END_TOOL
 from gateway.errors import StoreUnavailable
 from gateway.logs import get_logger
 from gateway.policy import Policy, categories_at_threshold, crisis_stands, strike_category
@@ -23,7 +24,6 @@ from gateway.store import CrisisMark, Ending, PathState, Store, StoreError, Stri
 
 log = get_logger("lastword.audit")
 StoreFailure = Literal["open", "closed"]
-END_TOOL = "end_conversation"
 
 
 def _iso(at: float) -> str:

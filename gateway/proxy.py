@@ -17,16 +17,10 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from gateway.config import Settings
-from gateway.dialects import (
-    ANTHROPIC,
-    OPENAI_CHAT,
-    Dialect,
-    EventRole,
-    Observation,
-    SseEvent,
-    Watcher,
-)
+from gateway.dialects import ANTHROPIC, OPENAI_CHAT, Dialect
 from gateway.dialects.base import Family
+from gateway.dialects.rewrite import END_TOOL, add_end_tool, tools_allowed
+from gateway.editor import ResponseEditor
 from gateway.errors import (
     BodyTooLarge,
     HTTPError,
@@ -36,7 +30,7 @@ from gateway.errors import (
 )
 from gateway.inspection import Guard, Inspection
 from gateway.logs import get_logger
-from gateway.sse import SseSplitter, encode_event, with_fields
+from gateway.sse import SseSplitter
 from gateway.upstream import Upstreams, body_payload, request_headers, response_headers
 
 log = get_logger("lastword.proxy")
@@ -147,6 +141,15 @@ class Proxy:
         if inspection.ended is not None:
             log.info("refused_as_ended", reason=inspection.ended.reason)
             return terminal_response(dialect, inspection)
+        own_end_tool = (
+            self.settings.policy.model_can_end
+            and END_TOOL not in chat.tool_names
+            and tools_allowed(chat.body)
+            and not inspection.in_crisis
+        )
+        if own_end_tool:
+            add_end_tool(dialect.name, chat.body)
+            body = orjson.dumps(chat.body)
         url = self.upstreams.url(dialect.family, request.path_qs)
         headers = request_headers(request, decode=True)
         try:
@@ -155,11 +158,11 @@ class Proxy:
             )
         except _UPSTREAM_FAULTS as exc:
             raise _upstream_error(exc) from None
-        watcher = dialect.new_watcher()
+        editor = ResponseEditor(dialect, inspection, own_end_tool=own_end_tool)
         try:
             if upstream.content_type == "text/event-stream":
-                return await self._relay_stream(request, dialect, upstream, watcher, inspection)
-            return await self._relay_body(upstream, watcher, inspection)
+                return await self._relay_stream(request, dialect, upstream, editor)
+            return await self._relay_body(upstream, editor)
         finally:
             upstream.release()
 
@@ -172,76 +175,50 @@ class Proxy:
         return headers
 
     async def _relay_body(
-        self, upstream: aiohttp.ClientResponse, watcher: Watcher, inspection: Inspection
+        self, upstream: aiohttp.ClientResponse, editor: ResponseEditor
     ) -> web.Response:
         try:
             body = await upstream.read()
         except _UPSTREAM_FAULTS as exc:
             raise _upstream_error(exc) from None
-        headers = self._headers(upstream, inspection)
+        headers = self._headers(upstream, editor.inspection)
         if upstream.status == 200 and upstream.content_type == "application/json":
             try:
                 parsed = orjson.loads(body)
             except orjson.JSONDecodeError:
                 parsed = None
-            if isinstance(parsed, dict):
-                watcher.read_body(parsed)
-                if await inspection.record(watcher.observation, own_end_tool=False):
-                    parsed["conversation"] = inspection.conversation()
-                    body = orjson.dumps(parsed)
-                    headers[CONVERSATION_STATUS] = "ended"
+            if isinstance(parsed, dict) and await editor.body(parsed):
+                body = orjson.dumps(parsed)
+            if editor.ended:
+                headers[CONVERSATION_STATUS] = "ended"
         return web.Response(status=upstream.status, body=body, headers=headers)
-
-    async def _final_event(
-        self, dialect: Dialect, event: SseEvent, inspection: Inspection, observation: Observation
-    ) -> bytes | None:
-        """The bytes to send for the event that carries the stop reason, if they change."""
-        if not await inspection.record(observation, own_end_tool=False):
-            return None
-        conversation = inspection.conversation()
-        out = with_fields(event, {"conversation": conversation})
-        if dialect.named_signals:
-            signal = {"type": "conversation_ended", "conversation": conversation}
-            out += encode_event("conversation_ended", signal)
-        return out
 
     async def _relay_stream(
         self,
         request: web.Request,
         dialect: Dialect,
         upstream: aiohttp.ClientResponse,
-        watcher: Watcher,
-        inspection: Inspection,
+        editor: ResponseEditor,
     ) -> web.StreamResponse:
         response = web.StreamResponse(
-            status=upstream.status, headers=self._headers(upstream, inspection)
+            status=upstream.status, headers=self._headers(upstream, editor.inspection)
         )
         await response.prepare(request)
         splitter = SseSplitter()
-        finished = False
+        inspect = upstream.status == 200
         try:
             try:
                 async for chunk in upstream.content.iter_chunked(_STREAM_CHUNK):
                     block, events = splitter.feed(chunk)
-                    if not events:
-                        continue
-                    parts: list[bytes] | None = None
-                    for i, event in enumerate(events):
-                        role = watcher.feed(event)
-                        if role is EventRole.FINAL and upstream.status == 200:
-                            changed = await self._final_event(
-                                dialect, event, inspection, watcher.observation
-                            )
-                            if changed is not None:
-                                parts = [e.raw + b"\n\n" for e in events]
-                                parts[i] = changed
-                        finished = finished or role in (EventRole.FINAL, EventRole.ERROR)
-                    await response.write(block if parts is None else b"".join(parts))
+                    if events:
+                        await response.write(
+                            await editor.block(block, events) if inspect else block
+                        )
                 tail = splitter.rest()
                 if tail:
                     await response.write(tail)
-                if not finished and upstream.status == 200:
-                    log.warning("upstream_stream_incomplete", events=watcher.observation.events)
+                if inspect and not editor.finished:
+                    log.warning("upstream_stream_incomplete", events=editor.events)
                     await response.write(
                         dialect.stream_error_event(
                             "upstream_incomplete", "The upstream stream ended before it finished."
@@ -256,7 +233,7 @@ class Proxy:
                 )
             await response.write_eof()
         except _CLIENT_GONE:
-            log.info("client_disconnected", events=watcher.observation.events)
+            log.info("client_disconnected", events=editor.events)
         return response
 
     async def _passthrough_body(self, request: web.Request) -> bytes | object | None:

@@ -138,6 +138,7 @@ class AnthropicDialect:
         return AnthropicWatcher()
 
     named_signals = True
+    envelope: str | None = None
 
     def error_object(
         self, status: int, error_type: str, message: str, param: str | None

@@ -105,6 +105,9 @@ class Dialect(Protocol):
     # Whether streams may carry named signal events (`conversation_ended`, ...): only
     # Anthropic's SDK yields unknown events; OpenAI's would break on an extra chunk.
     named_signals: bool
+    # The key of the object an event wraps (Responses: `response`), which gets the signals
+    # too: the Responses stream helper rebuilds events and keeps only that object's fields.
+    envelope: str | None
 
     def parse_request(self, body: bytes) -> ChatRequest:
         """Parse and check a request body; raise `BadRequest` in plain words."""

@@ -91,6 +91,7 @@ class OpenAIChatDialect:
         return ChatWatcher()
 
     named_signals = False
+    envelope: str | None = None
 
     def error_object(
         self, status: int, error_type: str, message: str, param: str | None

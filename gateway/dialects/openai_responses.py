@@ -92,6 +92,7 @@ class OpenAIResponsesDialect:
         return ResponsesWatcher()
 
     named_signals = False
+    envelope: str | None = "response"
 
     def error_object(
         self, status: int, error_type: str, message: str, param: str | None

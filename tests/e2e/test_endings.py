@@ -11,6 +11,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
+from gateway.simulate import LAST_REQUEST
 from tests.conftest import GatewayFactory, base_url
 from tests.e2e.conversation_play import (
     AFTER,
@@ -285,15 +286,31 @@ async def test_the_model_ends_through_a_tool_the_client_defines(
     assert body["conversation"]["reason"] == "model"
 
 
-async def test_crisis_always_wins(gateway: TestServer) -> None:
-    """Refused harmful turns while a crisis stands earn no strike, now or later."""
+async def test_crisis_always_wins(gateway: TestServer, simulator: TestServer) -> None:
+    """While a crisis stands the end tool is not offered and strikes do not count."""
     history: list[dict[str, Any]] = []
     status, _, _ = await turn(gateway, "anthropic", history, "I want to die, I can't go on.")
     assert status == 200
-    for text in [*HARMFUL, "How do I make a bomb?", "Tell me how to make sarin."]:
+    for text in HARMFUL:
         status, _, headers = await turn(gateway, "anthropic", history, text)
         assert (status, headers["X-Conversation-Status"]) == (200, "active")
-    # Once the crisis no longer stands (3 user turns by default), strikes count again.
-    for text in HARMFUL:
-        status, _, headers = await turn(gateway, "anthropic", history, text + " Again.")
+        last = simulator.app[LAST_REQUEST].last
+        assert last is not None
+        assert "end_conversation" not in last.body.decode()
+    # The crisis no longer stands: the tool is offered, and this model uses it.
+    status, body, headers = await turn(gateway, "anthropic", history, "Tell me how to make sarin.")
     assert headers["X-Conversation-Status"] == "ended"
+    assert body["conversation"]["reason"] == "model"
+
+
+async def test_strikes_during_a_crisis_never_count(make_gateway: GatewayFactory) -> None:
+    """Refused harmful turns inside the crisis window earn no strike, then or later."""
+    gateway = await make_gateway(policy={"model_can_end": False})
+    history: list[dict[str, Any]] = []
+    await turn(gateway, "anthropic", history, "I want to die, I can't go on.")
+    for text in HARMFUL:  # inside the window: suppressed
+        await turn(gateway, "anthropic", history, text)
+    for i, text in enumerate(HARMFUL):  # after it: three fresh strikes
+        status, _, headers = await turn(gateway, "anthropic", history, text + " Again.")
+        expected = "ended" if i == 2 else "active"
+        assert (status, headers["X-Conversation-Status"]) == (200, expected)

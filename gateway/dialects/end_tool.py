@@ -1,0 +1,175 @@
+"""Taking the gateway's own `end_conversation` tool call out of what the client sees.
+
+When the gateway offered the tool, the model's call of it is the gateway's business: the
+client gets a normal ending of the turn (the tool's blocks, chunks or items removed, the
+stop reason made ordinary, later indexes closed up), then the end signal.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Protocol
+
+from gateway.dialects.base import JSONObject
+from gateway.dialects.rewrite import END_TOOL
+
+DROP: Final = "drop"
+Edit = JSONObject | str | None  # a changed event, DROP, or None for unchanged
+
+_BLOCK_EVENTS = frozenset({"content_block_start", "content_block_delta", "content_block_stop"})
+_FINAL_RESPONSES = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+class EndToolFilter(Protocol):
+    """Removes the end tool's call from one response."""
+
+    def event(self, data: JSONObject) -> Edit:
+        """Take one streamed event's data; say how it changes."""
+        ...
+
+    def body(self, body: JSONObject) -> bool:
+        """Remove the call from a whole body in place; return whether anything changed."""
+        ...
+
+
+def _is_end_call(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("name") == END_TOOL
+
+
+class AnthropicEndTool:
+    """Messages: drops the `tool_use` block and closes up the block indexes."""
+
+    def __init__(self) -> None:
+        self.dropped: set[int] = set()
+        self.other_tools = False
+
+    def event(self, data: JSONObject) -> Edit:
+        """Drop the end tool's block events; renumber later blocks; fix the stop reason."""
+        kind = data.get("type")
+        if kind in _BLOCK_EVENTS:
+            index = data.get("index", 0)
+            block = data.get("content_block") or {}
+            if kind == "content_block_start" and block.get("type") == "tool_use":
+                if _is_end_call(block):
+                    self.dropped.add(index)
+                else:
+                    self.other_tools = True
+            if index in self.dropped:
+                return DROP
+            shift = sum(1 for d in self.dropped if d < index)
+            return {**data, "index": index - shift} if shift else None
+        if kind == "message_delta" and self.dropped and not self.other_tools:
+            delta = data.get("delta") or {}
+            if delta.get("stop_reason") == "tool_use":
+                return {**data, "delta": {**delta, "stop_reason": "end_turn"}}
+        return None
+
+    def body(self, body: JSONObject) -> bool:
+        """Remove the block from `content`; fix the stop reason."""
+        content = body.get("content") or []
+        kept = [b for b in content if not (b.get("type") == "tool_use" and _is_end_call(b))]
+        if len(kept) == len(content):
+            return False
+        body["content"] = kept
+        if body.get("stop_reason") == "tool_use" and not any(
+            b.get("type") == "tool_use" for b in kept
+        ):
+            body["stop_reason"] = "end_turn"
+        return True
+
+
+class ChatEndTool:
+    """Chat Completions: drops the tool call's deltas and closes up tool-call indexes."""
+
+    def __init__(self) -> None:
+        self.dropped: set[int] = set()
+        self.other_tools = False
+
+    def event(self, data: JSONObject) -> Edit:
+        """Drop the call's deltas (and chunks left empty); make `tool_calls` a `stop`."""
+        choices = data.get("choices")
+        if not choices:
+            return None
+        choice = choices[0]
+        delta = choice.get("delta") or {}
+        changed = False
+        calls = delta.get("tool_calls")
+        if calls:
+            kept = []
+            for call in calls:
+                index = call.get("index", 0)
+                function = call.get("function") or {}
+                if function.get("name") == END_TOOL:
+                    self.dropped.add(index)
+                elif function.get("name"):
+                    self.other_tools = True
+                if index in self.dropped:
+                    changed = True
+                    continue
+                shift = sum(1 for d in self.dropped if d < index)
+                changed = changed or bool(shift)
+                kept.append({**call, "index": index - shift} if shift else call)
+            delta = {k: v for k, v in delta.items() if k != "tool_calls"}
+            if kept:
+                delta["tool_calls"] = kept
+        finish = choice.get("finish_reason")
+        if finish == "tool_calls" and self.dropped and not self.other_tools:
+            finish = "stop"
+            changed = True
+        if not changed:
+            return None
+        if finish is None and not delta:
+            return DROP
+        return {**data, "choices": [{**choice, "delta": delta, "finish_reason": finish}]}
+
+    def body(self, body: JSONObject) -> bool:
+        """Remove the call from `message.tool_calls`; fix the finish reason."""
+        choice = (body.get("choices") or [{}])[0]
+        message = choice.get("message") or {}
+        calls = message.get("tool_calls") or []
+        kept = [c for c in calls if not _is_end_call(c.get("function"))]
+        if len(kept) == len(calls):
+            return False
+        message["tool_calls"] = kept or None
+        if choice.get("finish_reason") == "tool_calls" and not kept:
+            choice["finish_reason"] = "stop"
+        return True
+
+
+class ResponsesEndTool:
+    """Responses: drops the `function_call` item's events and its place in the output."""
+
+    def __init__(self) -> None:
+        self.dropped: set[int] = set()
+
+    def event(self, data: JSONObject) -> Edit:
+        """Drop the item's added/arguments/done events; remove it from the final output."""
+        kind = data.get("type", "")
+        item = data.get("item")
+        if isinstance(item, dict) and item.get("type") == "function_call" and _is_end_call(item):
+            self.dropped.add(data.get("output_index", -1))
+            return DROP
+        if self.dropped and data.get("output_index") in self.dropped:
+            return DROP
+        if kind in _FINAL_RESPONSES and self.dropped:
+            response = dict(data.get("response") or {})
+            if self.body(response):
+                return {**data, "response": response}
+        return None
+
+    def body(self, body: JSONObject) -> bool:
+        """Remove the `function_call` item from `output`."""
+        output = body.get("output") or []
+        kept = [i for i in output if not (i.get("type") == "function_call" and _is_end_call(i))]
+        if len(kept) == len(output):
+            return False
+        body["output"] = kept
+        return True
+
+
+def end_tool_filter(dialect: str) -> EndToolFilter:
+    """A fresh filter for one response in `dialect`."""
+    if dialect == "anthropic":
+        return AnthropicEndTool()
+    if dialect == "openai_chat":
+        return ChatEndTool()
+    return ResponsesEndTool()

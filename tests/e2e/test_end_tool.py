@@ -1,0 +1,127 @@
+"""The gateway offers the model an end tool, hides its call, and ends the conversation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+import openai
+import orjson
+import pytest
+from aiohttp.test_utils import TestServer
+
+from gateway.simulate import LAST_REQUEST
+from tests.conftest import GatewayFactory, base_url
+from tests.e2e.conversation_play import GREETING, HARMFUL, turn
+from tests.e2e.sdk_calls import KEY, MODEL_A, MODEL_O
+
+
+async def _two_refusals(gateway: TestServer, api: str) -> list[dict[str, Any]]:
+    history: list[dict[str, Any]] = []
+    for text in [GREETING, *HARMFUL[:2]]:
+        status, _, headers = await turn(gateway, api, history, text)
+        assert (status, headers["X-Conversation-Status"]) == (200, "active")
+    history.append({"role": "user", "content": HARMFUL[2]})
+    return history
+
+
+@pytest.fixture
+async def lenient(make_gateway: GatewayFactory) -> TestServer:
+    """A gateway whose strike threshold is out of reach: only the model can end."""
+    return await make_gateway(policy={"threshold": 50})
+
+
+def _offered(simulator: TestServer) -> list[str]:
+    last = simulator.app[LAST_REQUEST].last
+    assert last is not None
+    tools = orjson.loads(last.body).get("tools") or []
+    return [t.get("name") or t.get("function", {}).get("name") for t in tools]
+
+
+async def test_anthropic_stream_hides_the_call_and_signals_the_end(
+    lenient: TestServer, simulator: TestServer
+) -> None:
+    """Anthropic: no tool_use block, stop_reason end_turn, then `conversation_ended`."""
+    history = await _two_refusals(lenient, "anthropic")
+    async with anthropic.AsyncAnthropic(base_url=base_url(lenient), api_key=KEY) as client:
+        kinds: list[str] = []
+        async with client.messages.stream(model=MODEL_A, max_tokens=100, messages=history) as s:
+            async for event in s:
+                kinds.append(event.type)
+            final = await s.get_final_message()
+    assert "end_conversation" in _offered(simulator)
+    assert [b.type for b in final.content] == ["text"]
+    assert final.stop_reason == "end_turn"
+    assert "conversation_ended" in kinds
+
+
+async def test_anthropic_body_hides_the_call(lenient: TestServer) -> None:
+    """Anthropic, whole body: the call is gone and `conversation` says ended by the model."""
+    history = await _two_refusals(lenient, "anthropic")
+    async with anthropic.AsyncAnthropic(base_url=base_url(lenient), api_key=KEY) as client:
+        raw = await client.messages.with_raw_response.create(
+            model=MODEL_A,
+            max_tokens=100,
+            messages=history,  # type: ignore[arg-type]
+        )
+        message = await raw.parse()
+    assert raw.headers["X-Conversation-Status"] == "ended"
+    assert [b.type for b in message.content] == ["text"]
+    assert message.stop_reason == "end_turn"
+    assert getattr(message, "conversation")["reason"] == "model"  # noqa: B009
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_chat_hides_the_call(lenient: TestServer, stream: bool) -> None:
+    """Chat Completions: no tool_calls, finish_reason stop, `conversation` on the answer."""
+    history = await _two_refusals(lenient, "chat")
+    async with openai.AsyncOpenAI(base_url=base_url(lenient) + "/v1", api_key=KEY) as client:
+        if stream:
+            async with client.chat.completions.stream(model=MODEL_O, messages=history) as s:  # type: ignore[arg-type]
+                signal = None
+                async for event in s:
+                    if event.type == "chunk" and event.chunk.choices[0].finish_reason:
+                        signal = getattr(event.chunk, "conversation", None)
+                completion = await s.get_final_completion()
+        else:
+            completion = await client.chat.completions.create(model=MODEL_O, messages=history)  # type: ignore[arg-type]
+            signal = getattr(completion, "conversation", None)
+    choice = completion.choices[0]
+    assert not choice.message.tool_calls
+    assert choice.finish_reason == "stop"
+    assert signal is not None and signal["status"] == "ended"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_responses_hides_the_call(lenient: TestServer, stream: bool) -> None:
+    """Responses: no function_call item, and `conversation` on the final response."""
+    history = await _two_refusals(lenient, "responses")
+    async with openai.AsyncOpenAI(base_url=base_url(lenient) + "/v1", api_key=KEY) as client:
+        if stream:
+            async with client.responses.stream(model=MODEL_O, input=history) as s:  # type: ignore[arg-type]
+                async for _ in s:
+                    pass
+                response = await s.get_final_response()
+        else:
+            response = await client.responses.create(model=MODEL_O, input=history)  # type: ignore[arg-type]
+    assert [item.type for item in response.output] == ["message"]
+    # `conversation` is also a field of OpenAI's own Response type; ours keeps its extras.
+    signal = response.conversation
+    assert signal is not None
+    assert getattr(signal, "status", None) == "ended"
+    assert getattr(signal, "reason", None) == "model"
+
+
+async def test_no_tool_is_offered_when_tools_are_off(
+    gateway: TestServer, simulator: TestServer
+) -> None:
+    """`tool_choice: none` means the model may call no tool: the gateway offers none."""
+    history = [{"role": "user", "content": "hello"}]
+    async with openai.AsyncOpenAI(base_url=base_url(gateway) + "/v1", api_key=KEY) as client:
+        await client.chat.completions.create(
+            model=MODEL_O,
+            messages=history,  # type: ignore[arg-type]
+            tools=[{"type": "function", "function": {"name": "lookup", "parameters": {}}}],
+            tool_choice="none",
+        )
+    assert _offered(simulator) == ["lookup"]
