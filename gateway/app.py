@@ -8,6 +8,7 @@ from functools import partial
 
 from aiohttp import web
 
+from gateway import metrics
 from gateway.admin import add_admin_routes
 from gateway.config import Settings
 from gateway.detect import load_rules
@@ -62,6 +63,25 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if ready else 503)
 
 
+async def metrics_view(_request: web.Request) -> web.Response:
+    """Prometheus exposition of every metric (all workers)."""
+    body, content_type = metrics.exposition()
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+async def _metrics_site(settings: Settings) -> web.AppRunner:
+    """A small server of its own for /metrics, on `metrics_port`."""
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_view)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(
+        runner, settings.host, settings.metrics_port, reuse_port=settings.workers > 1
+    )
+    await site.start()
+    return runner
+
+
 def build_policy(settings: Settings) -> Policy:
     """The policy object for the configured settings."""
     return Policy(
@@ -104,9 +124,13 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
             tenant_header=settings.tenant_header,
         )
         runtime.proxy = Proxy(settings, upstreams, guard)
+        metrics.set_info(rules.version, len(rules.rules))
+        side = await _metrics_site(settings) if settings.metrics_port is not None else None
         await upstreams.start()
         yield
         await upstreams.close()
+        if side is not None:
+            await side.cleanup()
         if own_store:
             await opened.close()
 
@@ -119,6 +143,8 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if settings.metrics_port is None:
+        app.router.add_get("/metrics", metrics_view)
     for path, dialect in INSPECTED_ROUTES.items():
         app.router.add_post(path, partial(inspected, dialect=dialect))
     add_admin_routes(app.router, settings, runtime)

@@ -8,12 +8,15 @@ import multiprocessing
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import multiprocess as prometheus_multiprocess
 
+from gateway import metrics
 from gateway.app import create_app
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.logs import configure_logging, get_logger
@@ -89,6 +92,9 @@ def serve(settings: Settings) -> None:
     if settings.workers == 1:
         _run_worker(settings)
         return
+    # Workers share metrics through files in one directory: one scrape sees them all.
+    if not os.environ.get(metrics.MULTIPROC_ENV):
+        os.environ[metrics.MULTIPROC_ENV] = tempfile.mkdtemp(prefix="lastword-metrics-")
     ctx = multiprocessing.get_context("spawn")
     workers = [ctx.Process(target=_run_worker, args=(settings,)) for _ in range(settings.workers)]
     for worker in workers:
@@ -103,6 +109,8 @@ def serve(settings: Settings) -> None:
     signal.signal(signal.SIGINT, stop)
     for worker in workers:
         worker.join()
+        if worker.pid is not None:
+            prometheus_multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

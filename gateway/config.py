@@ -53,6 +53,7 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     workers: int = Field(1, ge=1, le=64)
+    metrics_port: int | None = Field(None, ge=0, le=65535)
     anthropic_upstream: str = "https://api.anthropic.com"
     openai_upstream: str = "https://api.openai.com"
     store: str = "sqlite:///lastword.db"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from gateway import metrics
 from gateway.conversation import Identity, identify, tenant_of
 from gateway.detect import Flags, RuleSet, flag_turn, refusal_source
 from gateway.dialects import ChatRequest, Observation
@@ -59,11 +60,15 @@ class Guard:
             headers.get("x-conversation-id"),
         )
         newest = chat.turns[identity.user_points[-1]].text if identity.user_points else ""
-        inspection = Inspection(self, identity, flag_turn(self.rules, newest))
+        flags = flag_turn(self.rules, newest)
+        for match in (*flags.harmful, *flags.crisis):
+            metrics.DETECTOR_MATCHES.labels(match.kind, match.category).inc()
+        inspection = Inspection(self, identity, flags)
         try:
-            inspection.state = await self.store.path_state(
-                identity.tenant, identity.conversation_id, identity.path
-            )
+            async with metrics.store_operation("path_state"):
+                inspection.state = await self.store.path_state(
+                    identity.tenant, identity.conversation_id, identity.path
+                )
         except StoreError as exc:
             inspection.store_failed(exc)
         return inspection
@@ -117,14 +122,17 @@ class Inspection:
             return None
         model_ended = any(call.name == END_TOOL for call in observation.tool_calls)
         refusal = refusal_source(self.guard.rules, observation)
+        if refusal is not None:
+            metrics.REFUSALS.labels(refusal).inc()
+        if model_ended:
+            metrics.REFUSALS.labels("end_tool").inc()
         category = strike_category(self.flags, refusal, model_ended)
         now = time.time()
         try:
-            if self.flags.crisis:
-                for match in self.flags.crisis:
-                    await self.guard.store.mark_crisis(
-                        CrisisMark(ident.tenant, ident.conversation_id, point, match.category, now)
-                    )
+            for match in self.flags.crisis:
+                mark = CrisisMark(ident.tenant, ident.conversation_id, point, match.category, now)
+                async with metrics.store_operation("mark_crisis"):
+                    await self.guard.store.mark_crisis(mark)
             reasons: tuple[str, tuple[str, ...]] | None = None
             if category is not None:
                 strike = Strike(
@@ -141,6 +149,12 @@ class Inspection:
         except StoreError as exc:
             log.error("store_error", error=str(exc), during="record")
             return None
+
+    async def _alias(self) -> None:
+        ident = self.identity
+        if ident.alias:
+            async with metrics.store_operation("set_alias"):
+                await self.guard.store.set_alias(ident.tenant, ident.conversation_id, ident.alias)
 
     async def _strike(self, strike: Strike) -> tuple[str, ...]:
         """Record a strike; return the categories it brings to the threshold.
@@ -159,6 +173,7 @@ class Inspection:
                 rules=rules,
             )
             if would:
+                metrics.ENDINGS_SUPPRESSED.labels("crisis").inc()
                 log.warning(
                     "ending_suppressed",
                     suppressed_by="crisis",
@@ -167,9 +182,10 @@ class Inspection:
                     categories=list(would),
                 )
             return ()
-        if ident.alias:
-            await self.guard.store.set_alias(ident.tenant, ident.conversation_id, ident.alias)
-        self.state = await self.guard.store.add_strike(strike, ident.through_point)
+        await self._alias()
+        async with metrics.store_operation("add_strike"):
+            self.state = await self.guard.store.add_strike(strike, ident.through_point)
+        metrics.STRIKES.labels(strike.category).inc()
         log.info(
             "strike",
             conversation_id=ident.conversation_id,
@@ -190,16 +206,19 @@ class Inspection:
             "categories": list(categories),
         }
         if self.in_crisis:
+            metrics.ENDINGS_SUPPRESSED.labels("crisis").inc()
             log.warning("ending_suppressed", suppressed_by="crisis", **fields)
             return None
         if policy.shadow:
+            metrics.ENDINGS_SUPPRESSED.labels("shadow").inc()
             log.info("ending_shadowed", **fields)
             return None
         at = ident.root if policy.lock_scope == "conversation" else ident.point
         assert at is not None
         ending = Ending(ident.tenant, ident.conversation_id, at, reason, categories, now)
-        if ident.alias:
-            await self.guard.store.set_alias(ident.tenant, ident.conversation_id, ident.alias)
-        self.ending = await self.guard.store.end(ending)
+        await self._alias()
+        async with metrics.store_operation("end"):
+            self.ending = await self.guard.store.end(ending)
+        metrics.ENDINGS.labels(reason).inc()
         log.warning("conversation_ended", own_end_tool=own_end_tool, **fields)
         return self.ending

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from dataclasses import dataclass, field
 
 import aiohttp
 import orjson
@@ -16,6 +17,7 @@ import structlog
 from aiohttp import web
 from multidict import CIMultiDict
 
+from gateway import metrics
 from gateway.config import Settings
 from gateway.dialects import ANTHROPIC, OPENAI_CHAT, Dialect
 from gateway.dialects.base import Family
@@ -52,10 +54,62 @@ def error_response(dialect: Dialect, exc: HTTPError) -> web.Response:
     return web.Response(status=exc.status, body=body, content_type="application/json")
 
 
-def _upstream_error(exc: BaseException) -> HTTPError:
+def _upstream_error(exc: BaseException, family: Family) -> HTTPError:
     if isinstance(exc, asyncio.TimeoutError):
+        metrics.UPSTREAM_ERRORS.labels(family, "timeout").inc()
         return UpstreamTimeout("The upstream API did not answer in time.")
+    metrics.UPSTREAM_ERRORS.labels(family, "unreachable").inc()
     return UpstreamUnreachable("The upstream API could not be reached.")
+
+
+def _outcome(status: int) -> str:
+    """The `outcome` label for an answer the gateway wrote itself."""
+    if status == 409:
+        return "refused_ended"
+    if status < 500:
+        return "rejected"
+    if status in (502, 504):
+        return "upstream_error"
+    return "unavailable" if status == 503 else "error"
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One inspected request's timings and outcome, for metrics and the request log."""
+
+    dialect: Dialect
+    outcome: str = "forwarded"
+    started: float = field(default_factory=time.perf_counter)
+    upstream_started: float | None = None
+    upstream_done: float | None = None
+
+    def upstream_begins(self) -> None:
+        """The request leaves for the upstream."""
+        self.upstream_started = time.perf_counter()
+
+    def upstream_answers(self) -> None:
+        """The upstream's headers arrived."""
+        if self.upstream_started is not None:
+            ttfb = time.perf_counter() - self.upstream_started
+            metrics.UPSTREAM_TTFB.labels(self.dialect.name).observe(ttfb)
+
+    def upstream_ends(self) -> None:
+        """The upstream's last byte arrived (or it failed)."""
+        if self.upstream_started is not None and self.upstream_done is None:
+            self.upstream_done = time.perf_counter()
+            took = self.upstream_done - self.upstream_started
+            metrics.UPSTREAM_DURATION.labels(self.dialect.name).observe(took)
+
+    def finish(self, outcome: str) -> float:
+        """Count the request; return its total duration in seconds."""
+        total = time.perf_counter() - self.started
+        upstream = 0.0
+        if self.upstream_started is not None:
+            upstream = (self.upstream_done or time.perf_counter()) - self.upstream_started
+        name = self.dialect.name
+        metrics.REQUESTS.labels(name, outcome).inc()
+        metrics.OVERHEAD.labels(name).observe(max(total - upstream, 0.0))
+        return total
 
 
 def family_of(request: web.Request) -> Family:
@@ -104,23 +158,28 @@ class Proxy:
 
     async def inspected(self, request: web.Request, dialect: Dialect) -> web.StreamResponse:
         """Handle one request to an inspected route."""
-        started = time.perf_counter()
+        exchange = Exchange(dialect)
         request_id = secrets.token_hex(8)
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
-                response = await self._inspect(request, dialect)
+                response = await self._inspect(request, dialect, exchange)
+                outcome = exchange.outcome
             except HTTPError as exc:
                 response = error_response(dialect, exc)
+                outcome = _outcome(exc.status)
             except Exception:
                 log.exception("internal_error", dialect=dialect.name)
                 response = error_response(dialect, InternalError("The gateway failed."))
+                outcome = "error"
             if not response.prepared:
                 response.headers[REQUEST_ID_HEADER] = request_id
+            total = exchange.finish(outcome)
             log.info(
                 "request",
                 dialect=dialect.name,
                 status=response.status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                outcome=outcome,
+                duration_ms=round(total * 1000, 3),
             )
             return response
 
@@ -133,13 +192,17 @@ class Proxy:
         except web.HTTPRequestEntityTooLarge:
             raise BodyTooLarge(f"The request body is larger than {limit} bytes.") from None
 
-    async def _inspect(self, request: web.Request, dialect: Dialect) -> web.StreamResponse:
+    async def _inspect(
+        self, request: web.Request, dialect: Dialect, exchange: Exchange
+    ) -> web.StreamResponse:
         body = await self._read_body(request)
         chat = dialect.parse_request(body)
         inspection = await self.guard.begin(request.headers, chat)
         structlog.contextvars.bind_contextvars(conversation_id=inspection.identity.conversation_id)
         if inspection.ended is not None:
             log.info("refused_as_ended", reason=inspection.ended.reason)
+            metrics.REFUSED_AS_ENDED.labels(dialect.name).inc()
+            exchange.outcome = "refused_ended"
             return terminal_response(dialect, inspection)
         own_end_tool = (
             self.settings.policy.model_can_end
@@ -152,18 +215,26 @@ class Proxy:
             body = orjson.dumps(chat.body)
         url = self.upstreams.url(dialect.family, request.path_qs)
         headers = request_headers(request, decode=True)
+        exchange.upstream_begins()
         try:
             upstream = await self.upstreams.session.post(
                 url, data=body_payload(body), headers=headers
             )
         except _UPSTREAM_FAULTS as exc:
-            raise _upstream_error(exc) from None
+            raise _upstream_error(exc, dialect.family) from None
+        exchange.upstream_answers()
         editor = ResponseEditor(dialect, inspection, own_end_tool=own_end_tool)
         try:
             if upstream.content_type == "text/event-stream":
-                return await self._relay_stream(request, dialect, upstream, editor)
-            return await self._relay_body(upstream, editor)
+                gauge = metrics.ACTIVE_STREAMS.labels(dialect.name)
+                gauge.inc()
+                try:
+                    return await self._relay_stream(request, dialect, upstream, editor, exchange)
+                finally:
+                    gauge.dec()
+            return await self._relay_body(upstream, editor, exchange)
         finally:
+            exchange.upstream_ends()
             upstream.release()
 
     def _headers(
@@ -175,12 +246,13 @@ class Proxy:
         return headers
 
     async def _relay_body(
-        self, upstream: aiohttp.ClientResponse, editor: ResponseEditor
+        self, upstream: aiohttp.ClientResponse, editor: ResponseEditor, exchange: Exchange
     ) -> web.Response:
         try:
             body = await upstream.read()
         except _UPSTREAM_FAULTS as exc:
-            raise _upstream_error(exc) from None
+            raise _upstream_error(exc, editor.dialect.family) from None
+        exchange.upstream_ends()
         headers = self._headers(upstream, editor.inspection)
         if upstream.status == 200 and upstream.content_type == "application/json":
             try:
@@ -199,6 +271,7 @@ class Proxy:
         dialect: Dialect,
         upstream: aiohttp.ClientResponse,
         editor: ResponseEditor,
+        exchange: Exchange,
     ) -> web.StreamResponse:
         response = web.StreamResponse(
             status=upstream.status, headers=self._headers(upstream, editor.inspection)
@@ -214,11 +287,13 @@ class Proxy:
                         await response.write(
                             await editor.block(block, events) if inspect else block
                         )
+                exchange.upstream_ends()
                 tail = splitter.rest()
                 if tail:
                     await response.write(tail)
                 if inspect and not editor.finished:
                     log.warning("upstream_stream_incomplete", events=editor.events)
+                    metrics.UPSTREAM_ERRORS.labels(dialect.family, "incomplete").inc()
                     await response.write(
                         dialect.stream_error_event(
                             "upstream_incomplete", "The upstream stream ended before it finished."
@@ -226,10 +301,14 @@ class Proxy:
                     )
             except _UPSTREAM_FAULTS as exc:
                 log.warning("upstream_stream_fault", error=type(exc).__name__)
+                metrics.UPSTREAM_ERRORS.labels(dialect.family, "midstream").inc()
+                kind = (
+                    "upstream_timeout"
+                    if isinstance(exc, asyncio.TimeoutError)
+                    else "upstream_unreachable"
+                )
                 await response.write(
-                    dialect.stream_error_event(
-                        _upstream_error(exc).error_type, "The upstream stream failed."
-                    )
+                    dialect.stream_error_event(kind, "The upstream stream failed.")
                 )
             await response.write_eof()
         except _CLIENT_GONE:
@@ -257,7 +336,7 @@ class Proxy:
             )
         except _UPSTREAM_FAULTS as exc:
             dialect = _ERROR_DIALECTS[family]
-            return error_response(dialect, _upstream_error(exc))
+            return error_response(dialect, _upstream_error(exc, family))
         try:
             response = web.StreamResponse(
                 status=upstream.status, headers=response_headers(upstream.headers, decoded=False)

@@ -1,0 +1,149 @@
+"""Every metric of the gateway, defined once.
+
+Labels are small fixed sets (dialects, outcomes, reasons, rule-pack categories): never a
+conversation id, a tenant, a key or any text. With several worker processes the metrics
+are kept in prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR), so one scrape
+of any worker sees them all.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prometheus_multiprocess
+
+from gateway import __version__
+
+PREFIX = "lastword"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_LATENCY = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+_UPSTREAM = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+
+REQUESTS = Counter(
+    f"{PREFIX}_requests_total",
+    "Inspected requests, by dialect and outcome.",
+    ["dialect", "outcome"],
+)
+ENDINGS = Counter(
+    f"{PREFIX}_conversations_ended_total", "Conversations ended, by reason.", ["reason"]
+)
+REFUSED_AS_ENDED = Counter(
+    f"{PREFIX}_refused_as_ended_total",
+    "Requests answered with the terminal 409 because their path had ended.",
+    ["dialect"],
+)
+STRIKES = Counter(f"{PREFIX}_strikes_total", "Strikes recorded, by category.", ["category"])
+REFUSALS = Counter(
+    f"{PREFIX}_refusals_total", "Model refusals seen in answers, by source.", ["source"]
+)
+CRISIS_REDIRECTS = Counter(
+    f"{PREFIX}_crisis_redirects_total",
+    "Crisis turns redirected, by category and action.",
+    ["category", "action"],
+)
+ENDINGS_SUPPRESSED = Counter(
+    f"{PREFIX}_endings_suppressed_total",
+    "Endings that would have happened and did not, by reason.",
+    ["reason"],
+)
+DETECTOR_MATCHES = Counter(
+    f"{PREFIX}_detector_matches_total",
+    "User turns matched by the detectors, by kind and category.",
+    ["kind", "category"],
+)
+UPSTREAM_DURATION = Histogram(
+    f"{PREFIX}_upstream_duration_seconds",
+    "Time from sending a request upstream to its answer's last byte.",
+    ["dialect"],
+    buckets=_UPSTREAM,
+)
+UPSTREAM_TTFB = Histogram(
+    f"{PREFIX}_upstream_ttfb_seconds",
+    "Time from sending a request upstream to its answer's headers.",
+    ["dialect"],
+    buckets=_UPSTREAM,
+)
+OVERHEAD = Histogram(
+    f"{PREFIX}_gateway_overhead_seconds",
+    "Time an inspected request spent in the gateway itself, upstream time excluded.",
+    ["dialect"],
+    buckets=_LATENCY,
+)
+ACTIVE_STREAMS = Gauge(
+    f"{PREFIX}_active_streams",
+    "Streams being relayed now.",
+    ["dialect"],
+    multiprocess_mode="livesum",
+)
+STORE_DURATION = Histogram(
+    f"{PREFIX}_store_operation_duration_seconds",
+    "Store operations, by operation.",
+    ["operation"],
+    buckets=_LATENCY,
+)
+STORE_ERRORS = Counter(
+    f"{PREFIX}_store_errors_total", "Store operations that failed, by operation.", ["operation"]
+)
+UPSTREAM_ERRORS = Counter(
+    f"{PREFIX}_upstream_errors_total",
+    "Upstream faults, by family and kind.",
+    ["family", "kind"],
+)
+CLASSIFIER_CALLS = Counter(
+    f"{PREFIX}_classifier_requests_total",
+    "Calls to the external classifier, by outcome.",
+    ["outcome"],
+)
+BUILD_INFO = Gauge(
+    f"{PREFIX}_build_info",
+    "Always 1; the gateway's version and Python.",
+    ["version", "python"],
+    multiprocess_mode="max",
+)
+RULES_INFO = Gauge(
+    f"{PREFIX}_rules_info",
+    "Always 1; the loaded rule packs' version hash and rule count.",
+    ["version", "rules"],
+    multiprocess_mode="max",
+)
+
+
+def set_info(rules_version: str, rule_count: int) -> None:
+    """Publish build and rules info (again after a rules reload)."""
+    BUILD_INFO.labels(__version__, platform.python_version()).set(1)
+    RULES_INFO.clear()
+    RULES_INFO.labels(rules_version, str(rule_count)).set(1)
+
+
+@asynccontextmanager
+async def store_operation(operation: str) -> AsyncIterator[None]:
+    """Time one store operation and count it as an error if it raises."""
+    started = time.perf_counter()
+    try:
+        yield
+    except Exception:
+        STORE_ERRORS.labels(operation).inc()
+        raise
+    finally:
+        STORE_DURATION.labels(operation).observe(time.perf_counter() - started)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics in Prometheus text format, all worker processes included."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        prometheus_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST
