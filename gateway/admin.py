@@ -19,6 +19,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from gateway.conversation import tenant_of
+from gateway.detect import RuleError
 from gateway.errors import BadRequest, HTTPError, StoreUnavailable
 from gateway.logs import get_logger
 from gateway.store import ConversationRecord, Ending, Store, StoreError, Unlock
@@ -223,7 +224,7 @@ def add_admin_routes(router: web.UrlDispatcher, settings: Settings, runtime: Run
         return
     expected = b"Bearer " + secret.encode()
 
-    def guarded(handler: AdminHandler) -> Handler:
+    def guarded(handler: AdminHandler, *, scoped: bool = True) -> Handler:
         """Authorize, scope the call to one tenant, answer every failure as a JSON error."""
 
         async def wrapped(request: web.Request) -> web.StreamResponse:
@@ -232,7 +233,7 @@ def add_admin_routes(router: web.UrlDispatcher, settings: Settings, runtime: Run
                 if not hmac.compare_digest(given, expected):
                     log.warning("admin_unauthorized", path=request.path, remote=request.remote)
                     raise Unauthorized("a valid admin bearer token is required")
-                tenant = _tenant(request)
+                tenant = _tenant(request) if scoped else ""
                 if runtime.store is None:
                     raise StoreError("the store is not open")
                 return _json(await handler(request, tenant, runtime.store))
@@ -247,4 +248,13 @@ def add_admin_routes(router: web.UrlDispatcher, settings: Settings, runtime: Run
     router.add_get("/admin/conversations/{id}", guarded(inspect_conversation))
     router.add_post("/admin/conversations/{id}/unlock", guarded(unlock_conversation))
     router.add_get("/admin/endings", guarded(list_endings))
+
+    async def reload_rules(_request: web.Request, _tenant: str, _store: Store) -> Json:
+        try:
+            rules = runtime.reload_rules()
+        except RuleError as exc:
+            raise BadRequest(f"rules not reloaded, the old ones stay: {exc}") from None
+        return {"rules": {"version": rules.version, "count": len(rules.rules)}}
+
+    router.add_post("/admin/rules/reload", guarded(reload_rules, scoped=False))
     router.add_route("*", ADMIN_PATHS, guarded(unknown_route))

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from aiohttp import web
 
 from gateway import metrics
 from gateway.admin import add_admin_routes
 from gateway.config import Settings
-from gateway.detect import load_rules
+from gateway.detect import RuleError, RuleSet, load_rules
 from gateway.dialects import INSPECTED_ROUTES, Dialect
 from gateway.inspection import Guard
+from gateway.logs import get_logger
 from gateway.policy import Policy
 from gateway.proxy import Proxy
 from gateway.store import Retention, Store, StoreError, open_store
@@ -27,9 +32,15 @@ SETTINGS = web.AppKey("settings", Settings)
 class Runtime:
     """What exists only while the application runs: the open store and the proxy."""
 
+    rules_dir: Path | None
+    rules: RuleSet
     store: Store | None = None
     proxy: Proxy | None = None
-    rules_version: str = ""
+
+    @property
+    def rules_version(self) -> str:
+        """The version hash of the loaded rule packs."""
+        return self.rules.version
 
     def running_proxy(self) -> Proxy:
         """The proxy; requests only arrive once start-up is done."""
@@ -37,7 +48,30 @@ class Runtime:
             raise RuntimeError("request before start-up")
         return self.proxy
 
+    def reload_rules(self) -> RuleSet:
+        """Load the rule packs again and swap them in; on error keep the old ones and raise.
 
+        Requests in flight finish with the set they started with; no traffic is dropped.
+        """
+        try:
+            rules = load_rules(self.rules_dir)
+        except RuleError as exc:
+            log.error("rules_reload_failed", error=str(exc), kept=self.rules.version)
+            raise
+        self.rules = rules
+        if self.proxy is not None:
+            self.proxy.guard.rules = rules
+        metrics.set_info(rules.version, len(rules.rules))
+        log.info("rules_reloaded", version=rules.version, rules=len(rules.rules))
+        return rules
+
+    def on_sighup(self) -> None:
+        """SIGHUP: reload the rules (a broken pack is reported and the old set kept)."""
+        with contextlib.suppress(RuleError):
+            self.reload_rules()
+
+
+log = get_logger("lastword.app")
 UPSTREAMS = web.AppKey("upstreams", Upstreams)
 RUNTIME = web.AppKey("runtime", Runtime)
 
@@ -82,6 +116,15 @@ async def _metrics_site(settings: Settings) -> web.AppRunner:
     return runner
 
 
+def _on_signal(loop: asyncio.AbstractEventLoop, signum: int, handler: Callable[[], None]) -> bool:
+    """Install a signal handler where the platform and thread allow one."""
+    try:
+        loop.add_signal_handler(signum, handler)
+    except (NotImplementedError, RuntimeError, ValueError):
+        return False
+    return True
+
+
 def build_policy(settings: Settings) -> Policy:
     """The policy object for the configured settings."""
     return Policy(
@@ -109,8 +152,7 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     upstreams = app[UPSTREAMS] = Upstreams(settings)
-    rules = load_rules(settings.rules)
-    runtime = app[RUNTIME] = Runtime(rules_version=rules.version)
+    runtime = app[RUNTIME] = Runtime(settings.rules, load_rules(settings.rules))
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         own_store = store is None
@@ -118,16 +160,20 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
         runtime.store = opened
         guard = Guard(
             opened,
-            rules,
+            runtime.rules,
             build_policy(settings),
             store_failure=settings.store_failure,
             tenant_header=settings.tenant_header,
         )
         runtime.proxy = Proxy(settings, upstreams, guard)
-        metrics.set_info(rules.version, len(rules.rules))
+        metrics.set_info(runtime.rules.version, len(runtime.rules.rules))
         side = await _metrics_site(settings) if settings.metrics_port is not None else None
+        loop = asyncio.get_running_loop()
+        hangup = _on_signal(loop, signal.SIGHUP, runtime.on_sighup)
         await upstreams.start()
         yield
+        if hangup:
+            loop.remove_signal_handler(signal.SIGHUP)
         await upstreams.close()
         if side is not None:
             await side.cleanup()

@@ -19,6 +19,7 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 from gateway import metrics
 from gateway.app import create_app
 from gateway.config import ConfigError, Settings, load_settings
+from gateway.detect import RuleError, load_rules
 from gateway.logs import configure_logging, get_logger
 from gateway.simulate import SimulatorSettings, run_simulator
 
@@ -52,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_flags(sub.add_parser("serve", help="run the gateway"))
     _serve_flags(sub.add_parser("check-config", help="validate settings and exit"))
+    rules = sub.add_parser("rules", help="rule pack tools")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    rules_test = rules_sub.add_parser("test", help="prove every rule by its examples")
+    rules_test.add_argument("--rules", type=Path, metavar="DIR", help="rule packs directory")
     sim = sub.add_parser("simulate", help="run the simulated LLM upstream")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8081)
@@ -113,9 +118,30 @@ def serve(settings: Settings) -> None:
             prometheus_multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
+def rules_test(directory: Path | None) -> int:
+    """Load every pack, proving each rule by its examples; print a summary."""
+    try:
+        rules = load_rules(directory)
+    except RuleError as exc:
+        print(f"lastword: rules refused: {exc}", file=sys.stderr)
+        return 1
+    table: dict[tuple[str, str], set[str]] = {}
+    examples = 0
+    for rule in rules.rules:
+        table.setdefault((rule.kind, rule.category), set()).add(rule.lang)
+        examples += len(rule.match) + len(rule.no_match)
+    for (kind, category), langs in sorted(table.items()):
+        count = sum(1 for r in rules.rules if r.category == category)
+        print(f"{kind:8} {category:28} {count:3} rules  {','.join(sorted(langs))}")
+    print(f"ok: {len(rules.rules)} rules, {examples} examples proven, version {rules.version}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `lastword` command."""
     args = build_parser().parse_args(argv)
+    if args.command == "rules":
+        return rules_test(args.rules)
     if args.command == "simulate":
         simulated = SimulatorSettings(
             token_delay=args.token_delay,
@@ -130,6 +156,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lastword: {exc}", file=sys.stderr)
         return 2
     if args.command == "check-config":
+        try:
+            load_rules(settings.rules)
+        except RuleError as exc:
+            print(f"lastword: rules refused: {exc}", file=sys.stderr)
+            return 2
         print("configuration ok")
         return 0
     serve(settings)

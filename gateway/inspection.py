@@ -41,9 +41,12 @@ def conversation_object(identity: Identity, ending: Ending | None) -> dict[str, 
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Guard:
-    """What every inspection needs: the store, the rules, the policy."""
+    """What every inspection needs: the store, the rules, the policy.
+
+    `rules` is swapped whole on a reload; a request keeps the set it started with.
+    """
 
     store: Store
     rules: RuleSet
