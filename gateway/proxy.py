@@ -198,7 +198,10 @@ class Proxy:
         body = await self._read_body(request)
         chat = dialect.parse_request(body)
         inspection = await self.guard.begin(request.headers, chat)
-        structlog.contextvars.bind_contextvars(conversation_id=inspection.identity.conversation_id)
+        structlog.contextvars.bind_contextvars(
+            conversation_id=inspection.identity.conversation_id,
+            tenant=inspection.identity.tenant,
+        )
         if inspection.ended is not None:
             log.info("refused_as_ended", reason=inspection.ended.reason)
             metrics.REFUSED_AS_ENDED.labels(dialect.name).inc()

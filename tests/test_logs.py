@@ -1,0 +1,61 @@
+"""Logs: one JSON event per request with its context, and never a secret or message text."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import orjson
+import pytest
+
+from gateway.logs import REDACTED, configure_logging, get_logger
+from tests.conftest import GatewayFactory
+from tests.e2e.conversation_play import AFTER, HARMFUL, play_until_ended, turn
+from tests.e2e.sdk_calls import KEY
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """Real JSON log output of the gateway, captured."""
+    out = io.StringIO()
+    configure_logging("json", "info", out)
+    yield out
+    configure_logging("console", "warning")
+
+
+async def test_requests_are_logged_with_context_and_no_secret_or_text(
+    make_gateway: GatewayFactory, log_lines: io.StringIO
+) -> None:
+    """Each request: one `request` event with ids and timings; no key, no message text."""
+    gateway = await make_gateway(policy={"model_can_end": False})
+    history = await play_until_ended(gateway)
+    await turn(gateway, "anthropic", history, AFTER)
+    text = log_lines.getvalue()
+    events = [orjson.loads(line) for line in text.splitlines()]
+    requests = [e for e in events if e["event"] == "request"]
+    assert len(requests) == 5
+    for event in requests:
+        assert event["request_id"] and event["conversation_id"].startswith("conv_")
+        assert len(event["tenant"]) == 24
+        assert event["dialect"] == "anthropic"
+        assert "duration_ms" in event and "outcome" in event
+    assert [e["outcome"] for e in requests][-1] == "refused_ended"
+    assert any(e["event"] == "conversation_ended" for e in events)
+    assert KEY not in text
+    for sentence in [*HARMFUL, AFTER]:
+        assert sentence not in text
+
+
+def test_the_redaction_processor_hides_credentials(log_lines: io.StringIO) -> None:
+    """Secrets are redacted by key and by look, however they reach a log call."""
+    get_logger("test").info(
+        "oops",
+        authorization=f"Bearer {KEY}",
+        headers={"x-api-key": KEY, "accept": "json"},
+        note=f"client sent {KEY} by mistake",
+    )
+    event = orjson.loads(log_lines.getvalue())
+    assert KEY not in log_lines.getvalue()
+    assert event["authorization"] == REDACTED
+    assert event["headers"] == {"x-api-key": REDACTED, "accept": "json"}
+    assert REDACTED in event["note"]
