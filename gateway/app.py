@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -15,12 +15,14 @@ from aiohttp import web
 from gateway import metrics
 from gateway.admin import add_admin_routes
 from gateway.config import Settings
+from gateway.crisis import CrisisDirectory, CrisisDirectoryError, load_directory
 from gateway.detect import RuleError, RuleSet, load_rules
 from gateway.dialects import INSPECTED_ROUTES, Dialect
 from gateway.inspection import Guard
 from gateway.logs import get_logger
 from gateway.policy import Policy
 from gateway.proxy import Proxy
+from gateway.redirect import Redirector
 from gateway.store import Retention, Store, StoreError, open_store
 from gateway.store.types import DAY
 from gateway.upstream import Upstreams
@@ -34,6 +36,7 @@ class Runtime:
 
     rules_dir: Path | None
     rules: RuleSet
+    directory: CrisisDirectory
     store: Store | None = None
     proxy: Proxy | None = None
 
@@ -55,12 +58,14 @@ class Runtime:
         """
         try:
             rules = load_rules(self.rules_dir)
-        except RuleError as exc:
+            directory = load_directory(self.rules_dir)
+        except (RuleError, CrisisDirectoryError) as exc:
             log.error("rules_reload_failed", error=str(exc), kept=self.rules.version)
-            raise
-        self.rules = rules
+            raise RuleError(str(exc)) from None
+        self.rules, self.directory = rules, directory
         if self.proxy is not None:
             self.proxy.guard.rules = rules
+            self.proxy.redirector = replace(self.proxy.redirector, directory=directory)
         metrics.set_info(rules.version, len(rules.rules))
         log.info("rules_reloaded", version=rules.version, rules=len(rules.rules))
         return rules
@@ -152,7 +157,9 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     upstreams = app[UPSTREAMS] = Upstreams(settings)
-    runtime = app[RUNTIME] = Runtime(settings.rules, load_rules(settings.rules))
+    runtime = app[RUNTIME] = Runtime(
+        settings.rules, load_rules(settings.rules), load_directory(settings.rules)
+    )
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         own_store = store is None
@@ -165,7 +172,14 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
             store_failure=settings.store_failure,
             tenant_header=settings.tenant_header,
         )
-        runtime.proxy = Proxy(settings, upstreams, guard)
+        crisis = settings.crisis
+        redirector = Redirector(
+            runtime.directory,
+            {category: tuple(actions) for category, actions in crisis.actions.items()},
+            country_header=crisis.country_header,
+            default_country=crisis.default_country,
+        )
+        runtime.proxy = Proxy(settings, upstreams, guard, redirector)
         metrics.set_info(runtime.rules.version, len(runtime.rules.rules))
         side = await _metrics_site(settings) if settings.metrics_port is not None else None
         loop = asyncio.get_running_loop()

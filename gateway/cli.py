@@ -19,6 +19,7 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 from gateway import metrics
 from gateway.app import create_app
 from gateway.config import ConfigError, Settings, load_settings
+from gateway.crisis import CrisisDirectoryError, load_directory
 from gateway.detect import RuleError, load_rules
 from gateway.logs import configure_logging, get_logger
 from gateway.simulate import SimulatorSettings, run_simulator
@@ -122,7 +123,8 @@ def rules_test(directory: Path | None) -> int:
     """Load every pack, proving each rule by its examples; print a summary."""
     try:
         rules = load_rules(directory)
-    except RuleError as exc:
+        crisis = load_directory(directory)
+    except (RuleError, CrisisDirectoryError) as exc:
         print(f"lastword: rules refused: {exc}", file=sys.stderr)
         return 1
     table: dict[tuple[str, str], set[str]] = {}
@@ -134,6 +136,7 @@ def rules_test(directory: Path | None) -> int:
         count = sum(1 for r in rules.rules if r.category == category)
         print(f"{kind:8} {category:28} {count:3} rules  {','.join(sorted(langs))}")
     print(f"ok: {len(rules.rules)} rules, {examples} examples proven, version {rules.version}")
+    print(f"ok: crisis directory, {len(crisis.countries)} countries, version {crisis.version}")
     return 0
 
 
@@ -158,7 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         try:
             load_rules(settings.rules)
-        except RuleError as exc:
+            load_directory(settings.rules)
+        except (RuleError, CrisisDirectoryError) as exc:
             print(f"lastword: rules refused: {exc}", file=sys.stderr)
             return 2
         print("configuration ok")

@@ -45,6 +45,16 @@ class RetentionSettings(BaseModel):
     crisis_days: float | None = Field(1.0, gt=0)
 
 
+class CrisisSettings(BaseModel):
+    """How people in crisis are redirected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    country_header: str | None = None
+    default_country: str | None = Field(None, min_length=2, max_length=2)
+    actions: dict[str, list[Literal["guide", "resources"]]] = Field(default_factory=dict)
+
+
 class Settings(BaseModel):
     """Every setting of the gateway, with its default."""
 
@@ -67,6 +77,7 @@ class Settings(BaseModel):
     store_failure: Literal["open", "closed"] = "open"
     policy: PolicySettings = Field(default_factory=PolicySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    crisis: CrisisSettings = Field(default_factory=CrisisSettings)
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

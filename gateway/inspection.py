@@ -102,6 +102,15 @@ class Inspection:
         return self.state.ending
 
     @property
+    def standing_crisis(self) -> str | None:
+        """The category of a crisis marked on this path and still standing, if any."""
+        ident = self.identity
+        marks = self.state.crisis
+        if not crisis_stands(self.guard.policy, marks, ident.path, ident.user_points):
+            return None
+        return marks[-1].category
+
+    @property
     def in_crisis(self) -> bool:
         """Whether a crisis signal stands on this path (including the newest turn)."""
         ident = self.identity

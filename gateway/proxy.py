@@ -21,7 +21,7 @@ from gateway import metrics
 from gateway.config import Settings
 from gateway.dialects import ANTHROPIC, OPENAI_CHAT, Dialect
 from gateway.dialects.base import Family
-from gateway.dialects.rewrite import END_TOOL, add_end_tool, tools_allowed
+from gateway.dialects.rewrite import END_TOOL, add_end_tool, add_guidance, tools_allowed
 from gateway.editor import ResponseEditor
 from gateway.errors import (
     BodyTooLarge,
@@ -32,6 +32,7 @@ from gateway.errors import (
 )
 from gateway.inspection import Guard, Inspection
 from gateway.logs import get_logger
+from gateway.redirect import Redirector
 from gateway.sse import SseSplitter
 from gateway.upstream import Upstreams, body_payload, request_headers, response_headers
 
@@ -151,10 +152,13 @@ def terminal_response(dialect: Dialect, inspection: Inspection) -> web.Response:
 class Proxy:
     """Forwards requests; inspects the three chat APIs on the way."""
 
-    def __init__(self, settings: Settings, upstreams: Upstreams, guard: Guard) -> None:
+    def __init__(
+        self, settings: Settings, upstreams: Upstreams, guard: Guard, redirector: Redirector
+    ) -> None:
         self.settings = settings
         self.upstreams = upstreams
         self.guard = guard
+        self.redirector = redirector
 
     async def inspected(self, request: web.Request, dialect: Dialect) -> web.StreamResponse:
         """Handle one request to an inspected route."""
@@ -207,14 +211,18 @@ class Proxy:
             metrics.REFUSED_AS_ENDED.labels(dialect.name).inc()
             exchange.outcome = "refused_ended"
             return terminal_response(dialect, inspection)
+        redirect = self.redirector.plan(inspection, request.headers)
         own_end_tool = (
             self.settings.policy.model_can_end
             and END_TOOL not in chat.tool_names
             and tools_allowed(chat.body)
-            and not inspection.in_crisis
+            and redirect is None
         )
         if own_end_tool:
             add_end_tool(dialect.name, chat.body)
+        if redirect is not None and redirect.guidance:
+            add_guidance(dialect.name, chat.body, redirect.guidance)
+        if own_end_tool or (redirect is not None and redirect.guidance):
             body = orjson.dumps(chat.body)
         url = self.upstreams.url(dialect.family, request.path_qs)
         headers = request_headers(request, decode=True)
@@ -226,7 +234,12 @@ class Proxy:
         except _UPSTREAM_FAULTS as exc:
             raise _upstream_error(exc, dialect.family) from None
         exchange.upstream_answers()
-        editor = ResponseEditor(dialect, inspection, own_end_tool=own_end_tool)
+        editor = ResponseEditor(
+            dialect,
+            inspection,
+            own_end_tool=own_end_tool,
+            resources=redirect.resources if redirect is not None else None,
+        )
         try:
             if upstream.content_type == "text/event-stream":
                 gauge = metrics.ACTIVE_STREAMS.labels(dialect.name)
