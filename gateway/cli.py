@@ -20,6 +20,8 @@ from gateway import metrics
 from gateway.app import create_app
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.crisis import CrisisDirectoryError, load_directory
+from gateway.demo import main as demo_main
+from gateway.demo_script import SCRIPTS
 from gateway.detect import RuleError, load_rules
 from gateway.logs import configure_logging, get_logger
 from gateway.simulate import SimulatorSettings, run_simulator
@@ -58,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     rules_test = rules_sub.add_parser("test", help="prove every rule by its examples")
     rules_test.add_argument("--rules", type=Path, metavar="DIR", help="rule packs directory")
+    demo = sub.add_parser("demo", help="walk through a scripted conversation")
+    demo.add_argument("--lang", choices=sorted(SCRIPTS), default="en")
     sim = sub.add_parser("simulate", help="run the simulated LLM upstream")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8081)
@@ -135,6 +139,9 @@ def rules_test(directory: Path | None) -> int:
     for (kind, category), langs in sorted(table.items()):
         count = sum(1 for r in rules.rules if r.category == category)
         print(f"{kind:8} {category:28} {count:3} rules  {','.join(sorted(langs))}")
+    slow = [r.id for r in rules.rules if not r.keywords]
+    if slow:
+        print(f"note: {len(slow)} rules without keywords run on every text: {', '.join(slow)}")
     print(f"ok: {len(rules.rules)} rules, {examples} examples proven, version {rules.version}")
     print(f"ok: crisis directory, {len(crisis.countries)} countries, version {crisis.version}")
     return 0
@@ -145,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "rules":
         return rules_test(args.rules)
+    if args.command == "demo":
+        return demo_main(args.lang)
     if args.command == "simulate":
         simulated = SimulatorSettings(
             token_delay=args.token_delay,

@@ -1,7 +1,10 @@
 """Rule packs: YAML files of categories and patterns, each rule proven by its examples.
 
-All patterns of a kind are compiled once into one alternation with a named group per rule,
-so a scan is a single pass over the text, however many rules there are.
+A rule names `keywords`: literal stems one of which any text it matches must contain
+(checked on its examples at load). All keywords of a kind go into one Aho-Corasick
+automaton; a scan is one pass of it over the text, and only the few rules it arms run
+their pattern. A rule without keywords runs on every text (`lastword rules test` lists
+them: they cost every request).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import ahocorasick
 import yaml
 
 from gateway.errors import GatewayError
@@ -38,6 +42,7 @@ class Rule:
     pattern: str
     match: tuple[str, ...]
     no_match: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,21 +55,39 @@ class Match:
 
 
 class CompiledKind:
-    """Every rule of one kind as one regex; `scan` reports each rule that matched."""
+    """Every rule of one kind: one keyword automaton arming per-rule patterns."""
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
-        alternatives = [f"(?P<r{i}>{rule.pattern})" for i, rule in enumerate(self.rules)]
-        self._regex = re.compile("|".join(alternatives) or r"(?!x)x", _FLAGS)
+        self._patterns = [re.compile(rule.pattern, _FLAGS) for rule in self.rules]
+        self._always = tuple(i for i, rule in enumerate(self.rules) if not rule.keywords)
+        armed_by: dict[str, set[int]] = {}
+        for i, rule in enumerate(self.rules):
+            for keyword in rule.keywords:
+                armed_by.setdefault(keyword.casefold(), set()).add(i)
+        self._automaton: Any = None
+        if armed_by:
+            self._automaton = ahocorasick.Automaton()
+            for keyword, indexes in armed_by.items():
+                self._automaton.add_word(keyword, frozenset(indexes))
+            self._automaton.make_automaton()
+
+    def armed(self, text: str) -> list[int]:
+        """The indexes of the rules whose pattern must run on `text`, in rule order."""
+        found: set[int] = set(self._always)
+        if self._automaton is not None:
+            for _end, indexes in self._automaton.iter(text.casefold()):
+                found |= indexes
+        return sorted(found)
 
     def scan(self, text: str) -> tuple[Match, ...]:
-        """The rules that match somewhere in `text`, each once, in order of appearance."""
-        seen: dict[str, Match] = {}
-        for found in self._regex.finditer(text):
-            rule = self.rules[int(found.lastgroup[1:])] if found.lastgroup else None
-            if rule is not None and rule.id not in seen:
-                seen[rule.id] = Match(rule.id, rule.category, rule.kind)
-        return tuple(seen.values())
+        """The rules that match somewhere in `text`, each once, in rule order."""
+        out: list[Match] = []
+        for i in self.armed(text):
+            if self._patterns[i].search(text):
+                rule = self.rules[i]
+                out.append(Match(rule.id, rule.category, rule.kind))
+        return tuple(out)
 
 
 class RuleSet:
@@ -104,6 +127,9 @@ def _rule(raw: Any, category: str, kind: Kind, where: str) -> Rule:
     examples = raw.get("examples")
     if not isinstance(examples, dict):
         raise RuleError(f"{where}: rule {rid}: has no examples (`match` and `no_match`)")
+    keywords = raw.get("keywords") or []
+    if not isinstance(keywords, list) or not all(isinstance(k, str) and k for k in keywords):
+        raise RuleError(f"{where}: rule {rid}: `keywords` must be a list of strings")
     rule = Rule(
         id=rid,
         category=category,
@@ -112,11 +138,16 @@ def _rule(raw: Any, category: str, kind: Kind, where: str) -> Rule:
         pattern=pattern,
         match=_strings(examples.get("match"), f"{where}: rule {rid}: examples.match"),
         no_match=_strings(examples.get("no_match"), f"{where}: rule {rid}: examples.no_match"),
+        keywords=tuple(keywords),
     )
     failures = [e for e in rule.match if not compiled.search(e)]
     failures += [e for e in rule.no_match if compiled.search(e)]
     if failures:
         raise RuleError(f"{where}: rule {rid}: examples fail: {failures!r}")
+    folded = [k.casefold() for k in rule.keywords]
+    unarmed = [e for e in rule.match if folded and not any(k in e.casefold() for k in folded)]
+    if unarmed:
+        raise RuleError(f"{where}: rule {rid}: examples hold none of its keywords: {unarmed!r}")
     return rule
 
 

@@ -69,6 +69,30 @@ def test_one_scan_reports_every_matching_rule(tmp_path: Path) -> None:
     assert rules.scan("nothing here", "harmful") == ()
 
 
+KEYED = PACK.replace(
+    "        pattern: '\\bforge (?:a|the) widget\\b'\n",
+    "        pattern: '\\bforge (?:a|the) widget\\b'\n        keywords: [widget]\n",
+)
+
+
+def test_keywords_arm_only_the_rules_they_name(tmp_path: Path) -> None:
+    """A rule with keywords runs only on texts holding one; a rule without, on every text."""
+    assert "keywords: [widget]" in KEYED
+    rules = load_rules(_write(tmp_path, KEYED + EXTRA))
+    harmful = rules.by_kind["harmful"]
+    assert [harmful.rules[i].id for i in harmful.armed("nothing to see")] == ["gadgets.en"]
+    armed = [harmful.rules[i].id for i in harmful.armed("a WIDGET")]
+    assert armed == ["widgets.en", "gadgets.en"]
+    assert [m.rule_id for m in rules.scan("how do I forge a Widget", "harmful")] == ["widgets.en"]
+
+
+def test_an_example_without_any_keyword_is_refused() -> None:
+    """A keyword list that would leave a match example unarmed is a broken rule."""
+    broken = KEYED.replace("keywords: [widget]", "keywords: [gizmo]")
+    with pytest.raises(RuleError, match="widgets.en.*none of its keywords"):
+        parse_pack(broken, "test.rules.yaml")
+
+
 @pytest.mark.parametrize(
     ("broken", "named"),
     [
