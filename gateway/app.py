@@ -37,6 +37,7 @@ class Runtime:
     rules_dir: Path | None
     rules: RuleSet
     directory: CrisisDirectory
+    store_failure: str = "open"
     store: Store | None = None
     proxy: Proxy | None = None
 
@@ -97,7 +98,10 @@ async def readyz(request: web.Request) -> web.Response:
         checks["store"] = True
     except StoreError:
         checks["store"] = False
-    ready = all(checks.values())
+    # With store_failure: open the gateway serves through a store outage, so an outage
+    # must not take every replica out of the Service at once: it is reported, not fatal.
+    required = [k for k in checks if k != "store" or runtime.store_failure == "closed"]
+    ready = all(checks[k] for k in required)
     body = {"status": "ready" if ready else "not ready", "checks": checks}
     return web.json_response(body, status=200 if ready else 503)
 
@@ -158,7 +162,10 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     app[SETTINGS] = settings
     upstreams = app[UPSTREAMS] = Upstreams(settings)
     runtime = app[RUNTIME] = Runtime(
-        settings.rules, load_rules(settings.rules), load_directory(settings.rules)
+        settings.rules,
+        load_rules(settings.rules),
+        load_directory(settings.rules),
+        store_failure=settings.store_failure,
     )
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:

@@ -120,10 +120,15 @@ RULES_INFO = Gauge(
 )
 
 
+_published_rules: list[tuple[str, str]] = []
+
+
 def set_info(rules_version: str, rule_count: int) -> None:
-    """Publish build and rules info (again after a rules reload)."""
+    """Publish build and rules info (again after a rules reload: the old set goes to 0)."""
     BUILD_INFO.labels(__version__, platform.python_version()).set(1)
-    RULES_INFO.clear()
+    for labels in _published_rules:
+        RULES_INFO.labels(*labels).set(0)
+    _published_rules[:] = [(rules_version, str(rule_count))]
     RULES_INFO.labels(rules_version, str(rule_count)).set(1)
 
 

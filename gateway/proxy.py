@@ -168,6 +168,8 @@ class Proxy:
             try:
                 response = await self._inspect(request, dialect, exchange)
                 outcome = exchange.outcome
+                if outcome == "forwarded" and response.status >= 400:
+                    outcome = f"upstream_{response.status // 100}xx"
             except HTTPError as exc:
                 response = error_response(dialect, exc)
                 outcome = _outcome(exc.status)

@@ -22,10 +22,11 @@ from gateway.crisis.directory import (
     Texts,
 )
 from gateway.crisis.locale import country_code
+from gateway.detect.rules import DEFAULT_RULES_DIR
 from gateway.errors import GatewayError
 
 FILE_NAME = "crisis_resources.yaml"
-DEFAULT_PATH = Path(__file__).resolve().parent.parent.parent / "rules" / FILE_NAME
+DEFAULT_PATH = DEFAULT_RULES_DIR / FILE_NAME
 REQUIRED_LANGUAGES = ("en", "fr", "es", "de")
 _LINE_KEYS = frozenset({"name", "phone", "text", "chat_url", "url", "languages", "hours", "source"})
 _LANGUAGE = re.compile(r"[a-z]{2}")

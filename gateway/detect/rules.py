@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,15 @@ from gateway.errors import GatewayError
 
 Kind = Literal["harmful", "crisis", "refusal"]
 KINDS: tuple[Kind, ...] = ("harmful", "crisis", "refusal")
-DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent.parent / "rules"
+
+
+def _shipped_rules_dir() -> Path:
+    """The shipped rule packs: the source tree's `rules/`, else the copy a wheel installs."""
+    source = Path(__file__).resolve().parent.parent.parent / "rules"
+    return source if source.is_dir() else Path(sys.prefix) / "share" / "lastword" / "rules"
+
+
+DEFAULT_RULES_DIR = _shipped_rules_dir()
 _FLAGS = re.IGNORECASE | re.UNICODE
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import GatewayFactory, free_port
+from tests.conftest import GatewayFactory, base_url, free_port
 from tests.e2e.conversation_play import AFTER, body_for, play_until_ended, send, turn
 from tests.test_proxy import assert_error_shape
 
@@ -72,3 +73,18 @@ async def test_store_outage_fails_closed_when_asked(api: str, make_gateway: Gate
     status, body, _ = await send(gateway, api, body_for(api, [{"role": "user", "content": "hi"}]))
     assert status == 503
     assert_error_shape(api, body)
+
+
+@pytest.mark.parametrize(("policy", "expected"), [("open", 200), ("closed", 503)])
+async def test_readiness_reports_a_store_outage_by_policy(
+    policy: str, expected: int, make_gateway: GatewayFactory
+) -> None:
+    """Store down: still ready when failing open (it serves), not ready when failing closed."""
+    gateway = await make_gateway(store=f"redis://127.0.0.1:{free_port()}/0", store_failure=policy)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(base_url(gateway) + "/readyz") as resp,
+    ):
+        body = await resp.json()
+    assert resp.status == expected
+    assert body["checks"] == {"upstreams": True, "rules": True, "store": False}
