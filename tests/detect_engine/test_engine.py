@@ -89,7 +89,7 @@ def test_keywords_arm_only_the_rules_they_name(tmp_path: Path) -> None:
 def test_an_example_without_any_keyword_is_refused() -> None:
     """A keyword list that would leave a match example unarmed is a broken rule."""
     broken = KEYED.replace("keywords: [widget]", "keywords: [gizmo]")
-    with pytest.raises(RuleError, match="widgets.en.*none of its keywords"):
+    with pytest.raises(RuleError, match=r"widgets\.en.*none of its keywords"):
         parse_pack(broken, "test.rules.yaml")
 
 
