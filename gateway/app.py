@@ -17,6 +17,7 @@ from gateway.admin import add_admin_routes
 from gateway.config import Settings
 from gateway.crisis import CrisisDirectory, CrisisDirectoryError, load_directory
 from gateway.detect import RuleError, RuleSet, load_rules
+from gateway.detect.classifier import Classifier
 from gateway.dialects import INSPECTED_ROUTES, Dialect
 from gateway.inspection import Guard
 from gateway.logs import get_logger
@@ -172,12 +173,16 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
         own_store = store is None
         opened = store or await open_store(settings.store, build_retention(settings))
         runtime.store = opened
+        classifier = Classifier(settings.classifier) if settings.classifier else None
+        if classifier is not None:
+            await classifier.start()
         guard = Guard(
             opened,
             runtime.rules,
             build_policy(settings),
             store_failure=settings.store_failure,
             tenant_header=settings.tenant_header,
+            classifier=classifier,
         )
         crisis = settings.crisis
         redirector = Redirector(
@@ -196,6 +201,8 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
         if hangup:
             loop.remove_signal_handler(signal.SIGHUP)
         await upstreams.close()
+        if classifier is not None:
+            await classifier.close()
         if side is not None:
             await side.cleanup()
         if own_store:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from gateway.detect.classifier import ClassifierSettings
 from gateway.errors import GatewayError
 
 ENV_PREFIX = "LASTWORD_"
@@ -78,6 +79,7 @@ class Settings(BaseModel):
     policy: PolicySettings = Field(default_factory=PolicySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     crisis: CrisisSettings = Field(default_factory=CrisisSettings)
+    classifier: ClassifierSettings | None = None
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

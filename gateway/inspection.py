@@ -7,6 +7,7 @@ signalled ending is an acknowledged ending.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any, Literal
 from gateway import metrics
 from gateway.conversation import Identity, identify, tenant_of
 from gateway.detect import Flags, RuleSet, flag_turn, refusal_source
+from gateway.detect.classifier import Classifier, ClassifierVerdict
 from gateway.dialects import ChatRequest, Observation
 from gateway.dialects.rewrite import END_TOOL
 from gateway.errors import StoreUnavailable
@@ -53,6 +55,7 @@ class Guard:
     policy: Policy
     store_failure: StoreFailure = "open"
     tenant_header: str | None = None
+    classifier: Classifier | None = None
 
     async def begin(self, headers: Mapping[str, str], chat: ChatRequest) -> Inspection:
         """Identify the request, scan its newest user turn, read its path in one round trip."""
@@ -67,6 +70,15 @@ class Guard:
         for match in (*flags.harmful, *flags.crisis):
             metrics.DETECTOR_MATCHES.labels(match.kind, match.category).inc()
         inspection = Inspection(self, identity, flags)
+        if self.classifier is not None and newest and identity.point is not None:
+            call = self.classifier.classify(newest, identity.point)
+            if self.classifier.settings.fail_open:
+                # Runs beside the upstream call; its verdict is awaited when the answer is
+                # recorded. Held by the inspection, so it is never collected mid-flight.
+                inspection.pending = asyncio.create_task(call, name="classify-turn")
+            else:
+                # Failing closed means nothing unclassified is served: wait for the verdict.
+                inspection.flags = (await call).merged(flags)
         try:
             async with metrics.store_operation("path_state"):
                 inspection.state = await self.store.path_state(
@@ -86,6 +98,22 @@ class Inspection:
         self.flags = flags
         self.state = PathState()
         self.ending: Ending | None = None
+        self.pending: asyncio.Task[ClassifierVerdict] | None = None
+
+    def discard(self) -> None:
+        """Drop work started for this request that no one will wait for now."""
+        if self.pending is not None and not self.pending.done():
+            self.pending.cancel()
+
+    async def _classified(self) -> None:
+        """Fold the external classifier's verdict into the flags, once it is in."""
+        if self.pending is None:
+            return
+        verdict = await self.pending
+        self.pending = None
+        for match in verdict.matches:
+            metrics.DETECTOR_MATCHES.labels(match.kind, match.category).inc()
+        self.flags = verdict.merged(self.flags)
 
     def store_failed(self, exc: StoreError) -> None:
         """Serve on (fail open) or refuse with a 503 (fail closed)."""
@@ -132,6 +160,7 @@ class Inspection:
         point = ident.point
         if point is None:
             return None
+        await self._classified()
         model_ended = any(call.name == END_TOOL for call in observation.tool_calls)
         refusal = refusal_source(self.guard.rules, observation)
         if refusal is not None:

@@ -19,7 +19,7 @@ from multidict import CIMultiDict
 
 from gateway import metrics
 from gateway.config import Settings
-from gateway.dialects import ANTHROPIC, OPENAI_CHAT, Dialect
+from gateway.dialects import ANTHROPIC, OPENAI_CHAT, ChatRequest, Dialect
 from gateway.dialects.base import Family
 from gateway.dialects.rewrite import END_TOOL, add_end_tool, add_guidance, tools_allowed
 from gateway.editor import ResponseEditor
@@ -204,6 +204,23 @@ class Proxy:
         body = await self._read_body(request)
         chat = dialect.parse_request(body)
         inspection = await self.guard.begin(request.headers, chat)
+        try:
+            return await self._forward(
+                request, dialect, exchange, chat=chat, body=body, inspection=inspection
+            )
+        finally:
+            inspection.discard()
+
+    async def _forward(
+        self,
+        request: web.Request,
+        dialect: Dialect,
+        exchange: Exchange,
+        *,
+        chat: ChatRequest,
+        body: bytes,
+        inspection: Inspection,
+    ) -> web.StreamResponse:
         structlog.contextvars.bind_contextvars(
             conversation_id=inspection.identity.conversation_id,
             tenant=inspection.identity.tenant,
@@ -242,6 +259,16 @@ class Proxy:
             own_end_tool=own_end_tool,
             resources=redirect.resources if redirect is not None else None,
         )
+        return await self._relay(request, dialect, upstream, editor, exchange)
+
+    async def _relay(
+        self,
+        request: web.Request,
+        dialect: Dialect,
+        upstream: aiohttp.ClientResponse,
+        editor: ResponseEditor,
+        exchange: Exchange,
+    ) -> web.StreamResponse:
         try:
             if upstream.content_type == "text/event-stream":
                 gauge = metrics.ACTIVE_STREAMS.labels(dialect.name)
