@@ -41,8 +41,13 @@ class SQLiteStore:
         conn: sqlite3.Connection,
         retention: Retention,
         clock: Callable[[], float],
+        reader: sqlite3.Connection | None = None,
     ) -> None:
         self._executor, self._conn = executor, conn
+        # Path reads run on the event loop's own thread through a reader connection: in WAL
+        # mode a read never waits for the writer, and a few indexed selects (tens of
+        # microseconds) cost less than a hop to the store's thread and back.
+        self._reader = reader
         self._retention, self._clock = retention, clock
         self._purged_at = -math.inf
         self._closed = False
@@ -65,13 +70,26 @@ class SQLiteStore:
             if isinstance(exc, sqlite3.Error | OSError):
                 raise StoreError(f"cannot open SQLite store at {path}: {exc}") from exc
             raise
-        return cls(executor, conn, retention, clock)
+        try:
+            reader = sql.connect_reader(Path(path))
+        except sqlite3.Error as exc:
+            await asyncio.get_running_loop().run_in_executor(executor, conn.close)
+            executor.shutdown(wait=True)
+            raise StoreError(f"cannot open SQLite store at {path}: {exc}") from exc
+        return cls(executor, conn, retention, clock, reader)
 
     async def path_state(
         self, tenant: str, conversation_id: str, fingerprints: Sequence[str]
     ) -> PathState:
-        """Standing strikes, crisis marks and first standing ending on the path, one hop."""
-        return await self._run(self._path_state, tenant, conversation_id, fingerprints)
+        """Standing strikes, crisis marks and first standing ending on the path, read inline."""
+        if self._closed:
+            raise StoreError("SQLite store is closed")
+        if self._reader is None:
+            return await self._run(self._path_state, tenant, conversation_id, fingerprints)
+        try:
+            return self._path_state(tenant, conversation_id, fingerprints, self._reader)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store failed: {exc}") from exc
 
     async def add_strike(self, strike: Strike, path: Sequence[str]) -> PathState:
         """Record `strike` and read the path back in one write transaction."""
@@ -177,6 +195,8 @@ class SQLiteStore:
         finally:
             self._closed = True
             self._executor.shutdown(wait=True)
+            if self._reader is not None:
+                self._reader.close()
 
     async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run `fn` on the store's thread, turning backend failures into StoreError."""
@@ -212,8 +232,14 @@ class SQLiteStore:
             if ttl is not None:
                 self._conn.execute(statement, (now - ttl,))
 
-    def _path_state(self, tenant: str, conversation_id: str, path: Sequence[str]) -> PathState:
-        conn, on_path = self._conn, set(path)
+    def _path_state(
+        self,
+        tenant: str,
+        conversation_id: str,
+        path: Sequence[str],
+        conn: sqlite3.Connection | None = None,
+    ) -> PathState:
+        conn, on_path = conn or self._conn, set(path)
         params = {"t": tenant, "c": conversation_id, **self._retention.floors(self._clock())}
         strikes = conn.execute(sql.PATH_STRIKES, params).fetchall()
         endings = conn.execute(sql.PATH_ENDINGS, params).fetchall()

@@ -119,6 +119,13 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def connect_reader(path: Path) -> sqlite3.Connection:
+    """A connection for path reads on the event loop's thread (the writer made the schema)."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=1.0)
+    conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
 def row(record: Strike | Ending | CrisisMark | Unlock) -> tuple[Any, ...]:
     """The record's columns in table order (categories as a JSON array)."""
     return tuple(
