@@ -1,4 +1,4 @@
-"""Conversation state: strikes, endings, crisis marks and unlocks behind one `Store` Protocol."""
+"""Conversation state behind one `Store` Protocol: strikes, endings, crisis, unlocks, links."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from gateway.store.types import (
     CrisisMark,
     Ending,
     PathState,
+    ResponseLink,
     Retention,
     Store,
     StoreError,
@@ -30,6 +31,7 @@ __all__ = [
     "MemoryStore",
     "PathState",
     "RedisStore",
+    "ResponseLink",
     "Retention",
     "SQLiteStore",
     "Store",

@@ -14,6 +14,7 @@ from gateway.store.types import (
     CrisisMark,
     Ending,
     PathState,
+    ResponseLink,
     Retention,
     Strike,
     Unlock,
@@ -46,6 +47,7 @@ class MemoryStore:
         self._clock = clock
         self._conversations: dict[tuple[str, str], _Conversation] = {}
         self._aliases: dict[tuple[str, str], str] = {}
+        self._links: dict[tuple[str, str], ResponseLink] = {}
         self._purged_at = -math.inf
 
     async def path_state(
@@ -129,6 +131,18 @@ class MemoryStore:
         found.sort(key=lambda e: e.at, reverse=True)
         return found[: max(limit, 0)]
 
+    async def link_response(self, link: ResponseLink) -> None:
+        """Remember where a relayed response left its conversation; the same id replaces it."""
+        self._purge_due()
+        self._links[(link.tenant, link.response_id)] = link
+
+    async def linked_response(self, tenant: str, response_id: str) -> ResponseLink | None:
+        """The tenant's retained link for `response_id`, or None."""
+        link = self._links.get((tenant, response_id))
+        if link is None or link.at <= cutoff(self._retention.responses, self._clock()):
+            return None
+        return link
+
     async def ping(self) -> None:
         """Always reachable."""
 
@@ -179,11 +193,14 @@ class MemoryStore:
 
     def _write(self, tenant: str, conversation_id: str) -> _Conversation:
         """The conversation to write to, purging expired records at most once a minute."""
+        self._purge_due()
+        return self._conversations.setdefault((tenant, conversation_id), _Conversation())
+
+    def _purge_due(self) -> None:
         now = self._clock()
         if now - self._purged_at >= PURGE_EVERY:
             self._purged_at = now
             self._purge(now)
-        return self._conversations.setdefault((tenant, conversation_id), _Conversation())
 
     def _purge(self, now: float) -> None:
         ret = self._retention
@@ -197,6 +214,10 @@ class MemoryStore:
                 conv.alias = None
             if not (conv.strikes or conv.endings or conv.unlocks or conv.crisis or conv.alias):
                 del self._conversations[key]
+        link_floor = cutoff(ret.responses, now)
+        for key, link in list(self._links.items()):
+            if link.at <= link_floor:
+                del self._links[key]
 
     @staticmethod
     def _stands(ending: Ending, floor: float) -> bool:

@@ -4,6 +4,7 @@ Keys (all under `lastword:`), per conversation `conv:<tenant>:<conversation id>:
 - `strikes`, `crisis`, `endings`, `unlocks`: sorted sets of record JSON scored by time;
 - `standing`: hash fingerprint -> the ending JSON last recorded there (until unlocked);
 - `alias`: the conversation's alias; and `alias:<tenant>:<alias>` the way back.
+`response:<tenant>:<response id>` holds one response link, JSON (see `redis_codec`).
 Audit indexes `endings` and `endings:<tenant>` (sorted sets) and the `lifted` hash (ending JSON
 -> lifted time) span conversations. A conversation's records are few, so path reads fetch
 them whole and keep the path's fingerprints locally: the request carries no fingerprint list.
@@ -13,19 +14,18 @@ Every key gets the TTL of its retention, refreshed on write, so memory stays bou
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any
 
-import orjson
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from gateway.store import redis_codec as codec
 from gateway.store import redis_scripts as lua
 from gateway.store.types import (
     DEFAULT_RETENTION,
@@ -33,6 +33,7 @@ from gateway.store.types import (
     CrisisMark,
     Ending,
     PathState,
+    ResponseLink,
     Retention,
     StoreError,
     Strike,
@@ -81,13 +82,13 @@ class RedisStore:
 
     async def add_strike(self, strike: Strike, path: Sequence[str]) -> PathState:
         """Record `strike` and read the path back in the same script."""
-        extra = (_member(strike), repr(strike.at), _ttl(self._retention.strikes))
+        extra = (codec.member(strike), repr(strike.at), _ttl(self._retention.strikes))
         return await self._path_state(strike.tenant, strike.conversation_id, path, extra)
 
     async def mark_crisis(self, mark: CrisisMark) -> None:
         """Record a crisis signal on the mark's fingerprint."""
         ttl = self._retention.crisis
-        args = (_member(mark), repr(mark.at), _floor(ttl, self._clock()), _ttl(ttl))
+        args = (codec.member(mark), repr(mark.at), _floor(ttl, self._clock()), _ttl(ttl))
         await self._call("MARK_CRISIS", [_key(mark, "crisis")], args)
 
     async def end(self, ending: Ending) -> Ending:
@@ -95,16 +96,16 @@ class RedisStore:
         ttl = self._retention.endings
         keys = [_key(ending, "endings"), _key(ending, "standing")]
         keys += [f"{PREFIX}endings", f"{PREFIX}endings:{ending.tenant}", f"{PREFIX}lifted"]
-        args = (ending.fingerprint, _member(ending), repr(ending.at))
+        args = (ending.fingerprint, codec.member(ending), repr(ending.at))
         member = await self._call("END", keys, (*args, _floor(ttl, self._clock()), _ttl(ttl)))
-        return _ending(member, None)
+        return codec.ending(member, None)
 
     async def unlock(self, unlock: Unlock) -> Unlock:
         """Lift the conversation's standing endings, forgive its strikes so far, audit it."""
         now, ret = self._clock(), self._retention
         keys = [_key(unlock, k) for k in ("standing", "endings", "unlocks")] + [f"{PREFIX}lifted"]
         floors = (_floor(ret.endings, now), _floor(ret.unlocks, now))
-        args = (repr(unlock.at), _member(unlock), *floors, _ttl(ret.unlocks))
+        args = (repr(unlock.at), codec.member(unlock), *floors, _ttl(ret.unlocks))
         lifted = await self._call("UNLOCK", keys, args)
         return replace(unlock, lifted=int(lifted))
 
@@ -144,10 +145,10 @@ class RedisStore:
             tenant=tenant,
             conversation_id=conversation_id,
             alias=None if alias is None else bytes(alias).decode(),
-            strikes=tuple(map(_strike, strikes)),
-            endings=tuple(_ending(m, at) for m, at in zip(endings, lifted, strict=True)),
-            unlocks=tuple(_unlock(m) for m in unlocks),
-            crisis=tuple(map(_crisis, crisis)),
+            strikes=tuple(map(codec.strike, strikes)),
+            endings=tuple(codec.ending(m, at) for m, at in zip(endings, lifted, strict=True)),
+            unlocks=tuple(codec.unlock(m) for m in unlocks),
+            crisis=tuple(map(codec.crisis, crisis)),
         )
 
     async def endings(
@@ -162,7 +163,27 @@ class RedisStore:
         members, lifted = await self._call(
             "ENDINGS", [index, f"{PREFIX}lifted"], (ceiling, floor, limit)
         )
-        return [_ending(m, at) for m, at in zip(members, lifted, strict=True)]
+        return [codec.ending(m, at) for m, at in zip(members, lifted, strict=True)]
+
+    async def link_response(self, link: ResponseLink) -> None:
+        """Remember where a relayed response left its conversation; the same id replaces it."""
+        ttl = _ttl(self._retention.responses)
+        key = _link_key(link.tenant, link.response_id)
+        with _translated():
+            await self._client.set(key, codec.link_value(link), px=int(ttl) if ttl else None)
+
+    async def linked_response(self, tenant: str, response_id: str) -> ResponseLink | None:
+        """The tenant's retained link for `response_id`, or None; one GET."""
+        with _translated():
+            value = await self._client.get(_link_key(tenant, response_id))
+        if value is None:
+            return None
+        link = codec.link(value)
+        # The tenant check also guards keys that colons in a tenant or id would make ambiguous.
+        floor = cutoff(self._retention.responses, self._clock())
+        if (link.tenant, link.response_id) != (tenant, response_id) or link.at <= floor:
+            return None
+        return link
 
     async def ping(self) -> None:
         """Return when the server answers PING."""
@@ -183,13 +204,13 @@ class RedisStore:
         strikes, standing, crisis = await self._call("PATH_STATE", keys, (*floors, *extra))
         on_path = set(path)
         ending_floor = cutoff(ret.endings, now)
-        endings = (_ending(m, None) for m in standing)
+        endings = (codec.ending(m, None) for m in standing)
         return PathState(
-            strikes=tuple(s for s in map(_strike, strikes) if s.fingerprint in on_path),
+            strikes=tuple(s for s in map(codec.strike, strikes) if s.fingerprint in on_path),
             ending=first_ending(
                 (e for e in endings if e.fingerprint in on_path and e.at > ending_floor), path
             ),
-            crisis=tuple(c for c in map(_crisis, crisis) if c.fingerprint in on_path),
+            crisis=tuple(c for c in map(codec.crisis, crisis) if c.fingerprint in on_path),
         )
 
     async def _call(self, script: str, keys: list[str], args: Sequence[str | int]) -> Any:
@@ -210,36 +231,8 @@ def _key(record: Strike | Ending | CrisisMark | Unlock, kind: str) -> str:
     return f"{PREFIX}conv:{record.tenant}:{record.conversation_id}:{kind}"
 
 
-def _member(record: Strike | Ending | CrisisMark | Unlock) -> str:
-    """Record JSON (lift state aside) plus a random id, so equal records stay distinct."""
-    data = {f.name: getattr(record, f.name) for f in fields(record)}
-    data.pop("lifted_at", None)
-    data.pop("lifted", None)
-    return orjson.dumps([os.urandom(8).hex(), data]).decode()
-
-
-def _load(member: bytes) -> dict[str, Any]:
-    data: dict[str, Any] = orjson.loads(member)[1]
-    return data
-
-
-def _strike(member: bytes) -> Strike:
-    return Strike(**_load(member))
-
-
-def _crisis(member: bytes) -> CrisisMark:
-    return CrisisMark(**_load(member))
-
-
-def _ending(member: bytes, lifted_at: bytes | None) -> Ending:
-    data = _load(member)
-    data["categories"] = tuple(data["categories"])
-    return Ending(**data, lifted_at=None if lifted_at is None else float(lifted_at))
-
-
-def _unlock(member: bytes) -> Unlock:
-    lifted, (_, data) = orjson.loads(member)
-    return Unlock(**data, lifted=lifted)
+def _link_key(tenant: str, response_id: str) -> str:
+    return f"{PREFIX}response:{tenant}:{response_id}"
 
 
 def _floor(ttl: float | None, now: float) -> str:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from gateway.store import sqlite_reads as reads
 from gateway.store import sqlite_schema as sql
 from gateway.store.types import (
     DEFAULT_RETENTION,
@@ -20,12 +21,12 @@ from gateway.store.types import (
     CrisisMark,
     Ending,
     PathState,
+    ResponseLink,
     Retention,
     StoreError,
     Strike,
     Unlock,
     cutoff,
-    first_ending,
 )
 
 PURGE_EVERY = 60.0
@@ -44,8 +45,8 @@ class SQLiteStore:
         reader: sqlite3.Connection | None = None,
     ) -> None:
         self._executor, self._conn = executor, conn
-        # Path reads run on the event loop's own thread through a reader connection: in WAL
-        # mode a read never waits for the writer, and a few indexed selects (tens of
+        # Path and link reads run on the event loop's own thread through a reader connection:
+        # in WAL mode a read never waits for the writer, and a few indexed selects (tens of
         # microseconds) cost less than a hop to the store's thread and back.
         self._reader = reader
         self._retention, self._clock = retention, clock
@@ -82,21 +83,15 @@ class SQLiteStore:
         self, tenant: str, conversation_id: str, fingerprints: Sequence[str]
     ) -> PathState:
         """Standing strikes, crisis marks and first standing ending on the path, read inline."""
-        if self._closed:
-            raise StoreError("SQLite store is closed")
-        if self._reader is None:
-            return await self._run(self._path_state, tenant, conversation_id, fingerprints)
-        try:
-            return self._path_state(tenant, conversation_id, fingerprints, self._reader)
-        except sqlite3.Error as exc:
-            raise StoreError(f"SQLite store failed: {exc}") from exc
+        return await self._read_inline(reads.path_state, tenant, conversation_id, fingerprints)
 
     async def add_strike(self, strike: Strike, path: Sequence[str]) -> PathState:
         """Record `strike` and read the path back in one write transaction."""
 
         def write(conn: sqlite3.Connection) -> PathState:
             conn.execute(sql.INSERT[Strike], sql.row(strike))
-            return self._path_state(strike.tenant, strike.conversation_id, path)
+            floors = self._retention.floors(self._clock())
+            return reads.path_state(conn, strike.tenant, strike.conversation_id, path, floors)
 
         return await self._run(self._write, write)
 
@@ -157,17 +152,20 @@ class SQLiteStore:
         """The conversation id for a recorded `conv_` id or an alias, else None."""
 
         def read() -> str | None:
-            if id_or_alias.startswith("conv_") and self._record(tenant, id_or_alias):
+            conn, floors = self._conn, self._retention.floors(self._clock())
+            if id_or_alias.startswith("conv_") and reads.conversation(
+                conn, tenant, id_or_alias, floors
+            ):
                 return id_or_alias
-            floor = cutoff(self._retention.aliases, self._clock())
-            row = self._conn.execute(sql.ALIASED, (tenant, id_or_alias, floor)).fetchone()
+            row = conn.execute(sql.ALIASED, (tenant, id_or_alias, floors["aliases"])).fetchone()
             return None if row is None else str(row[0])
 
         return await self._run(read)
 
     async def conversation(self, tenant: str, conversation_id: str) -> ConversationRecord | None:
         """Everything retained for a conversation, or None if nothing is."""
-        return await self._run(self._record, tenant, conversation_id)
+        floors = self._retention.floors(self._clock())
+        return await self._run(reads.conversation, self._conn, tenant, conversation_id, floors)
 
     async def endings(
         self, tenant: str | None, limit: int, before: float | None = None
@@ -181,6 +179,14 @@ class SQLiteStore:
             "n": max(limit, 0),
         }
         return await self._run(lambda: [sql.ending(r) for r in self._conn.execute(query, params)])
+
+    async def link_response(self, link: ResponseLink) -> None:
+        """Remember where a relayed response left its conversation; the same id replaces it."""
+        await self._run(self._write, lambda conn: conn.execute(sql.LINK, sql.link_row(link)))
+
+    async def linked_response(self, tenant: str, response_id: str) -> ResponseLink | None:
+        """The tenant's retained link for `response_id`, or None; one select, read inline."""
+        return await self._read_inline(reads.response_link, tenant, response_id)
 
     async def ping(self) -> None:
         """Return when the database answers a query."""
@@ -197,6 +203,18 @@ class SQLiteStore:
             self._executor.shutdown(wait=True)
             if self._reader is not None:
                 self._reader.close()
+
+    async def _read_inline(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run the read `fn(conn, *args, floors)` on the reader connection, here and now."""
+        if self._closed:
+            raise StoreError("SQLite store is closed")
+        floors = self._retention.floors(self._clock())
+        if self._reader is None:
+            return await self._run(fn, self._conn, *args, floors)
+        try:
+            return fn(self._reader, *args, floors)
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store failed: {exc}") from exc
 
     async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run `fn` on the store's thread, turning backend failures into StoreError."""
@@ -231,40 +249,3 @@ class SQLiteStore:
             ttl: float | None = getattr(self._retention, table)
             if ttl is not None:
                 self._conn.execute(statement, (now - ttl,))
-
-    def _path_state(
-        self,
-        tenant: str,
-        conversation_id: str,
-        path: Sequence[str],
-        conn: sqlite3.Connection | None = None,
-    ) -> PathState:
-        conn, on_path = conn or self._conn, set(path)
-        params = {"t": tenant, "c": conversation_id, **self._retention.floors(self._clock())}
-        strikes = conn.execute(sql.PATH_STRIKES, params).fetchall()
-        endings = conn.execute(sql.PATH_ENDINGS, params).fetchall()
-        crisis = conn.execute(sql.PATH_CRISIS, params).fetchall()
-        return PathState(
-            strikes=tuple(Strike(*row) for row in strikes if row[2] in on_path),
-            ending=first_ending((sql.ending(row) for row in endings if row[2] in on_path), path),
-            crisis=tuple(CrisisMark(*row) for row in crisis if row[2] in on_path),
-        )
-
-    def _record(self, tenant: str, conversation_id: str) -> ConversationRecord | None:
-        params = {"t": tenant, "c": conversation_id, **self._retention.floors(self._clock())}
-        strikes, endings, crisis, unlocks = (
-            self._conn.execute(sql.CONVERSATION[table], params).fetchall()
-            for table in ("strikes", "endings", "crisis", "unlocks")
-        )
-        alias = self._conn.execute(sql.ALIAS_OF, params).fetchall()
-        if not (strikes or endings or crisis or unlocks or alias):
-            return None
-        return ConversationRecord(
-            tenant=tenant,
-            conversation_id=conversation_id,
-            alias=str(alias[0][0]) if alias else None,
-            strikes=tuple(Strike(*row) for row in strikes),
-            endings=tuple(sql.ending(row) for row in endings),
-            unlocks=tuple(Unlock(*row) for row in unlocks),
-            crisis=tuple(CrisisMark(*row) for row in crisis),
-        )

@@ -10,10 +10,10 @@ from typing import Any
 
 import orjson
 
-from gateway.store.types import CrisisMark, Ending, Strike, Unlock
+from gateway.store.types import CrisisMark, Ending, ResponseLink, Strike, Unlock
 
-SCHEMA_VERSION = 1
-
+# SCHEMA is version 1 and stays so: every later change is a migration, run by every file on
+# the way up, new ones included, so a migrated file and a fresh one cannot differ.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS strikes (
@@ -41,6 +41,15 @@ CREATE TABLE IF NOT EXISTS aliases (
     tenant TEXT NOT NULL, conversation_id TEXT NOT NULL, alias TEXT NOT NULL, at REAL NOT NULL,
     PRIMARY KEY (tenant, conversation_id), UNIQUE (tenant, alias));
 """
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        """CREATE TABLE IF NOT EXISTS responses (
+            tenant TEXT NOT NULL, response_id TEXT NOT NULL, conversation_id TEXT NOT NULL,
+            path TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (tenant, response_id))""",
+        "CREATE INDEX IF NOT EXISTS responses_at ON responses (at)",
+    ),
+}
+SCHEMA_VERSION = max(MIGRATIONS)
 
 COLUMNS = {
     "strikes": "tenant, conversation_id, fingerprint, category, source, at",
@@ -92,35 +101,56 @@ INSERT = {
     CrisisMark: "INSERT INTO crisis VALUES (NULL, ?, ?, ?, ?, ?)",
     Unlock: "INSERT INTO unlocks VALUES (NULL, ?, ?, ?, ?, ?, ?)",
 }
+LINK = "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)"
+LINKED = """
+SELECT tenant, response_id, conversation_id, path, at FROM responses
+WHERE tenant = ? AND response_id = ? AND at > ?"""
 PURGE = {
     table: f"DELETE FROM {table} WHERE at <= ?"  # noqa: S608 (fixed identifiers only)
-    for table in (*COLUMNS, "aliases")
+    for table in (*COLUMNS, "aliases", "responses")
 }
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """Open the database on the store's thread: WAL, fsync on every commit, schema ensured."""
+    """Open the database on the store's thread: WAL, fsync on every commit, schema migrated."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.executescript(SCHEMA)
-        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        if row[0] is None:
-            conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-        elif row[0] > SCHEMA_VERSION:
-            raise sqlite3.DatabaseError(
-                f"schema version {row[0]} is newer than this gateway's {SCHEMA_VERSION}"
-            )
+        migrate(conn)
     except BaseException:
         conn.close()
         raise
     return conn
 
 
+def migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema up to SCHEMA_VERSION in one transaction (replicas opening at once wait)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        if found is not None and found > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(
+                f"schema version {found} is newer than this gateway's {SCHEMA_VERSION}"
+            )
+        for version in range((found or 1) + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+        if found is None:
+            conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+        elif found < SCHEMA_VERSION:
+            conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def connect_reader(path: Path) -> sqlite3.Connection:
-    """A connection for path reads on the event loop's thread (the writer made the schema)."""
+    """A connection for path and link reads on the event loop's thread; the writer migrated."""
     conn = sqlite3.connect(path, isolation_level=None, timeout=1.0)
     conn.execute("PRAGMA query_only = ON")
     return conn
@@ -133,6 +163,18 @@ def row(record: Strike | Ending | CrisisMark | Unlock) -> tuple[Any, ...]:
         for f in fields(record)
         for value in (getattr(record, f.name),)
     )
+
+
+def link_row(link: ResponseLink) -> tuple[Any, ...]:
+    """The link's columns in table order (the path as a JSON array)."""
+    path = orjson.dumps(link.path).decode()
+    return (link.tenant, link.response_id, link.conversation_id, path, link.at)
+
+
+def link(values: Sequence[Any]) -> ResponseLink:
+    """The ResponseLink stored in a `responses` row."""
+    tenant, response_id, conversation_id, path, at = values
+    return ResponseLink(tenant, response_id, conversation_id, tuple(orjson.loads(path)), at)
 
 
 def ending(values: Sequence[Any]) -> Ending:

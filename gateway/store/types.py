@@ -65,6 +65,20 @@ class Unlock:
 
 
 @dataclass(frozen=True, slots=True)
+class ResponseLink:
+    """Where a relayed response left its conversation, so a request naming it continues there.
+
+    `path` is the conversation's fingerprints, root first, up to and including the response.
+    """
+
+    tenant: str
+    response_id: str
+    conversation_id: str
+    path: tuple[str, ...]
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class PathState:
     """What stands on a path: unforgiven strikes, the first standing ending, crisis marks."""
 
@@ -91,12 +105,14 @@ class Retention:
     """How long records are kept, in seconds (None = forever).
 
     Unlocks live as long as the longer of strikes and endings (they forgive the one and audit
-    the other); an alias lives as long as strikes, counted from its last `set_alias`.
+    the other); an alias lives as long as strikes, counted from its last `set_alias`; a
+    response link lives `responses` seconds from its `at`.
     """
 
     strikes: float | None = 30 * DAY
     endings: float | None = None
     crisis: float | None = DAY
+    responses: float | None = 30 * DAY
 
     @property
     def unlocks(self) -> float | None:
@@ -112,7 +128,7 @@ class Retention:
 
     def floors(self, now: float) -> dict[str, float]:
         """Per kind of record, the `at` at or below which it has expired (-inf: never)."""
-        kinds = ("strikes", "endings", "crisis", "unlocks", "aliases")
+        kinds = ("strikes", "endings", "crisis", "unlocks", "aliases", "responses")
         return {kind: cutoff(getattr(self, kind), now) for kind in kinds}
 
 
@@ -182,6 +198,14 @@ class Store(Protocol):
         self, tenant: str | None, limit: int, before: float | None = None
     ) -> list[Ending]:
         """Endings newest first, lifted ones included, `at` strictly below `before`."""
+        ...
+
+    async def link_response(self, link: ResponseLink) -> None:
+        """Remember where a relayed response left its conversation; the same id replaces it."""
+        ...
+
+    async def linked_response(self, tenant: str, response_id: str) -> ResponseLink | None:
+        """The tenant's retained link for `response_id`, or None; one round trip."""
         ...
 
     async def ping(self) -> None:

@@ -16,6 +16,7 @@ from gateway.store import (
     CrisisMark,
     Ending,
     PathState,
+    ResponseLink,
     Retention,
     SQLiteStore,
     StoreError,
@@ -23,6 +24,7 @@ from gateway.store import (
     open_store,
 )
 from gateway.store.redis import RedisStore
+from gateway.store.sqlite_schema import SCHEMA
 from tests.store.redis_server import free_port
 from tests.store.store_helpers import START, FakeClock
 
@@ -81,15 +83,58 @@ async def test_sqlite_state_survives_reopen(tmp_path: Path, clock: FakeClock) ->
     finally:
         await again.close()
     with closing(sqlite3.connect(path)) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+async def test_sqlite_version_1_file_is_migrated_on_open(tmp_path: Path, clock: FakeClock) -> None:
+    """A file written by schema version 1 gains the responses table and keeps its records."""
+    path = tmp_path / "lastword.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.executescript(SCHEMA)  # exactly what version 1 ran on a new file
+        conn.execute("INSERT INTO schema_version VALUES (1)")
+        conn.execute(
+            "INSERT INTO strikes VALUES (NULL, ?, ?, 'fp-1', 'violence', 'x', ?)", (T, C, START)
+        )
+        conn.execute("INSERT INTO aliases VALUES (?, ?, 'thread', ?)", (T, C, START))
+        conn.commit()
+    link = ResponseLink(T, "resp_1", C, PATH, START)
+    for _ in range(2):  # the second open finds nothing left to migrate
+        store = await SQLiteStore.open(path, clock=clock)
+        try:
+            assert len((await store.path_state(T, C, PATH)).strikes) == 1
+            assert await store.resolve(T, "thread") == C
+            await store.link_response(link)
+            assert await store.linked_response(T, "resp_1") == link
+        finally:
+            await store.close()
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert conn.execute("SELECT COUNT(*) FROM responses").fetchone() == (1,)
+
+
+async def test_sqlite_newer_schema_is_refused(tmp_path: Path) -> None:
+    """A file from a newer gateway is not opened (nor changed): StoreError names the versions."""
+    path = tmp_path / "lastword.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.executescript(SCHEMA)
+        conn.execute("INSERT INTO schema_version VALUES (3)")
+        conn.commit()
+    with pytest.raises(StoreError, match="schema version 3 is newer"):
+        await SQLiteStore.open(path)
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE name = 'responses'")
+        assert tables.fetchall() == []
 
 
 async def test_sqlite_purges_expired_rows_on_write(tmp_path: Path, clock: FakeClock) -> None:
     """A write more than a minute after the last purge deletes rows past their retention."""
     path = tmp_path / "lastword.db"
-    store = await SQLiteStore.open(path, Retention(strikes=100, endings=None, crisis=10), clock)
+    retention = Retention(strikes=100, endings=None, crisis=10, responses=100)
+    store = await SQLiteStore.open(path, retention, clock)
     try:
+        await store.link_response(ResponseLink(T, "resp_1", C, PATH, clock()))
         await store.add_strike(Strike(T, C, "fp-1", "violence", "x", clock()), PATH)
         await store.mark_crisis(CrisisMark(T, C, "fp-1", "self_harm", clock()))
         await store.end(Ending(T, C, "fp-2", "admin", (), clock()))
@@ -102,9 +147,9 @@ async def test_sqlite_purges_expired_rows_on_write(tmp_path: Path, clock: FakeCl
     with closing(sqlite3.connect(path)) as conn:
         counts = [
             conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("strikes", "crisis", "endings", "aliases")
+            for table in ("strikes", "crisis", "endings", "aliases", "responses")
         ]
-    assert counts == [0, 0, 1, 1]
+    assert counts == [0, 0, 1, 1, 0]
 
 
 async def test_sqlite_unwritable_path_raises_store_error(tmp_path: Path) -> None:
@@ -160,10 +205,12 @@ async def test_redis_keys_carry_retention_ttls(redis_url: str) -> None:
         await store.add_strike(Strike(T, C, "fp-1", "violence", "x", now), PATH)
         await store.end(Ending(T, C, "fp-2", "admin", (), now))
         await store.set_alias(T, C, "thread")
+        await store.link_response(ResponseLink(T, "resp_1", C, PATH, now))
         await store.ping()
         base = f"lastword:conv:{T}:{C}:"
         assert 0 < await client.pttl(base + "strikes") <= 60_000
         assert 0 < await client.pttl(f"lastword:alias:{T}:thread") <= 60_000
+        assert 0 < await client.pttl(f"lastword:response:{T}:resp_1") <= 30 * 86_400_000
         assert await client.pttl(base + "endings") == -1
 
         await store.mark_crisis(CrisisMark(T, C, "fp-1", "self_harm", now))

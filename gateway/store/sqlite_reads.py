@@ -1,0 +1,71 @@
+"""The SQLite store's reads, on whichever connection runs them: the writer's or the reader's.
+
+`floors` is `Retention.floors(now)`: per kind of record, the `at` at or below which it expired.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from gateway.store import sqlite_schema as sql
+from gateway.store.types import (
+    ConversationRecord,
+    CrisisMark,
+    PathState,
+    ResponseLink,
+    Strike,
+    Unlock,
+    first_ending,
+)
+
+
+def path_state(
+    conn: sqlite3.Connection,
+    tenant: str,
+    conversation_id: str,
+    path: Sequence[str],
+    floors: dict[str, float],
+) -> PathState:
+    """Standing strikes, crisis marks and first standing ending on `path`."""
+    params = {"t": tenant, "c": conversation_id, **floors}
+    on_path = set(path)
+    strikes = conn.execute(sql.PATH_STRIKES, params).fetchall()
+    endings = conn.execute(sql.PATH_ENDINGS, params).fetchall()
+    crisis = conn.execute(sql.PATH_CRISIS, params).fetchall()
+    return PathState(
+        strikes=tuple(Strike(*row) for row in strikes if row[2] in on_path),
+        ending=first_ending((sql.ending(row) for row in endings if row[2] in on_path), path),
+        crisis=tuple(CrisisMark(*row) for row in crisis if row[2] in on_path),
+    )
+
+
+def conversation(
+    conn: sqlite3.Connection, tenant: str, conversation_id: str, floors: dict[str, float]
+) -> ConversationRecord | None:
+    """Everything retained for a conversation, or None if nothing is."""
+    params = {"t": tenant, "c": conversation_id, **floors}
+    strikes, endings, crisis, unlocks = (
+        conn.execute(sql.CONVERSATION[table], params).fetchall()
+        for table in ("strikes", "endings", "crisis", "unlocks")
+    )
+    alias = conn.execute(sql.ALIAS_OF, params).fetchall()
+    if not (strikes or endings or crisis or unlocks or alias):
+        return None
+    return ConversationRecord(
+        tenant=tenant,
+        conversation_id=conversation_id,
+        alias=str(alias[0][0]) if alias else None,
+        strikes=tuple(Strike(*row) for row in strikes),
+        endings=tuple(sql.ending(row) for row in endings),
+        unlocks=tuple(Unlock(*row) for row in unlocks),
+        crisis=tuple(CrisisMark(*row) for row in crisis),
+    )
+
+
+def response_link(
+    conn: sqlite3.Connection, tenant: str, response_id: str, floors: dict[str, float]
+) -> ResponseLink | None:
+    """The tenant's retained link for `response_id`, or None."""
+    row = conn.execute(sql.LINKED, (tenant, response_id, floors["responses"])).fetchone()
+    return None if row is None else sql.link(row)
