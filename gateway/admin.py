@@ -251,7 +251,7 @@ def add_admin_routes(router: web.UrlDispatcher, settings: Settings, runtime: Run
 
     async def reload_rules(_request: web.Request, _tenant: str, _store: Store) -> Json:
         try:
-            rules = runtime.reload_rules()
+            rules = runtime.reload_everywhere()
         except RuleError as exc:
             raise BadRequest(f"rules not reloaded, the old ones stay: {exc}") from None
         return {"rules": {"version": rules.version, "count": len(rules.rules)}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
@@ -72,6 +73,14 @@ class Runtime:
         log.info("rules_reloaded", version=rules.version, rules=len(rules.rules))
         return rules
 
+    def reload_everywhere(self) -> RuleSet:
+        """Reload here, then have every sibling worker reload too (through the supervisor)."""
+        rules = self.reload_rules()
+        supervisor = os.environ.get(SUPERVISOR_ENV)
+        if supervisor and supervisor.isdigit() and int(supervisor) == os.getppid():
+            os.kill(int(supervisor), signal.SIGHUP)
+        return rules
+
     def on_sighup(self) -> None:
         """SIGHUP: reload the rules (a broken pack is reported and the old set kept)."""
         with contextlib.suppress(RuleError):
@@ -79,6 +88,8 @@ class Runtime:
 
 
 log = get_logger("lastword.app")
+# Set by `lastword serve --workers N` for its workers: the pid of the process that runs them.
+SUPERVISOR_ENV = "LASTWORD_SUPERVISOR_PID"
 UPSTREAMS = web.AppKey("upstreams", Upstreams)
 RUNTIME = web.AppKey("runtime", Runtime)
 

@@ -35,6 +35,7 @@ class ResponseEditor:
         self.own_end_tool = own_end_tool
         self.filter: EndToolFilter | None = end_tool_filter(dialect.name) if own_end_tool else None
         self.resources = resources
+        self.delivered: JSONObject | None = None
         self.finished = False
         self.ended = False
 
@@ -76,7 +77,14 @@ class ResponseEditor:
                 extra += encode_event(
                     "crisis_resources", {"type": "crisis_resources", **self.resources}
                 )
-            self.resources, changed = None, True
+            self.delivered, self.resources, changed = self.resources, None, True
+        if role is EventRole.FINAL and self.delivered is not None and self.dialect.envelope:
+            # Stream helpers rebuild the final object from the last event: the resources
+            # ride inside it too, so a client reading only the final response still has them.
+            envelope = self.dialect.envelope
+            if isinstance(data.get(envelope), dict):
+                data = {**data, envelope: {**data[envelope], "crisis_resources": self.delivered}}
+                changed = True
         if role is EventRole.FINAL and await self._record():
             conversation = self.inspection.conversation()
             data = self._with(data, "conversation", conversation)

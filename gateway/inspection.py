@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -22,7 +22,13 @@ from gateway.dialects import ChatRequest, Observation
 from gateway.dialects.rewrite import END_TOOL
 from gateway.errors import StoreUnavailable
 from gateway.logs import get_logger
-from gateway.policy import Policy, categories_at_threshold, crisis_stands, strike_category
+from gateway.policy import (
+    SUPPRESSED,
+    Policy,
+    categories_at_threshold,
+    crisis_stands,
+    strike_category,
+)
 from gateway.store import CrisisMark, Ending, PathState, Store, StoreError, Strike
 
 log = get_logger("lastword.audit")
@@ -200,20 +206,24 @@ class Inspection:
     async def _strike(self, strike: Strike) -> tuple[str, ...]:
         """Record a strike; return the categories it brings to the threshold.
 
-        While a crisis stands no strike counts: it is not recorded, and an ending it would
-        have brought is reported as suppressed.
+        While a crisis stands no strike counts: it is recorded as suppressed (for audit), and
+        the ending it would have brought is counted and logged as suppressed.
         """
         ident = self.identity
         rules = [m.rule_id for m in self.flags.harmful]
-        if self.in_crisis:
-            would = categories_at_threshold(self.guard.policy, (*self.state.strikes, strike))
-            log.info(
-                "strike_suppressed",
-                conversation_id=ident.conversation_id,
-                category=strike.category,
-                rules=rules,
-            )
-            if would:
+        policy = self.guard.policy
+        in_crisis = self.in_crisis
+        if in_crisis:
+            strike = replace(strike, source=SUPPRESSED)
+        would_before = categories_at_threshold(policy, self.state.strikes, with_suppressed=True)
+        await self._alias()
+        async with metrics.store_operation("add_strike"):
+            self.state = await self.guard.store.add_strike(strike, ident.through_point)
+        fields = {"conversation_id": ident.conversation_id, "category": strike.category}
+        if in_crisis:
+            log.info("strike_suppressed", rules=rules, **fields)
+            would = categories_at_threshold(policy, self.state.strikes, with_suppressed=True)
+            if would and not would_before:
                 metrics.ENDINGS_SUPPRESSED.labels("crisis").inc()
                 log.warning(
                     "ending_suppressed",
@@ -223,18 +233,9 @@ class Inspection:
                     categories=list(would),
                 )
             return ()
-        await self._alias()
-        async with metrics.store_operation("add_strike"):
-            self.state = await self.guard.store.add_strike(strike, ident.through_point)
         metrics.STRIKES.labels(strike.category).inc()
-        log.info(
-            "strike",
-            conversation_id=ident.conversation_id,
-            category=strike.category,
-            source=strike.source,
-            rules=rules,
-        )
-        return categories_at_threshold(self.guard.policy, self.state.strikes)
+        log.info("strike", source=strike.source, rules=rules, **fields)
+        return categories_at_threshold(policy, self.state.strikes)
 
     async def _end(
         self, reason: str, categories: tuple[str, ...], now: float, own_end_tool: bool

@@ -16,6 +16,9 @@ from gateway.detect import Flags
 from gateway.store import CrisisMark, Strike
 
 LockScope = Literal["path", "conversation"]
+# The source of a strike recorded while a crisis stood: kept for audit and for counting
+# the ending it would have brought, never counted towards a real one.
+SUPPRESSED = "suppressed:crisis"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,21 +42,23 @@ def strike_category(flags: Flags, refusal: str | None, model_ended: bool) -> str
     return None
 
 
-def categories_at_threshold(policy: Policy, strikes: Sequence[Strike]) -> tuple[str, ...]:
+def categories_at_threshold(
+    policy: Policy, strikes: Sequence[Strike], *, with_suppressed: bool = False
+) -> tuple[str, ...]:
     """The categories whose strikes end the conversation; empty while it goes on.
 
-    A category with its own threshold ends on that count alone; otherwise all strikes on
-    the path count together towards the policy's threshold.
+    A category with its own threshold counts against that threshold alone (lower or
+    higher than the default); the strikes of every other category count together towards
+    the policy's threshold. `with_suppressed` also counts strikes recorded during a crisis:
+    what would have happened without it.
     """
-    counts = Counter(s.category for s in strikes)
-    reached = sorted(
-        c
-        for c, n in counts.items()
-        if c in policy.category_thresholds and n >= policy.category_thresholds[c]
-    )
-    if not reached and sum(counts.values()) >= policy.threshold:
-        reached = sorted(counts)
-    return tuple(reached)
+    counts = Counter(s.category for s in strikes if with_suppressed or s.source != SUPPRESSED)
+    own = policy.category_thresholds
+    reached = {c for c, n in counts.items() if c in own and n >= own[c]}
+    pooled = {c: n for c, n in counts.items() if c not in own}
+    if sum(pooled.values()) >= policy.threshold:
+        reached |= set(pooled)
+    return tuple(sorted(reached))
 
 
 def crisis_stands(

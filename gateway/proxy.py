@@ -231,8 +231,10 @@ class Proxy:
             exchange.outcome = "refused_ended"
             return terminal_response(dialect, inspection)
         redirect = self.redirector.plan(inspection, request.headers)
+        # Shadow mode changes nothing the model or the client sees: no tool is offered.
         own_end_tool = (
             self.settings.policy.model_can_end
+            and not self.settings.shadow
             and END_TOOL not in chat.tool_names
             and tools_allowed(chat.body)
             and redirect is None

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from gateway.detect import Flags, Match
-from gateway.policy import Policy, categories_at_threshold, crisis_stands, strike_category
+from gateway.policy import (
+    SUPPRESSED,
+    Policy,
+    categories_at_threshold,
+    crisis_stands,
+    strike_category,
+)
 from gateway.store import CrisisMark, Strike
 
 HARM = Match("r1", "weapons", "harmful")
@@ -45,7 +51,9 @@ def _strikes(*categories: str) -> list[Strike]:
         (Policy(category_thresholds={"csam": 1}), ("csam",), ("csam",)),
         (Policy(category_thresholds={"csam": 1}), ("weapons",), ()),
         (Policy(threshold=5), ("weapons",) * 4, ()),
-        (Policy(category_thresholds={"abuse": 10}), ("abuse",) * 3, ("abuse",)),
+        (Policy(category_thresholds={"abuse": 10}), ("abuse",) * 3, ()),
+        (Policy(category_thresholds={"abuse": 10}), ("abuse",) * 10, ("abuse",)),
+        (Policy(category_thresholds={"abuse": 5}), ("abuse", "abuse", "weapons"), ()),
     ],
 )
 def test_endings_by_threshold_and_per_category_override(
@@ -53,6 +61,13 @@ def test_endings_by_threshold_and_per_category_override(
 ) -> None:
     """The default threshold counts all strikes; a category override ends on its own count."""
     assert categories_at_threshold(policy, _strikes(*categories)) == expected
+
+
+def test_strikes_suppressed_by_a_crisis_count_only_for_what_would_have_been() -> None:
+    """Strikes recorded during a crisis never end a conversation; they show what would have."""
+    strikes = [Strike("t", "c", f"fp{i}", "weapons", SUPPRESSED, float(i)) for i in range(3)]
+    assert categories_at_threshold(Policy(), strikes) == ()
+    assert categories_at_threshold(Policy(), strikes, with_suppressed=True) == ("weapons",)
 
 
 def test_a_crisis_stands_for_the_configured_number_of_user_turns() -> None:

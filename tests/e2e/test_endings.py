@@ -10,6 +10,7 @@ import openai
 import orjson
 import pytest
 from aiohttp.test_utils import TestServer
+from prometheus_client import REGISTRY
 
 from gateway.simulate import LAST_REQUEST
 from tests.conftest import GatewayFactory, base_url
@@ -164,16 +165,25 @@ async def test_lock_scope_conversation_locks_every_branch(make_gateway: GatewayF
     assert status == 200
 
 
-async def test_shadow_mode_decides_but_never_refuses(make_gateway: GatewayFactory) -> None:
-    """In shadow mode the ending is computed and logged, never enforced."""
+async def test_shadow_mode_decides_but_never_refuses(
+    make_gateway: GatewayFactory, simulator: TestServer
+) -> None:
+    """In shadow mode the ending is computed and counted, never enforced: nothing the model
+    or the client sees changes (no end tool offered either)."""
     gateway = await make_gateway(shadow=True)
+    labels = {"reason": "shadow"}
+    before = REGISTRY.get_sample_value("lastword_endings_suppressed_total", labels) or 0.0
     history: list[dict[str, Any]] = []
     await turn(gateway, "anthropic", history, GREETING)
     for text in HARMFUL:
         status, _, headers = await turn(gateway, "anthropic", history, text)
         assert (status, headers["X-Conversation-Status"]) == (200, "active")
+        last = simulator.app[LAST_REQUEST].last
+        assert last is not None and b"end_conversation" not in last.body
     status, _, _ = await turn(gateway, "anthropic", history, AFTER)
     assert status == 200
+    after = REGISTRY.get_sample_value("lastword_endings_suppressed_total", labels) or 0.0
+    assert after == before + 1
 
 
 def _counting(requests: list[str]) -> dict[str, Any]:
