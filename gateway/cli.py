@@ -17,7 +17,7 @@ from aiohttp import web
 from prometheus_client import multiprocess as prometheus_multiprocess
 
 from gateway import metrics
-from gateway.app import create_app
+from gateway.app import SUPERVISOR_ENV, create_app
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.crisis import CrisisDirectoryError, load_directory
 from gateway.demo import main as demo_main
@@ -25,6 +25,7 @@ from gateway.demo_script import SCRIPTS
 from gateway.detect import RuleError, load_rules
 from gateway.logs import configure_logging, get_logger
 from gateway.simulate import SimulatorSettings, run_simulator
+from gateway.web import main as web_demo_main
 
 
 def _install_uvloop() -> None:
@@ -62,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     rules_test.add_argument("--rules", type=Path, metavar="DIR", help="rule packs directory")
     demo = sub.add_parser("demo", help="walk through a scripted conversation")
     demo.add_argument("--lang", choices=sorted(SCRIPTS), default="en")
+    demo.add_argument("--web", action="store_true", help="a chat page in the browser instead")
+    demo.add_argument("--port", type=int, default=8765, help="the web demo's port")
     sim = sub.add_parser("simulate", help="run the simulated LLM upstream")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8081)
@@ -102,6 +105,8 @@ def serve(settings: Settings) -> None:
     if settings.workers == 1:
         _run_worker(settings)
         return
+    # A worker asked to reload its rules passes the word to its siblings through this process.
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())
     # Workers share metrics through files in one directory: one scrape sees them all.
     if not os.environ.get(metrics.MULTIPROC_ENV):
         os.environ[metrics.MULTIPROC_ENV] = tempfile.mkdtemp(prefix="lastword-metrics-")
@@ -110,13 +115,14 @@ def serve(settings: Settings) -> None:
     for worker in workers:
         worker.start()
 
-    def stop(_signum: int, _frame: Any) -> None:
+    def forward(signum: int, _frame: Any) -> None:
         for worker in workers:
-            if worker.pid is not None:
-                os.kill(worker.pid, signal.SIGTERM)
+            if worker.pid is not None and worker.is_alive():
+                os.kill(worker.pid, signal.SIGTERM if signum == signal.SIGINT else signum)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    # SIGTERM/SIGINT stop every worker; SIGHUP (reload the rules) reaches every worker.
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, forward)
     for worker in workers:
         worker.join()
         if worker.pid is not None:
@@ -153,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "rules":
         return rules_test(args.rules)
     if args.command == "demo":
-        return demo_main(args.lang)
+        return web_demo_main(args.port) if args.web else demo_main(args.lang)
     if args.command == "simulate":
         simulated = SimulatorSettings(
             token_delay=args.token_delay,
