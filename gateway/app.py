@@ -164,7 +164,12 @@ def build_retention(settings: Settings) -> Retention:
     def seconds(days: float | None) -> float | None:
         return None if days is None else days * DAY
 
-    return Retention(seconds(r.strikes_days), seconds(r.endings_days), seconds(r.crisis_days))
+    return Retention(
+        strikes=seconds(r.strikes_days),
+        endings=seconds(r.endings_days),
+        crisis=seconds(r.crisis_days),
+        responses=seconds(r.responses_days),
+    )
 
 
 def create_app(settings: Settings, store: Store | None = None) -> web.Application:

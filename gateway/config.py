@@ -44,6 +44,7 @@ class RetentionSettings(BaseModel):
     strikes_days: float | None = Field(30.0, gt=0)
     endings_days: float | None = Field(None, gt=0)
     crisis_days: float | None = Field(1.0, gt=0)
+    responses_days: float | None = Field(30.0, gt=0)
 
 
 class CrisisSettings(BaseModel):

@@ -135,7 +135,10 @@ def path_fingerprints(tenant: str, system: str, turns: Sequence[Turn]) -> list[s
     head.update(tenant.encode())
     head.update(b"\x00")
     head.update(normalize_text(system).encode())
-    state = head.digest()
+    return _chain(head.digest(), turns)
+
+
+def _chain(state: bytes, turns: Sequence[Turn]) -> list[str]:
     out: list[str] = []
     for turn in turns:
         step = hashlib.blake2b(state, digest_size=16)
@@ -180,6 +183,8 @@ class Identity:
     path: tuple[str, ...]
     user_points: tuple[int, ...]
     alias: str | None = None
+    # How many leading fingerprints came from an earlier response (previous_response_id).
+    inherited: int = 0
 
     @property
     def point(self) -> str | None:
@@ -189,7 +194,20 @@ class Identity:
     @property
     def root(self) -> str | None:
         """The fingerprint at the first user turn: the conversation's root."""
+        if self.inherited:
+            return self.path[0]
         return self.path[self.user_points[0]] if self.user_points else None
+
+    def after_response(self, response_id: str) -> tuple[str, ...]:
+        """The path once `response_id` answered this request: what a continuation inherits.
+
+        The answer's own content is not replayed by a client that continues with its id, so
+        the step is a hash of the id itself.
+        """
+        state = bytes.fromhex(self.path[-1]) if self.path else _CHAIN_SEED
+        step = hashlib.blake2b(state, digest_size=16, person=b"lastword-resp")
+        step.update(response_id.encode())
+        return (*self.path, step.hexdigest())
 
     @property
     def through_point(self) -> tuple[str, ...]:
@@ -204,3 +222,18 @@ def identify(tenant: str, system: str, turns: Sequence[Turn], alias: str | None)
     # A request with no user turn yet is rooted at an empty first user turn.
     root = path[users[0]] if users else path_fingerprints(tenant, system, [Turn("user", ())])[0]
     return Identity(tenant, conversation_id(root), tuple(path), users, alias or None)
+
+
+def continue_identity(
+    tenant: str,
+    conversation: str,
+    inherited: Sequence[str],
+    turns: Sequence[Turn],
+    alias: str | None,
+) -> Identity:
+    """The identity of a request that continues an earlier response's path with `turns`."""
+    state = bytes.fromhex(inherited[-1]) if inherited else _CHAIN_SEED
+    path = (*inherited, *_chain(state, turns))
+    offset = len(inherited)
+    users = tuple(offset + i for i, turn in enumerate(turns) if turn.role == "user")
+    return Identity(tenant, conversation, path, users, alias or None, inherited=offset)

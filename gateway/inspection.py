@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from gateway import metrics
-from gateway.conversation import Identity, identify, tenant_of
+from gateway.conversation import Identity, continue_identity, identify, tenant_of
 from gateway.detect import Flags, RuleSet, flag_turn, refusal_source
 from gateway.detect.classifier import Classifier, ClassifierVerdict
 from gateway.dialects import ChatRequest, Observation
@@ -29,7 +29,15 @@ from gateway.policy import (
     crisis_stands,
     strike_category,
 )
-from gateway.store import CrisisMark, Ending, PathState, Store, StoreError, Strike
+from gateway.store import (
+    CrisisMark,
+    Ending,
+    PathState,
+    ResponseLink,
+    Store,
+    StoreError,
+    Strike,
+)
 
 log = get_logger("lastword.audit")
 StoreFailure = Literal["open", "closed"]
@@ -65,13 +73,10 @@ class Guard:
 
     async def begin(self, headers: Mapping[str, str], chat: ChatRequest) -> Inspection:
         """Identify the request, scan its newest user turn, read its path in one round trip."""
-        identity = identify(
-            tenant_of(headers, self.tenant_header),
-            chat.system,
-            chat.turns,
-            headers.get("x-conversation-id"),
-        )
-        newest = chat.turns[identity.user_points[-1]].text if identity.user_points else ""
+        identity = await self._identify(headers, chat)
+        newest = ""
+        if identity.user_points:
+            newest = chat.turns[identity.user_points[-1] - identity.inherited].text
         flags = flag_turn(self.rules, newest)
         for match in (*flags.harmful, *flags.crisis):
             metrics.DETECTOR_MATCHES.labels(match.kind, match.category).inc()
@@ -94,6 +99,21 @@ class Guard:
             inspection.store_failed(exc)
         return inspection
 
+    async def _identify(self, headers: Mapping[str, str], chat: ChatRequest) -> Identity:
+        """Place the request in its conversation (following previous_response_id, if any)."""
+        tenant = tenant_of(headers, self.tenant_header)
+        alias = headers.get("x-conversation-id")
+        if chat.previous_response_id:
+            try:
+                async with metrics.store_operation("linked_response"):
+                    link = await self.store.linked_response(tenant, chat.previous_response_id)
+            except StoreError as exc:
+                link = None
+                log.error("store_error", error=str(exc), during="linked_response")
+            if link is not None:
+                return continue_identity(tenant, link.conversation_id, link.path, chat.turns, alias)
+        return identify(tenant, chat.system, chat.turns, alias)
+
 
 class Inspection:
     """The policy's view of one request, from its check to its record."""
@@ -105,6 +125,8 @@ class Inspection:
         self.state = PathState()
         self.ending: Ending | None = None
         self.pending: asyncio.Task[ClassifierVerdict] | None = None
+        # Set for Responses requests whose answers can be continued by id.
+        self.links_responses = False
 
     def discard(self) -> None:
         """Drop work started for this request that no one will wait for now."""
@@ -167,6 +189,8 @@ class Inspection:
         if point is None:
             return None
         await self._classified()
+        if self.links_responses and observation.response_id:
+            await self._link(observation.response_id)
         model_ended = any(call.name == END_TOOL for call in observation.tool_calls)
         refusal = refusal_source(self.guard.rules, observation)
         if refusal is not None:
@@ -196,6 +220,26 @@ class Inspection:
         except StoreError as exc:
             log.error("store_error", error=str(exc), during="record")
             return None
+
+    async def _link(self, response_id: str) -> None:
+        """Remember where this answer leaves the conversation.
+
+        Written before the answer's last event leaves: a client continuing by this id at
+        once must find it, or the continuation would look like a new conversation.
+        """
+        ident = self.identity
+        link = ResponseLink(
+            ident.tenant,
+            response_id,
+            ident.conversation_id,
+            ident.after_response(response_id),
+            time.time(),
+        )
+        try:
+            async with metrics.store_operation("link_response"):
+                await self.guard.store.link_response(link)
+        except StoreError as exc:
+            log.error("store_error", error=str(exc), during="link_response")
 
     async def _alias(self) -> None:
         ident = self.identity

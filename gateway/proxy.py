@@ -19,7 +19,7 @@ from multidict import CIMultiDict
 
 from gateway import metrics
 from gateway.config import Settings
-from gateway.dialects import ANTHROPIC, OPENAI_CHAT, ChatRequest, Dialect
+from gateway.dialects import ANTHROPIC, OPENAI_CHAT, OPENAI_RESPONSES, ChatRequest, Dialect
 from gateway.dialects.base import Family
 from gateway.dialects.rewrite import END_TOOL, add_end_tool, add_guidance, tools_allowed
 from gateway.editor import ResponseEditor
@@ -204,6 +204,11 @@ class Proxy:
         body = await self._read_body(request)
         chat = dialect.parse_request(body)
         inspection = await self.guard.begin(request.headers, chat)
+        # A Responses answer may be continued by its id alone (unless the client opted out
+        # of OpenAI storing it): remember where it leaves the conversation.
+        inspection.links_responses = (
+            dialect is OPENAI_RESPONSES and chat.body.get("store") is not False
+        )
         try:
             return await self._forward(
                 request, dialect, exchange, chat=chat, body=body, inspection=inspection
