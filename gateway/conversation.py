@@ -8,7 +8,6 @@ same history sent through either API gives the same turns and the same fingerpri
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,12 +22,33 @@ BlockKind = Literal["text", "tool_call", "tool_result", "image", "file"]
 _CHAIN_SEED = b"lastword/path/v1"
 
 
+# A conversation resends its whole history with every turn: earlier turns are reduced and
+# hashed once, then found in these caches. Both are bounded (count, and text length for
+# the first), so what they hold stays a few megabytes whatever the traffic.
+_CACHE_ENTRIES = 8192
+_CACHED_TEXT_CHARS = 4096
+_normalized: dict[str, str] = {}
+_steps: dict[tuple[bytes, Turn], bytes] = {}
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= _CACHE_ENTRIES:
+        # Drop the oldest entry (dicts keep insertion order): a cheap FIFO bound.
+        del cache[next(iter(cache))]
+    cache[key] = value
+
+
 def normalize_text(text: str) -> str:
     """Reduce text to the form two people would agree is 'the same message'."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFC", text)
+    cached = _normalized.get(text)
+    if cached is not None:
+        return cached
+    value = unicodedata.normalize("NFC", text) if not text.isascii() else text
     # split() cuts on runs of Unicode whitespace and drops the ends: one pass, no regex.
-    return " ".join(text.split())
+    value = " ".join(value.split())
+    if len(text) <= _CACHED_TEXT_CHARS:
+        _remember(_normalized, text, value)
+    return value
 
 
 def canonical_json(value: Any) -> str:
@@ -141,17 +161,21 @@ def path_fingerprints(tenant: str, system: str, turns: Sequence[Turn]) -> list[s
 def _chain(state: bytes, turns: Sequence[Turn]) -> list[str]:
     out: list[str] = []
     for turn in turns:
-        step = hashlib.blake2b(state, digest_size=16)
-        step.update(_turn_bytes(turn))
-        state = step.digest()
+        key = (state, turn)
+        following = _steps.get(key)
+        if following is None:
+            step = hashlib.blake2b(state, digest_size=16)
+            step.update(_turn_bytes(turn))
+            following = step.digest()
+            _remember(_steps, key, following)
+        state = following
         out.append(state.hex())
     return out
 
 
 def conversation_id(root_fingerprint: str) -> str:
     """`conv_` + a short encoding of the root (tenant, system prompt, first user turn)."""
-    raw = bytes.fromhex(root_fingerprint)[:15]
-    return "conv_" + base64.b32encode(raw).decode().lower()
+    return "conv_" + root_fingerprint[:24]
 
 
 ANONYMOUS = "anonymous"

@@ -8,6 +8,7 @@ of any worker sees them all.
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import time
@@ -132,6 +133,36 @@ def set_info(rules_version: str, rule_count: int) -> None:
     RULES_INFO.labels(rules_version, str(rule_count)).set(1)
 
 
+class DialectMetrics:
+    """The per-request series of one dialect, bound once (a `labels()` call is not free)."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.ttfb = UPSTREAM_TTFB.labels(dialect)
+        self.duration = UPSTREAM_DURATION.labels(dialect)
+        self.overhead = OVERHEAD.labels(dialect)
+        self.active_streams = ACTIVE_STREAMS.labels(dialect)
+        self._requests: dict[str, Counter] = {}
+
+    def requests(self, outcome: str) -> Counter:
+        """The request counter for one outcome."""
+        child = self._requests.get(outcome)
+        if child is None:
+            child = self._requests[outcome] = REQUESTS.labels(self.dialect, outcome)
+        return child
+
+
+@functools.cache
+def for_dialect(dialect: str) -> DialectMetrics:
+    """The bound series of `dialect`."""
+    return DialectMetrics(dialect)
+
+
+@functools.cache
+def _store_series(operation: str) -> Histogram:
+    return STORE_DURATION.labels(operation)
+
+
 @asynccontextmanager
 async def store_operation(operation: str) -> AsyncIterator[None]:
     """Time one store operation and count it as an error if it raises."""
@@ -142,7 +173,7 @@ async def store_operation(operation: str) -> AsyncIterator[None]:
         STORE_ERRORS.labels(operation).inc()
         raise
     finally:
-        STORE_DURATION.labels(operation).observe(time.perf_counter() - started)
+        _store_series(operation).observe(time.perf_counter() - started)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -7,7 +7,7 @@ caller's own dialect — and no traceback ever reaches a client.
 from __future__ import annotations
 
 import asyncio
-import secrets
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -92,14 +92,14 @@ class Exchange:
         """The upstream's headers arrived."""
         if self.upstream_started is not None:
             ttfb = time.perf_counter() - self.upstream_started
-            metrics.UPSTREAM_TTFB.labels(self.dialect.name).observe(ttfb)
+            metrics.for_dialect(self.dialect.name).ttfb.observe(ttfb)
 
     def upstream_ends(self) -> None:
         """The upstream's last byte arrived (or it failed)."""
         if self.upstream_started is not None and self.upstream_done is None:
             self.upstream_done = time.perf_counter()
             took = self.upstream_done - self.upstream_started
-            metrics.UPSTREAM_DURATION.labels(self.dialect.name).observe(took)
+            metrics.for_dialect(self.dialect.name).duration.observe(took)
 
     def finish(self, outcome: str) -> float:
         """Count the request; return its total duration in seconds."""
@@ -107,9 +107,9 @@ class Exchange:
         upstream = 0.0
         if self.upstream_started is not None:
             upstream = (self.upstream_done or time.perf_counter()) - self.upstream_started
-        name = self.dialect.name
-        metrics.REQUESTS.labels(name, outcome).inc()
-        metrics.OVERHEAD.labels(name).observe(max(total - upstream, 0.0))
+        series = metrics.for_dialect(self.dialect.name)
+        series.requests(outcome).inc()
+        series.overhead.observe(max(total - upstream, 0.0))
         return total
 
 
@@ -163,7 +163,8 @@ class Proxy:
     async def inspected(self, request: web.Request, dialect: Dialect) -> web.StreamResponse:
         """Handle one request to an inspected route."""
         exchange = Exchange(dialect)
-        request_id = secrets.token_hex(8)
+        # Request ids name log lines; they need to be unique, not unguessable.
+        request_id = f"{random.getrandbits(64):016x}"
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 response = await self._inspect(request, dialect, exchange)
@@ -278,7 +279,7 @@ class Proxy:
     ) -> web.StreamResponse:
         try:
             if upstream.content_type == "text/event-stream":
-                gauge = metrics.ACTIVE_STREAMS.labels(dialect.name)
+                gauge = metrics.for_dialect(dialect.name).active_streams
                 gauge.inc()
                 try:
                     return await self._relay_stream(request, dialect, upstream, editor, exchange)

@@ -30,7 +30,8 @@ def flag_turn(rules: RuleSet, text: str) -> Flags:
     """Scan one user turn's text for harmful requests and crisis signals."""
     if not text:
         return NO_FLAGS
-    return Flags(rules.scan(text, "harmful"), rules.scan(text, "crisis"))
+    harmful, crisis = rules.scan_user_turn(text)
+    return Flags(harmful, crisis) if harmful or crisis else NO_FLAGS
 
 
 def refusal_source(rules: RuleSet, observation: Observation) -> str | None:

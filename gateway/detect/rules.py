@@ -106,6 +106,16 @@ class RuleSet:
         self.rules = tuple(rules)
         self.version = version
         self.by_kind = {kind: CompiledKind([r for r in rules if r.kind == kind]) for kind in KINDS}
+        # User turns are scanned for both kinds at once: one pass of one automaton.
+        self._user = CompiledKind([r for r in rules if r.kind in ("harmful", "crisis")])
+
+    def scan_user_turn(self, text: str) -> tuple[tuple[Match, ...], tuple[Match, ...]]:
+        """Harmful-request and crisis matches in a user turn, in one pass."""
+        found = self._user.scan(text)
+        if not found:
+            return (), ()
+        harmful = tuple(m for m in found if m.kind == "harmful")
+        return harmful, tuple(m for m in found if m.kind == "crisis")
 
     def scan(self, text: str, kind: Kind) -> tuple[Match, ...]:
         """The rules of `kind` that match `text`."""
