@@ -12,7 +12,7 @@ import hashlib
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
@@ -28,6 +28,7 @@ _CHAIN_SEED = b"lastword/path/v1"
 _CACHE_ENTRIES = 8192
 _CACHED_TEXT_CHARS = 4096
 _normalized: dict[str, str] = {}
+_text_blocks: dict[str, Block] = {}
 _steps: dict[tuple[bytes, Turn], bytes] = {}
 
 
@@ -78,16 +79,16 @@ def media_hash(reference: str) -> str:
     return content_hash(reference.replace("\n", "").strip())
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
+# Blocks and turns are named tuples: a long history makes hundreds of them per request,
+# and a tuple is several times cheaper to build than a frozen dataclass.
+class Block(NamedTuple):
     """One piece of a turn: text, a tool call (name + canonical arguments), a result, media."""
 
     kind: BlockKind
     value: str
 
 
-@dataclass(frozen=True, slots=True)
-class Turn:
+class Turn(NamedTuple):
     """One speaker's contribution, in dialect-independent form."""
 
     role: Role
@@ -101,8 +102,15 @@ class Turn:
 
 def text_block(text: str) -> Block | None:
     """A normalized text block, or None for text that is only whitespace."""
-    value = normalize_text(text)
-    return Block("text", value) if value else None
+    block = _text_blocks.get(text)
+    if block is None:
+        value = normalize_text(text)
+        if not value:
+            return None
+        block = Block("text", value)
+        if len(text) <= _CACHED_TEXT_CHARS:
+            _remember(_text_blocks, text, block)
+    return block
 
 
 def tool_call_block(name: Any, arguments: Any) -> Block:
