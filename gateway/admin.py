@@ -18,11 +18,19 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from gateway import metrics
 from gateway.conversation import tenant_of
 from gateway.detect import RuleError
 from gateway.errors import BadRequest, HTTPError, StoreUnavailable
 from gateway.logs import get_logger
-from gateway.store import ConversationRecord, Ending, Store, StoreError, Unlock
+from gateway.store import (
+    WHOLE_CONVERSATION,
+    ConversationRecord,
+    Ending,
+    Store,
+    StoreError,
+    Unlock,
+)
 
 if TYPE_CHECKING:
     from gateway.app import Runtime
@@ -148,8 +156,8 @@ def _limit(text: str | None) -> int:
     return DEFAULT_LIMIT if text is None else int(text)
 
 
-async def _unlock_body(request: web.Request) -> tuple[str, str]:
-    """The note and actor of an unlock request."""
+async def _note_body(request: web.Request) -> tuple[str, str]:
+    """The note and actor of an unlock or end request."""
     try:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError:
@@ -193,7 +201,7 @@ async def list_endings(request: web.Request, tenant: str, store: Store) -> Json:
 async def unlock_conversation(request: web.Request, tenant: str, store: Store) -> Json:
     """`POST /admin/conversations/{id}/unlock`: lift its endings, forgive its strikes."""
     record = await _record(request, tenant, store)
-    note, actor = await _unlock_body(request)
+    note, actor = await _note_body(request)
     done = await store.unlock(Unlock(tenant, record.conversation_id, actor, note, time.time()))
     log.info(
         "conversation_unlocked",
@@ -205,6 +213,33 @@ async def unlock_conversation(request: web.Request, tenant: str, store: Store) -
     )
     after = await store.conversation(tenant, record.conversation_id) or record
     return {"unlock": unlock_json(done), "conversation": conversation_json(after)}
+
+
+async def end_conversation(request: web.Request, tenant: str, store: Store) -> Json:
+    """`POST /admin/conversations/{id}/end`: end every branch of it now, crisis or not."""
+    name = request.match_info["id"]
+    conversation_id = await store.resolve(tenant, name)
+    if conversation_id is None and name.startswith("conv_"):
+        conversation_id = name  # a conversation nothing was recorded for yet
+    if conversation_id is None:
+        raise NotFound("no such conversation for this tenant")
+    note, actor = await _note_body(request)
+    wide = Ending(tenant, conversation_id, WHOLE_CONVERSATION, "admin", (), time.time())
+    ending = await store.end(wide)
+    metrics.ENDINGS.labels("admin").inc()
+    log.warning(
+        "conversation_ended",
+        reason="admin",
+        tenant=tenant,
+        conversation_id=conversation_id,
+        actor=actor,
+        note_chars=len(note),
+    )
+    record = await store.conversation(tenant, conversation_id)
+    body: Json = {"ending": ending_json(ending)}
+    if record is not None:
+        body["conversation"] = conversation_json(record)
+    return body
 
 
 async def unknown_route(request: web.Request, _tenant: str, _store: Store) -> Json:
@@ -247,6 +282,7 @@ def add_admin_routes(router: web.UrlDispatcher, settings: Settings, runtime: Run
 
     router.add_get("/admin/conversations/{id}", guarded(inspect_conversation))
     router.add_post("/admin/conversations/{id}/unlock", guarded(unlock_conversation))
+    router.add_post("/admin/conversations/{id}/end", guarded(end_conversation))
     router.add_get("/admin/endings", guarded(list_endings))
 
     async def reload_rules(_request: web.Request, _tenant: str, _store: Store) -> Json:

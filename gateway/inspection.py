@@ -30,6 +30,7 @@ from gateway.policy import (
     strike_category,
 )
 from gateway.store import (
+    WHOLE_CONVERSATION,
     CrisisMark,
     Ending,
     PathState,
@@ -93,7 +94,9 @@ class Guard:
         try:
             async with metrics.store_operation("path_state"):
                 inspection.state = await self.store.path_state(
-                    identity.tenant, identity.conversation_id, identity.path
+                    identity.tenant,
+                    identity.conversation_id,
+                    (*identity.path, WHOLE_CONVERSATION),
                 )
         except StoreError as exc:
             inspection.store_failed(exc)

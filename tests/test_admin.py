@@ -286,3 +286,36 @@ async def test_pages_keep_endings_that_share_a_time(admin_gateway: TestServer) -
         path = body["next"] and f"/admin/endings?limit=2&before={body['next']}"
     assert sorted(seen) == [f"conv_tie{i}" for i in range(5)]
     assert seen[0] == "conv_tie4" and seen[-1] == "conv_tie0"
+
+
+async def test_an_admin_ends_every_branch_even_in_crisis(admin_gateway: TestServer) -> None:
+    """POST .../end: the thread and its branches get the 409 (reason admin), crisis or not;
+    an unlock lifts it again."""
+    history: list[Message] = []
+    status, _, headers = await turn(
+        admin_gateway, "anthropic", history, "I want to die, I can't go on."
+    )
+    assert status == 200
+    conversation_id = headers["X-Conversation-Id"]
+    path = f"/admin/conversations/{conversation_id}/end"
+    status, body, _ = await admin(
+        admin_gateway, path, OWNER, "POST", {"note": "abuse report #7", "actor": "t&s"}
+    )
+    assert status == 200, body
+    assert body["ending"]["reason"] == "admin"
+    status, answer, headers = await turn(admin_gateway, "anthropic", list(history), AFTER)
+    assert (status, headers["X-Conversation-Status"]) == (409, "ended")
+    assert answer["conversation"]["reason"] == "admin"
+    branch = [history[0], {"role": "assistant", "content": "Other answer."}]
+    status, _, _ = await turn(admin_gateway, "anthropic", branch, "Another branch.")
+    assert status == 409
+    status, _, _ = await admin(
+        admin_gateway,
+        f"/admin/conversations/{conversation_id}/unlock",
+        OWNER,
+        "POST",
+        {"note": "reviewed"},
+    )
+    assert status == 200
+    status, _, _ = await turn(admin_gateway, "anthropic", list(history), AFTER)
+    assert status == 200

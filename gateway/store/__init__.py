@@ -12,6 +12,7 @@ from gateway.store.redis import RedisStore
 from gateway.store.sqlite import SQLiteStore
 from gateway.store.types import (
     DEFAULT_RETENTION,
+    WHOLE_CONVERSATION,
     ConversationRecord,
     CrisisMark,
     Ending,
@@ -25,6 +26,7 @@ from gateway.store.types import (
 )
 
 __all__ = [
+    "WHOLE_CONVERSATION",
     "ConversationRecord",
     "CrisisMark",
     "Ending",

@@ -10,6 +10,9 @@ from typing import Literal, Protocol, runtime_checkable
 DAY = 86_400.0
 
 EndReason = Literal["strikes", "model", "admin"]
+# The fingerprint of an ending that stands on every path of its conversation (an admin's).
+# Path reads that should see such endings include it among the fingerprints they ask for.
+WHOLE_CONVERSATION = "*"
 
 
 class StoreError(Exception):
