@@ -34,6 +34,7 @@ class PolicySettings(BaseModel):
     lock_scope: Literal["path", "conversation"] = "path"
     crisis_turns: int = Field(3, ge=1)
     model_can_end: bool = True
+    model_end_requires_flag: bool = True
 
 
 class RetentionSettings(BaseModel):

@@ -216,13 +216,30 @@ class Inspection:
                 if reached:
                     reasons = ("strikes", reached)
             if model_ended and reasons is None:
-                reasons = ("model", self.flags.categories)
+                if self._model_may_end():
+                    reasons = ("model", self.flags.categories)
+                else:
+                    metrics.ENDINGS_SUPPRESSED.labels("unflagged").inc()
+                    log.warning(
+                        "ending_suppressed",
+                        suppressed_by="unflagged",
+                        reason="model",
+                        conversation_id=ident.conversation_id,
+                    )
             if reasons is None:
                 return None
             return await self._end(reasons[0], reasons[1], now, own_end_tool)
         except StoreError as exc:
             log.error("store_error", error=str(exc), during="record")
             return None
+
+    def _model_may_end(self) -> bool:
+        """Whether the model's own ending stands: by default only on a path that holds a
+        harmful request (flagged now, or struck before), so an over-eager model adds no
+        false endings either."""
+        if not self.guard.policy.model_end_requires_flag:
+            return True
+        return bool(self.flags.harmful or self.state.strikes)
 
     async def _link(self, response_id: str) -> None:
         """Remember where this answer leaves the conversation.

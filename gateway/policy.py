@@ -30,6 +30,7 @@ class Policy:
     lock_scope: LockScope = "path"
     shadow: bool = False
     crisis_turns: int = 3
+    model_end_requires_flag: bool = True
 
 
 def strike_category(flags: Flags, refusal: str | None, model_ended: bool) -> str | None:
