@@ -47,7 +47,7 @@ def normalize_text(text: str) -> str:
     value = unicodedata.normalize("NFC", text) if not text.isascii() else text
     # split() cuts on runs of Unicode whitespace and drops the ends: one pass, no regex.
     value = " ".join(value.split())
-    if len(text) <= _CACHED_TEXT_CHARS:
+    if len(text) <= _CACHED_TEXT_CHARS and len(value) <= _CACHED_TEXT_CHARS:
         _remember(_normalized, text, value)
     return value
 
@@ -89,10 +89,16 @@ class Block(NamedTuple):
 
 
 class Turn(NamedTuple):
-    """One speaker's contribution, in dialect-independent form."""
+    """One speaker's contribution, in dialect-independent form.
+
+    `partials` holds, for a user turn merged from several messages, the blocks of each
+    leading run of those messages: where the conversation stood before the later ones
+    were added (see `Identity.aside`).
+    """
 
     role: Role
     blocks: tuple[Block, ...]
+    partials: tuple[tuple[Block, ...], ...] = ()
 
     @property
     def text(self) -> str:
@@ -125,15 +131,23 @@ def merge_turns(items: Iterable[tuple[Role, list[Block]]]) -> tuple[Turn, ...]:
     Both APIs accept consecutive messages of one role and read them as one turn, and a
     text split over two blocks reads as one text, so the canonical form merges them.
     """
-    turns: list[tuple[Role, list[Block]]] = []
+    turns: list[tuple[Role, list[Block], list[int]]] = []
     for role, blocks in items:
         if not blocks:
             continue
         if turns and turns[-1][0] == role:
             turns[-1][1].extend(blocks)
+            turns[-1][2].append(len(turns[-1][1]))
         else:
-            turns.append((role, list(blocks)))
-    return tuple(Turn(role, _join_text(blocks)) for role, blocks in turns)
+            turns.append((role, list(blocks), [len(blocks)]))
+    return tuple(
+        Turn(
+            role,
+            _join_text(blocks),
+            tuple(_join_text(blocks[:end]) for end in ends[:-1]) if role == "user" else (),
+        )
+        for role, blocks, ends in turns
+    )
 
 
 def _join_text(blocks: list[Block]) -> tuple[Block, ...]:
@@ -154,16 +168,33 @@ def _turn_bytes(turn: Turn) -> bytes:
     return "\x1f".join(parts).encode()
 
 
+def _head(tenant: str, system: str) -> bytes:
+    head = hashlib.blake2b(_CHAIN_SEED, digest_size=16)
+    head.update(tenant.encode())
+    head.update(b"\x00")
+    head.update(normalize_text(system).encode())
+    return head.digest()
+
+
 def path_fingerprints(tenant: str, system: str, turns: Sequence[Turn]) -> list[str]:
     """The hash chain over tenant, system prompt and turns: one fingerprint per prefix.
 
     `result[i]` names the conversation up to and including `turns[i]`.
     """
-    head = hashlib.blake2b(_CHAIN_SEED, digest_size=16)
-    head.update(tenant.encode())
-    head.update(b"\x00")
-    head.update(normalize_text(system).encode())
-    return _chain(head.digest(), turns)
+    return _chain(_head(tenant, system), turns)
+
+
+def _aside(start: bytes, path: Sequence[str], turns: Sequence[Turn], offset: int = 0) -> list[str]:
+    """The fingerprints of the partial user turns: a user turn merged from several messages
+    also names each point its leading messages alone reached. A client that leaves out the
+    answer between two of its messages (or sends it empty) merges them into one turn; the
+    point of the first is still on its path, and so is whatever was recorded there."""
+    out: list[str] = []
+    for i, turn in enumerate(turns):
+        if turn.partials:
+            before = start if offset + i == 0 else bytes.fromhex(path[offset + i - 1])
+            out.extend(_chain(before, [Turn("user", p)])[0] for p in turn.partials)
+    return out
 
 
 def _chain(state: bytes, turns: Sequence[Turn]) -> list[str]:
@@ -172,10 +203,12 @@ def _chain(state: bytes, turns: Sequence[Turn]) -> list[str]:
         key = (state, turn)
         following = _steps.get(key)
         if following is None:
+            data = _turn_bytes(turn)
             step = hashlib.blake2b(state, digest_size=16)
-            step.update(_turn_bytes(turn))
+            step.update(data)
             following = step.digest()
-            _remember(_steps, key, following)
+            if len(data) <= _CACHED_TEXT_CHARS:
+                _remember(_steps, key, following)
         state = following
         out.append(state.hex())
     return out
@@ -189,13 +222,17 @@ def conversation_id(root_fingerprint: str) -> str:
 ANONYMOUS = "anonymous"
 
 
-def tenant_of(headers: Mapping[str, str], trusted_header: str | None = None) -> str:
-    """A hash naming the client: the trusted auth header when configured, else the key.
+def tenant_of(
+    headers: Mapping[str, str], trusted_header: str | None = None, *, family: str = "anthropic"
+) -> str:
+    """A hash naming the client: the trusted auth header when configured, else the key the
+    upstream authenticates it by.
 
-    The same key sent as `x-api-key` or as `Authorization: Bearer` is the same tenant.
+    Anthropic reads `x-api-key` (recent SDKs send the same key as a bearer token: the same
+    tenant); OpenAI reads only the bearer token, so a stray `x-api-key` there changes nothing.
     """
     value = headers.get(trusted_header) if trusted_header else None
-    if not value:
+    if not value and family == "anthropic":
         value = headers.get("x-api-key")
     if not value:
         auth = headers.get("authorization", "")
@@ -217,6 +254,8 @@ class Identity:
     alias: str | None = None
     # How many leading fingerprints came from an earlier response (previous_response_id).
     inherited: int = 0
+    # Points off the path that it passes all the same (partial merged user turns).
+    aside: tuple[str, ...] = ()
 
     @property
     def point(self) -> str | None:
@@ -249,11 +288,13 @@ class Identity:
 
 def identify(tenant: str, system: str, turns: Sequence[Turn], alias: str | None) -> Identity:
     """The identity of a request with this history."""
-    path = path_fingerprints(tenant, system, turns)
+    head = _head(tenant, system)
+    path = _chain(head, turns)
     users = tuple(i for i, turn in enumerate(turns) if turn.role == "user")
     # A request with no user turn yet is rooted at an empty first user turn.
-    root = path[users[0]] if users else path_fingerprints(tenant, system, [Turn("user", ())])[0]
-    return Identity(tenant, conversation_id(root), tuple(path), users, alias or None)
+    root = path[users[0]] if users else _chain(head, [Turn("user", ())])[0]
+    aside = tuple(_aside(head, path, turns))
+    return Identity(tenant, conversation_id(root), tuple(path), users, alias or None, aside=aside)
 
 
 def continue_identity(
@@ -268,4 +309,5 @@ def continue_identity(
     path = (*inherited, *_chain(state, turns))
     offset = len(inherited)
     users = tuple(offset + i for i, turn in enumerate(turns) if turn.role == "user")
-    return Identity(tenant, conversation, path, users, alias or None, inherited=offset)
+    aside = tuple(_aside(state, path, turns, offset))
+    return Identity(tenant, conversation, path, users, alias or None, inherited=offset, aside=aside)

@@ -38,6 +38,7 @@ class ResponseEditor:
         self.delivered: JSONObject | None = None
         self.finished = False
         self.ended = False
+        self.recorded = False
 
     @property
     def events(self) -> int:
@@ -103,6 +104,10 @@ class ResponseEditor:
         return out
 
     async def _record(self) -> bool:
+        # Once per answer, though a chat answer with several choices has a final chunk each.
+        if self.recorded:
+            return False
+        self.recorded = True
         ending = await self.inspection.record(
             self.watcher.observation, own_end_tool=self.own_end_tool
         )

@@ -72,9 +72,11 @@ class Guard:
     tenant_header: str | None = None
     classifier: Classifier | None = None
 
-    async def begin(self, headers: Mapping[str, str], chat: ChatRequest) -> Inspection:
+    async def begin(
+        self, headers: Mapping[str, str], chat: ChatRequest, family: str = "anthropic"
+    ) -> Inspection:
         """Identify the request, scan its newest user turn, read its path in one round trip."""
-        identity = await self._identify(headers, chat)
+        identity = await self._identify(headers, chat, family)
         newest = ""
         if identity.user_points:
             newest = chat.turns[identity.user_points[-1] - identity.inherited].text
@@ -83,28 +85,37 @@ class Guard:
             metrics.DETECTOR_MATCHES.labels(match.kind, match.category).inc()
         inspection = Inspection(self, identity, flags)
         if self.classifier is not None and newest and identity.point is not None:
+            # Runs beside the path read (and, failing open, beside the upstream call: its
+            # verdict is awaited when the answer is recorded). Held by the inspection, so it
+            # is never collected mid-flight.
             call = self.classifier.classify(newest, identity.point)
-            if self.classifier.settings.fail_open:
-                # Runs beside the upstream call; its verdict is awaited when the answer is
-                # recorded. Held by the inspection, so it is never collected mid-flight.
-                inspection.pending = asyncio.create_task(call, name="classify-turn")
-            else:
-                # Failing closed means nothing unclassified is served: wait for the verdict.
-                inspection.flags = (await call).merged(flags)
+            inspection.pending = asyncio.create_task(call, name="classify-turn")
         try:
             async with metrics.store_operation("path_state"):
                 inspection.state = await self.store.path_state(
                     identity.tenant,
                     identity.conversation_id,
-                    (*identity.path, WHOLE_CONVERSATION),
+                    (*identity.path, *identity.aside, WHOLE_CONVERSATION),
                 )
         except StoreError as exc:
+            inspection.discard()
             inspection.store_failed(exc)
+        fail_closed = self.classifier is not None and not self.classifier.settings.fail_open
+        if fail_closed and inspection.ended is None:
+            # Failing closed means nothing unclassified is served: wait for the verdict (an
+            # ended path is answered at once, classified or not).
+            try:
+                await inspection.classified()
+            except BaseException:
+                inspection.discard()
+                raise
         return inspection
 
-    async def _identify(self, headers: Mapping[str, str], chat: ChatRequest) -> Identity:
+    async def _identify(
+        self, headers: Mapping[str, str], chat: ChatRequest, family: str
+    ) -> Identity:
         """Place the request in its conversation (following previous_response_id, if any)."""
-        tenant = tenant_of(headers, self.tenant_header)
+        tenant = tenant_of(headers, self.tenant_header, family=family)
         alias = headers.get("x-conversation-id")
         if chat.previous_response_id:
             try:
@@ -113,6 +124,8 @@ class Guard:
             except StoreError as exc:
                 link = None
                 log.error("store_error", error=str(exc), during="linked_response")
+                if self.store_failure == "closed":
+                    raise StoreUnavailable("The conversation store is unavailable.") from None
             if link is not None:
                 return continue_identity(tenant, link.conversation_id, link.path, chat.turns, alias)
         return identify(tenant, chat.system, chat.turns, alias)
@@ -136,7 +149,7 @@ class Inspection:
         if self.pending is not None and not self.pending.done():
             self.pending.cancel()
 
-    async def _classified(self) -> None:
+    async def classified(self) -> None:
         """Fold the external classifier's verdict into the flags, once it is in."""
         if self.pending is None:
             return
@@ -155,10 +168,7 @@ class Inspection:
     @property
     def ended(self) -> Ending | None:
         """The standing ending on this path, when policy enforces it."""
-        if self.state.ending is not None and self.guard.policy.shadow:
-            log.info("shadow_refusal", conversation_id=self.identity.conversation_id)
-            return None
-        return self.state.ending
+        return None if self.guard.policy.shadow else self.state.ending
 
     @property
     def standing_crisis(self) -> str | None:
@@ -191,7 +201,7 @@ class Inspection:
         point = ident.point
         if point is None:
             return None
-        await self._classified()
+        await self.classified()
         if self.links_responses and observation.response_id:
             await self._link(observation.response_id)
         model_ended = any(call.name == END_TOOL for call in observation.tool_calls)

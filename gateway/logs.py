@@ -71,6 +71,7 @@ def configure_logging(fmt: str = "json", level: str = "info", file: TextIO | Non
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             redact_secrets,
+            *([structlog.processors.dict_tracebacks] if fmt == "json" else []),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(

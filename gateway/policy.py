@@ -53,7 +53,12 @@ def categories_at_threshold(
     the policy's threshold. `with_suppressed` also counts strikes recorded during a crisis:
     what would have happened without it.
     """
-    counts = Counter(s.category for s in strikes if with_suppressed or s.source != SUPPRESSED)
+    # One user turn earns at most one strike per category, however often it is retried
+    # (regenerate, a client's retry after a timeout): strikes count distinct points.
+    counted = {
+        (s.fingerprint, s.category) for s in strikes if with_suppressed or s.source != SUPPRESSED
+    }
+    counts = Counter(category for _, category in counted)
     own = policy.category_thresholds
     reached = {c for c, n in counts.items() if c in own and n >= own[c]}
     pooled = {c: n for c, n in counts.items() if c not in own}

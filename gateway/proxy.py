@@ -10,6 +10,7 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 import orjson
@@ -127,8 +128,13 @@ CONVERSATION_ID = "X-Conversation-Id"
 CONVERSATION_STATUS = "X-Conversation-Status"
 
 
-def terminal_response(dialect: Dialect, inspection: Inspection) -> web.Response:
-    """The answer to a request that continues an ended path: 409, never retried."""
+def terminal_response(
+    dialect: Dialect, inspection: Inspection, resources: dict[str, Any] | None = None
+) -> web.Response:
+    """The answer to a request that continues an ended path: 409, never retried.
+
+    A person writing in crisis into an ended thread still gets the helplines.
+    """
     conversation = inspection.conversation()
     body = dialect.error_object(
         409,
@@ -137,6 +143,8 @@ def terminal_response(dialect: Dialect, inspection: Inspection) -> web.Response:
         None,
     )
     body["conversation"] = conversation
+    if resources is not None:
+        body["crisis_resources"] = resources
     return web.Response(
         status=409,
         body=orjson.dumps(body),
@@ -204,7 +212,7 @@ class Proxy:
     ) -> web.StreamResponse:
         body = await self._read_body(request)
         chat = dialect.parse_request(body)
-        inspection = await self.guard.begin(request.headers, chat)
+        inspection = await self.guard.begin(request.headers, chat, dialect.family)
         # A Responses answer may be continued by its id alone (unless the client opted out
         # of OpenAI storing it): remember where it leaves the conversation.
         inspection.links_responses = (
@@ -235,7 +243,11 @@ class Proxy:
             log.info("refused_as_ended", reason=inspection.ended.reason)
             metrics.REFUSED_AS_ENDED.labels(dialect.name).inc()
             exchange.outcome = "refused_ended"
-            return terminal_response(dialect, inspection)
+            redirect = self.redirector.plan(inspection, request.headers)
+            resources = redirect.resources if redirect is not None else None
+            return terminal_response(dialect, inspection, resources)
+        if inspection.state.ending is not None:
+            log.info("shadow_refusal", reason=inspection.state.ending.reason)
         redirect = self.redirector.plan(inspection, request.headers)
         # Shadow mode changes nothing the model or the client sees: no tool is offered.
         own_end_tool = (
@@ -352,17 +364,20 @@ class Proxy:
                             "upstream_incomplete", "The upstream stream ended before it finished."
                         )
                     )
+            except _CLIENT_GONE:
+                raise
             except _UPSTREAM_FAULTS as exc:
                 log.warning("upstream_stream_fault", error=type(exc).__name__)
                 metrics.UPSTREAM_ERRORS.labels(dialect.family, "midstream").inc()
-                kind = (
-                    "upstream_timeout"
-                    if isinstance(exc, asyncio.TimeoutError)
-                    else "upstream_unreachable"
-                )
+                timeout = isinstance(exc, asyncio.TimeoutError)
+                kind = "upstream_timeout" if timeout else "upstream_unreachable"
                 await response.write(
                     dialect.stream_error_event(kind, "The upstream stream failed.")
                 )
+            except Exception:
+                # The answer has begun: whatever failed, it ends as a well-formed stream.
+                log.exception("stream_failed")
+                await response.write(dialect.stream_error_event("api_error", "The gateway failed."))
             await response.write_eof()
         except _CLIENT_GONE:
             log.info("client_disconnected", events=editor.events)

@@ -18,27 +18,37 @@ class SseSplitter:
     handed on at once, so the client sees tokens as the upstream sends them.
     """
 
-    __slots__ = ("_buffer",)
+    __slots__ = ("_last", "_pending")
 
     def __init__(self) -> None:
-        self._buffer = b""
+        # The incomplete tail, kept as the chunks it arrived in: a long event costs one join
+        # when it completes, not a copy of everything so far at every chunk.
+        self._pending: list[bytes] = []
+        self._last = b""
 
     def feed(self, chunk: bytes) -> tuple[bytes, list[SseEvent]]:
         """Take a chunk; return the bytes of the events it completes, and those events."""
         if _CRLF in chunk:
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        buffer = self._buffer + chunk if self._buffer else chunk
-        end = buffer.rfind(b"\n\n")
-        if end < 0:
-            self._buffer = buffer
+        if not chunk:
             return b"", []
-        self._buffer = buffer[end + 2 :]
+        # Only the new bytes (and the one before them) can hold a new end of event.
+        if b"\n\n" not in self._last + chunk[:1] and b"\n\n" not in chunk:
+            self._pending.append(chunk)
+            self._last = chunk[-1:]
+            return b"", []
+        buffer = b"".join(self._pending) + chunk if self._pending else chunk
+        end = buffer.rfind(b"\n\n")
+        rest = buffer[end + 2 :]
+        self._pending = [rest] if rest else []
+        self._last = rest[-1:]
         block = buffer[: end + 2]
         return block, [parse_event(raw) for raw in block.split(b"\n\n") if raw.strip(b"\n")]
 
     def rest(self) -> bytes:
         """Whatever the stream left unterminated at its end."""
-        rest, self._buffer = self._buffer, b""
+        rest = b"".join(self._pending)
+        self._pending, self._last = [], b""
         return rest
 
 

@@ -26,6 +26,9 @@ HOP_BY_HOP = frozenset(
 )
 # Recomputed by the HTTP layer on each side.
 _FRAMING = frozenset({"host", "content-length"})
+# aiohttp decodes a compressed request body as it reads it: the body forwarded is never the
+# encoded one the client labelled.
+_DECODED_REQUEST = frozenset({"content-encoding"})
 VIA = "1.1 lastword"
 # Above this size aiohttp sends a body in pieces from a file-like object, not in one write.
 _LARGE_BODY = 1 << 20
@@ -49,7 +52,7 @@ def request_headers(request: web.Request, *, decode: bool) -> CIMultiDict[str]:
     With `decode`, the client's Accept-Encoding is dropped so the upstream answers in a
     form the gateway can read and the client library negotiates afresh with the gateway.
     """
-    drop = HOP_BY_HOP | _FRAMING | _connection_tokens(request.headers)
+    drop = HOP_BY_HOP | _FRAMING | _DECODED_REQUEST | _connection_tokens(request.headers)
     if decode:
         drop = drop | {"accept-encoding"}
     out = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in drop)

@@ -63,6 +63,13 @@ def test_endings_by_threshold_and_per_category_override(
     assert categories_at_threshold(policy, _strikes(*categories)) == expected
 
 
+def test_retrying_one_turn_counts_one_strike() -> None:
+    """The same refused turn sent three times (regenerate, retries) is one strike, not three."""
+    retried = [Strike("t", "c", "fp1", "weapons", "provider", float(i)) for i in range(3)]
+    assert categories_at_threshold(Policy(), retried) == ()
+    assert categories_at_threshold(Policy(threshold=1), retried) == ("weapons",)
+
+
 def test_strikes_suppressed_by_a_crisis_count_only_for_what_would_have_been() -> None:
     """Strikes recorded during a crisis never end a conversation; they show what would have."""
     strikes = [Strike("t", "c", f"fp{i}", "weapons", SUPPRESSED, float(i)) for i in range(3)]

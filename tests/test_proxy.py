@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import socket
 from typing import Any
 
@@ -12,6 +13,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
+from gateway.dialects.anthropic import AnthropicWatcher
 from gateway.simulate import LAST_REQUEST
 from tests.conftest import GatewayFactory, base_url
 from tests.e2e.sdk_calls import KEY
@@ -259,3 +261,31 @@ async def test_health_and_readiness(gateway: TestServer) -> None:
         for path in ("/healthz", "/readyz"):
             async with session.get(base_url(gateway) + path) as resp:
                 assert resp.status == 200
+
+
+async def test_a_gateway_fault_in_mid_stream_ends_the_stream_well_formed(
+    gateway: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure inside the gateway once a stream began: an error event, a clean end."""
+
+    def broken(self: AnthropicWatcher, event: Any) -> Any:
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(AnthropicWatcher, "feed", broken)
+    status, raw, _ = await post(gateway, "/v1/messages", {**ANTHROPIC_BODY, "stream": True})
+    assert status == 200
+    events = [e for e in raw.split(b"\n\n") if e.strip()]
+    assert events[-1].startswith(b"event: error")
+    assert b"Traceback" not in raw and b"injected" not in raw
+
+
+async def test_a_compressed_request_body_is_forwarded_decoded(
+    gateway: TestServer, simulator: TestServer
+) -> None:
+    """gzip request bodies are read, and forwarded without the stale Content-Encoding."""
+    data = gzip.compress(orjson.dumps(ANTHROPIC_BODY))
+    status, _, _ = await post(gateway, "/v1/messages", data, **{"Content-Encoding": "gzip"})
+    assert status == 200
+    last = simulator.app[LAST_REQUEST].last
+    assert last is not None
+    assert "content-encoding" not in {k.lower() for k in last.headers}

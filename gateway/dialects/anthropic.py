@@ -9,7 +9,6 @@ import orjson
 from gateway.conversation import (
     Block,
     Role,
-    canonical_json,
     content_hash,
     media_hash,
     merge_turns,
@@ -176,8 +175,6 @@ class AnthropicWatcher:
             delta = data.get("delta") or {}
             if delta.get("type") == "text_delta":
                 obs.add_text(delta.get("text") or "")
-            elif delta.get("type") == "input_json_delta" and obs.tool_calls:
-                obs.tool_calls[-1].arguments += delta.get("partial_json") or ""
             return EventRole.OTHER
         if kind == "content_block_start":
             self._block(data.get("content_block") or {})
@@ -201,8 +198,6 @@ class AnthropicWatcher:
         for block in body.get("content") or ():
             if isinstance(block, dict):
                 self._block(block)
-                if block.get("type") == "tool_use":
-                    self.observation.tool_calls[-1].arguments = canonical_json(block.get("input"))
         self._stop(body.get("stop_reason"))
 
     def _block(self, block: JSONObject) -> None:

@@ -59,10 +59,9 @@ class SseEvent:
 
 @dataclass(slots=True)
 class ToolCall:
-    """A tool call the model made, as seen in the response."""
+    """A tool call the model made, as seen in the response (its name: what policy reads)."""
 
     name: str
-    arguments: str = ""
 
 
 @dataclass(slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.conversation import Block, Role, canonical_json, merge_turns, tool_call_block
+from gateway.conversation import Block, Role, merge_turns, tool_call_block
 from gateway.dialects import openai_common
 from gateway.dialects.base import (
     ChatRequest,
@@ -154,8 +154,6 @@ class ChatWatcher:
         choices = body.get("choices") or [{}]
         message = choices[0].get("message") or {}
         self._delta(message)
-        for call in self.observation.tool_calls:
-            call.arguments = canonical_json(call.arguments)
         self._finish(choices[0].get("finish_reason"))
 
     def _delta(self, delta: JSONObject) -> None:
@@ -174,7 +172,6 @@ class ChatWatcher:
                 obs.tool_calls.append(ToolCall(""))
             tool_call = obs.tool_calls[index]
             tool_call.name = fn.get("name") or tool_call.name
-            tool_call.arguments += fn.get("arguments") or ""
 
     def _finish(self, reason: Any) -> None:
         if isinstance(reason, str):

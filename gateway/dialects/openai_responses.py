@@ -136,8 +136,6 @@ class ResponsesWatcher:
         elif kind == "response.refusal.delta":
             obs.provider_refusal = True
             obs.add_text(data.get("delta") or "")
-        elif kind == "response.function_call_arguments.delta" and obs.tool_calls:
-            obs.tool_calls[-1].arguments += data.get("delta") or ""
         elif kind == "response.output_item.added":
             item = data.get("item") or {}
             if item.get("type") in _CALL_ITEMS:
@@ -161,8 +159,7 @@ class ResponsesWatcher:
             if not isinstance(item, dict):
                 continue
             if item.get("type") in _CALL_ITEMS:
-                name, arguments = str(item.get("name", "")), item.get("arguments", "")
-                obs.tool_calls.append(ToolCall(name, arguments))
+                obs.tool_calls.append(ToolCall(str(item.get("name", ""))))
             for part in item.get("content") or ():
                 if part.get("type") == "output_text":
                     obs.add_text(part.get("text") or "")

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 
 from gateway.simulate import LAST_REQUEST
 from tests.conftest import GatewayFactory, base_url
-from tests.e2e.conversation_play import HARMFUL, body_for, send, turn
+from tests.e2e.conversation_play import HARMFUL, body_for, play_until_ended, send, turn
 from tests.e2e.sdk_calls import KEY, MODEL_A, MODEL_O
 
 CRISIS = {
@@ -213,3 +213,16 @@ async def test_mixing_crisis_and_harmful_turns_never_ends(gateway: TestServer) -
         assert (status, headers["X-Conversation-Status"]) == (200, "active")
     after = REGISTRY.get_sample_value("lastword_endings_suppressed_total", {"reason": "crisis"})
     assert (after or 0.0) > suppressed
+
+
+async def test_a_crisis_turn_into_an_ended_thread_still_gets_the_lines(
+    gateway: TestServer,
+) -> None:
+    """The 409 for an ended thread carries crisis_resources when the new turn is in crisis."""
+    history = await play_until_ended(gateway)
+    history.append({"role": "user", "content": CRISIS["en"]})
+    status, body, headers = await send(
+        gateway, "anthropic", body_for("anthropic", history), {"Accept-Language": "en-GB"}
+    )
+    assert (status, headers["X-Conversation-Status"]) == (409, "ended")
+    assert body["crisis_resources"]["country"] == "GB"

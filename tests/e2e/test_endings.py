@@ -108,6 +108,21 @@ async def _variants(history: list[dict[str, Any]]) -> dict[str, tuple[str, Any, 
         ),
         "retry of the last turn": ("anthropic", body_for("anthropic", history[:-1]), {}),
         "chat endpoint": ("chat", body_for("chat", nxt), {}),
+        "chat with a stray x-api-key": (
+            "chat",
+            body_for("chat", nxt),
+            {"x-api-key": "sk-something-else-entirely"},
+        ),
+        "ending answer left out": (
+            "anthropic",
+            body_for("anthropic", [*history[:-1], nxt[-1]]),
+            {},
+        ),
+        "ending answer sent empty": (
+            "anthropic",
+            body_for("anthropic", [*history[:-1], {"role": "assistant", "content": ""}, nxt[-1]]),
+            {},
+        ),
         "responses endpoint": ("responses", body_for("responses", nxt), {}),
     }
 
