@@ -41,6 +41,8 @@ from gateway.store import (
 )
 
 log = get_logger("lastword.audit")
+# Links for OpenAI-side conversations live beside response links, under this prefix.
+SERVER_CONVERSATION = "conversation:"
 StoreFailure = Literal["open", "closed"]
 
 
@@ -117,10 +119,15 @@ class Guard:
         """Place the request in its conversation (following previous_response_id, if any)."""
         tenant = tenant_of(headers, self.tenant_header, family=family)
         alias = headers.get("x-conversation-id")
-        if chat.previous_response_id:
+        # A Responses request may carry only its new input and name where the rest is kept
+        # upstream: an earlier response, or an OpenAI-side conversation.
+        continued = chat.previous_response_id or (
+            SERVER_CONVERSATION + chat.server_conversation if chat.server_conversation else None
+        )
+        if continued:
             try:
                 async with metrics.store_operation("linked_response"):
-                    link = await self.store.linked_response(tenant, chat.previous_response_id)
+                    link = await self.store.linked_response(tenant, continued)
             except StoreError as exc:
                 link = None
                 log.error("store_error", error=str(exc), during="linked_response")
@@ -141,8 +148,10 @@ class Inspection:
         self.state = PathState()
         self.ending: Ending | None = None
         self.pending: asyncio.Task[ClassifierVerdict] | None = None
-        # Set for Responses requests whose answers can be continued by id.
+        # Set for Responses requests whose answers can be continued by id, and the
+        # OpenAI-side conversation they belong to, if any.
         self.links_responses = False
+        self.server_conversation: str | None = None
 
     def discard(self) -> None:
         """Drop work started for this request that no one will wait for now."""
@@ -204,6 +213,10 @@ class Inspection:
         await self.classified()
         if self.links_responses and observation.response_id:
             await self._link(observation.response_id)
+            if self.server_conversation:
+                await self._link(
+                    observation.response_id, SERVER_CONVERSATION + self.server_conversation
+                )
         model_ended = any(call.name == END_TOOL for call in observation.tool_calls)
         refusal = refusal_source(self.guard.rules, observation)
         if refusal is not None:
@@ -251,7 +264,7 @@ class Inspection:
             return True
         return bool(self.flags.harmful or self.state.strikes)
 
-    async def _link(self, response_id: str) -> None:
+    async def _link(self, response_id: str, key: str | None = None) -> None:
         """Remember where this answer leaves the conversation.
 
         Written before the answer's last event leaves: a client continuing by this id at
@@ -260,7 +273,7 @@ class Inspection:
         ident = self.identity
         link = ResponseLink(
             ident.tenant,
-            response_id,
+            key or response_id,
             ident.conversation_id,
             ident.after_response(response_id),
             time.time(),

@@ -218,6 +218,7 @@ class Proxy:
         inspection.links_responses = (
             dialect is OPENAI_RESPONSES and chat.body.get("store") is not False
         )
+        inspection.server_conversation = chat.server_conversation
         try:
             return await self._forward(
                 request, dialect, exchange, chat=chat, body=body, inspection=inspection

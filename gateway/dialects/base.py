@@ -33,6 +33,8 @@ class ChatRequest:
     tool_names: frozenset[str]
     body: JSONObject
     previous_response_id: str | None = None
+    # Responses: an OpenAI-side conversation the request continues (`conversation`).
+    server_conversation: str | None = None
 
 
 class EventRole(enum.IntEnum):

@@ -77,6 +77,9 @@ class OpenAIResponsesDialect:
         elif raw_input is not None:
             raise BadRequest("`input` must be a string or a list of items.", param="input")
         previous = data.get("previous_response_id")
+        server = data.get("conversation")
+        if isinstance(server, dict):
+            server = server.get("id")
         return ChatRequest(
             model=model,
             stream=optional_bool(data, "stream"),
@@ -85,6 +88,7 @@ class OpenAIResponsesDialect:
             tool_names=_tool_names(data.get("tools")),
             body=data,
             previous_response_id=previous if isinstance(previous, str) else None,
+            server_conversation=server if isinstance(server, str) else None,
         )
 
     def new_watcher(self) -> ResponsesWatcher:

@@ -79,3 +79,20 @@ async def test_responses_not_stored_upstream_are_not_linked(
     status, _, other = await _say(gateway, "And then?", _response_id(body))
     assert status == 200
     assert other["X-Conversation-Id"] != headers["X-Conversation-Id"]
+
+
+async def test_an_openai_side_conversation_is_followed(make_gateway: GatewayFactory) -> None:
+    """Requests naming one OpenAI `conversation` (only new input each) share one path."""
+    gateway = await make_gateway(policy={"model_can_end": False})
+    ids = set()
+    for text in [GREETING, *HARMFUL]:
+        body = {"model": "m", "input": text, "conversation": {"id": "conv_openai_123"}}
+        status, _, headers = await send(gateway, "responses", body)
+        assert status == 200
+        ids.add(headers["X-Conversation-Id"])
+    assert len(ids) == 1
+    assert headers["X-Conversation-Status"] == "ended"
+    status, _, headers = await send(
+        gateway, "responses", {"model": "m", "input": AFTER, "conversation": "conv_openai_123"}
+    )
+    assert (status, headers["X-Conversation-Status"]) == (409, "ended")
