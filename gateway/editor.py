@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.dialects import Dialect, EventRole, SseEvent
-from gateway.dialects.base import JSONObject, parse_json_data
+from gateway.dialects.base import JSONObject
 from gateway.dialects.end_tool import DROP, EndToolFilter, end_tool_filter
 from gateway.inspection import Inspection
 from gateway.sse import encode_event
@@ -61,7 +61,8 @@ class ResponseEditor:
         return block if parts is None else b"".join(parts)
 
     async def _edit(self, event: SseEvent, role: EventRole) -> bytes | None:
-        data = parse_json_data(event)
+        # The watcher has just decoded this event (a ping it skips is no signal carrier).
+        data = self.watcher.observation.last_data
         if data is None:
             return None
         changed = False

@@ -166,8 +166,9 @@ class AnthropicWatcher:
         obs = self.observation
         obs.events += 1
         if event.name == "ping":
+            obs.last_data = None
             return EventRole.OTHER
-        data = parse_json_data(event)
+        data = obs.last_data = parse_json_data(event)
         if data is None:
             return EventRole.OTHER
         kind = data.get("type")

@@ -77,6 +77,9 @@ class Observation:
     text_head: str = ""
     response_id: str | None = None
     error: bool = False
+    # The data of the event fed last, decoded (None when it was not JSON), so that whoever
+    # edits the event does not decode it a second time.
+    last_data: JSONObject | None = None
 
     def add_text(self, text: str) -> None:
         """Keep the opening of the answer's text, no more."""

@@ -128,8 +128,9 @@ class ChatWatcher:
         obs = self.observation
         obs.events += 1
         if event.data == b"[DONE]":
+            obs.last_data = None
             return EventRole.STOP
-        data = parse_json_data(event)
+        data = obs.last_data = parse_json_data(event)
         if data is None:
             return EventRole.OTHER
         if "error" in data:

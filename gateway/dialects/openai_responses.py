@@ -131,7 +131,7 @@ class ResponsesWatcher:
         """Take one streamed event."""
         obs = self.observation
         obs.events += 1
-        data = parse_json_data(event)
+        data = obs.last_data = parse_json_data(event)
         if data is None:
             return EventRole.OTHER
         kind = data.get("type")

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from gateway.simulate import LAST_REQUEST
 from tests.conftest import GatewayFactory, base_url
-from tests.e2e.conversation_play import GREETING, HARMFUL, turn
+from tests.e2e.conversation_play import GREETING, HARMFUL, send, turn
 from tests.e2e.sdk_calls import KEY, MODEL_A, MODEL_O
 
 
@@ -141,3 +141,26 @@ async def test_a_model_ending_needs_a_harmful_request_on_the_path_by_default(
     assert status == 200
     assert not [b for b in body["content"] if b["type"] == "tool_use"], "the call leaked"
     assert headers["X-Conversation-Status"] == expected
+
+
+@pytest.mark.parametrize("calls_the_tool", [False, True])
+async def test_edited_chat_streams_keep_their_last_chunk_and_done(
+    calls_the_tool: bool, lenient: TestServer
+) -> None:
+    """With the end tool offered (and called, and hidden), a chat stream still ends with one
+    `[DONE]`, right after the chunk with the finish reason."""
+    history = (
+        await _two_refusals(lenient, "chat")
+        if calls_the_tool
+        else [{"role": "user", "content": GREETING}]
+    )
+    status, raw, _ = await send(
+        lenient, "chat", {"model": "m", "messages": history, "stream": True}
+    )
+    assert status == 200
+    events = [e for e in raw.split(b"\n\n") if e.strip()]
+    assert events[-1] == b"data: [DONE]"
+    assert raw.count(b"[DONE]") == 1
+    assert raw.count(b'"finish_reason":"') == 1
+    assert b'"finish_reason":"' in events[-2]
+    assert b"end_conversation" not in raw
