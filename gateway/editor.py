@@ -1,7 +1,7 @@
 """One response's watcher and editor: every event is read, the few that carry signals change.
 
 Guarantee: an event is changed only to add the gateway's signals (`crisis_resources` on the
-first event, `conversation` on the event with the stop reason) or to take out the gateway's
+first event, `conversation_ended` on the event with the stop reason) or to take out the gateway's
 own end-tool call; every other byte reaches the client exactly as the upstream sent it.
 """
 
@@ -28,6 +28,7 @@ class ResponseEditor:
         *,
         own_end_tool: bool,
         resources: JSONObject | None = None,
+        named_events: bool = False,
     ) -> None:
         self.dialect = dialect
         self.inspection = inspection
@@ -35,6 +36,9 @@ class ResponseEditor:
         self.own_end_tool = own_end_tool
         self.filter: EndToolFilter | None = end_tool_filter(dialect.name) if own_end_tool else None
         self.resources = resources
+        # Named signal events only where the client asked for them and the dialect's
+        # clients tolerate events they do not know.
+        self.named_events = named_events and dialect.named_signals
         self.delivered: JSONObject | None = None
         self.finished = False
         self.ended = False
@@ -75,7 +79,7 @@ class ResponseEditor:
                 data, changed = edit, True
         if self.resources is not None:
             data = self._with(data, "crisis_resources", self.resources)
-            if self.dialect.named_signals:
+            if self.named_events:
                 extra += encode_event(
                     "crisis_resources", {"type": "crisis_resources", **self.resources}
                 )
@@ -88,11 +92,10 @@ class ResponseEditor:
                 data = {**data, envelope: {**data[envelope], "crisis_resources": self.delivered}}
                 changed = True
         if role is EventRole.FINAL and await self._record():
-            conversation = self.inspection.conversation()
-            data = self._with(data, "conversation", conversation)
-            if self.dialect.named_signals:
-                signal = {"type": "conversation_ended", "conversation": conversation}
-                extra += encode_event("conversation_ended", signal)
+            ended = self.inspection.conversation()
+            data = self._with(data, "conversation_ended", ended)
+            if self.named_events:
+                extra += encode_event("conversation_ended", {"type": "conversation_ended", **ended})
             changed = True
         return encode_event(event.name, data) + extra if changed else None
 
@@ -123,6 +126,6 @@ class ResponseEditor:
             body["crisis_resources"] = self.resources
             changed = True
         if await self._record():
-            body["conversation"] = self.inspection.conversation()
+            body["conversation_ended"] = self.inspection.conversation()
             changed = True
         return changed

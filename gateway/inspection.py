@@ -79,9 +79,7 @@ class Guard:
     ) -> Inspection:
         """Identify the request, scan its newest user turn, read its path in one round trip."""
         identity = await self._identify(headers, chat, family)
-        newest = ""
-        if identity.user_points:
-            newest = chat.turns[identity.user_points[-1] - identity.inherited].text
+        newest = chat.turns[-1].text if identity.point is not None else ""
         flags = flag_turn(self.rules, newest)
         for match in (*flags.harmful, *flags.crisis):
             metrics.DETECTOR_MATCHES.labels(match.kind, match.category).inc()
@@ -97,7 +95,7 @@ class Guard:
                 inspection.state = await self.store.path_state(
                     identity.tenant,
                     identity.conversation_id,
-                    (*identity.path, *identity.aside, WHOLE_CONVERSATION),
+                    (*identity.path, WHOLE_CONVERSATION),
                 )
         except StoreError as exc:
             inspection.discard()
@@ -135,7 +133,7 @@ class Guard:
                     raise StoreUnavailable("The conversation store is unavailable.") from None
             if link is not None:
                 return continue_identity(tenant, link.conversation_id, link.path, chat.turns, alias)
-        return identify(tenant, chat.system, chat.turns, alias)
+        return identify(tenant, chat.system, chat.turns, alias, chat.end_user)
 
 
 class Inspection:
@@ -184,7 +182,7 @@ class Inspection:
         """The category of a crisis marked on this path and still standing, if any."""
         ident = self.identity
         marks = self.state.crisis
-        if not crisis_stands(self.guard.policy, marks, ident.path, ident.user_points):
+        if not crisis_stands(self.guard.policy, marks, ident.path):
             return None
         return marks[-1].category
 
@@ -195,7 +193,7 @@ class Inspection:
         if self.flags.crisis:
             return True
         policy = self.guard.policy
-        return crisis_stands(policy, self.state.crisis, ident.path, ident.user_points)
+        return crisis_stands(policy, self.state.crisis, ident.path)
 
     def conversation(self) -> dict[str, Any]:
         """The `conversation` object for this request's answer."""
@@ -275,7 +273,7 @@ class Inspection:
             ident.tenant,
             key or response_id,
             ident.conversation_id,
-            ident.after_response(response_id),
+            ident.path,
             time.time(),
         )
         try:
@@ -305,7 +303,7 @@ class Inspection:
         would_before = categories_at_threshold(policy, self.state.strikes, with_suppressed=True)
         await self._alias()
         async with metrics.store_operation("add_strike"):
-            self.state = await self.guard.store.add_strike(strike, ident.through_point)
+            self.state = await self.guard.store.add_strike(strike, ident.path)
         fields = {"conversation_id": ident.conversation_id, "category": strike.category}
         if in_crisis:
             log.info("strike_suppressed", rules=rules, **fields)

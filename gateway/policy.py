@@ -67,15 +67,11 @@ def categories_at_threshold(
     return tuple(sorted(reached))
 
 
-def crisis_stands(
-    policy: Policy, marks: Sequence[CrisisMark], path: Sequence[str], user_points: Sequence[int]
-) -> bool:
+def crisis_stands(policy: Policy, marks: Sequence[CrisisMark], path: Sequence[str]) -> bool:
     """Whether a crisis signal stands: marked on the newest user turn or one of the
-    `crisis_turns` user turns before it.
-
-    `path` holds the fingerprint of every turn; `user_points` the indexes of user turns.
+    `crisis_turns` user turns before it (`path`: the fingerprint of every user turn).
     """
     if not marks:
         return False
-    recent = {path[i] for i in user_points[-(policy.crisis_turns + 1) :]}
+    recent = set(path[-(policy.crisis_turns + 1) :])
     return any(mark.fingerprint in recent for mark in marks)

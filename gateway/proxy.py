@@ -66,7 +66,7 @@ def _upstream_error(exc: BaseException, family: Family) -> HTTPError:
 
 def _outcome(status: int) -> str:
     """The `outcome` label for an answer the gateway wrote itself."""
-    if status == 409:
+    if status == 410:
         return "refused_ended"
     if status < 500:
         return "rejected"
@@ -126,33 +126,38 @@ def family_of(request: web.Request) -> Family:
 
 CONVERSATION_ID = "X-Conversation-Id"
 CONVERSATION_STATUS = "X-Conversation-Status"
+# Opt-in to named `conversation_ended` / `crisis_resources` SSE events (Anthropic streams
+# only): strict clients reject event types they do not know, so none are sent by default.
+NAMED_EVENTS = "X-Lastword-Named-Events"
 
 
 def terminal_response(
     dialect: Dialect, inspection: Inspection, resources: dict[str, Any] | None = None
 ) -> web.Response:
-    """The answer to a request that continues an ended path: 409, never retried.
+    """The answer to a request that continues an ended path: 410 Gone, never retried.
 
-    A person writing in crisis into an ended thread still gets the helplines.
+    Not 409: some client libraries retry a 409 whatever the headers say; none retries a
+    410. A person writing in crisis into an ended thread still gets the helplines.
     """
-    conversation = inspection.conversation()
+    ended = inspection.conversation()
     body = dialect.error_object(
-        409,
+        410,
         "conversation_ended",
         "This conversation has ended. Start a new conversation, or edit an earlier message.",
         None,
     )
-    body["conversation"] = conversation
+    body["conversation_ended"] = ended
     if resources is not None:
         body["crisis_resources"] = resources
     return web.Response(
-        status=409,
+        status=410,
         body=orjson.dumps(body),
         content_type="application/json",
         headers={
-            CONVERSATION_ID: conversation["id"],
+            CONVERSATION_ID: ended["id"],
             CONVERSATION_STATUS: "ended",
             "x-should-retry": "false",
+            "cache-control": "no-store",
         },
     )
 
@@ -279,6 +284,7 @@ class Proxy:
             inspection,
             own_end_tool=own_end_tool,
             resources=redirect.resources if redirect is not None else None,
+            named_events=request.headers.get(NAMED_EVENTS, "").strip().lower() == "true",
         )
         return await self._relay(request, dialect, upstream, editor, exchange)
 

@@ -79,9 +79,8 @@ def test_strikes_suppressed_by_a_crisis_count_only_for_what_would_have_been() ->
 
 def test_a_crisis_stands_for_the_configured_number_of_user_turns() -> None:
     """A crisis mark stands on its own turn and the next `crisis_turns` user turns."""
-    path = [f"fp{i}" for i in range(10)]
-    users = [0, 2, 4, 6, 8]
-    mark = [CrisisMark("t", "conv_x", "fp2", "self_harm", 0.0)]
-    assert crisis_stands(Policy(crisis_turns=3), mark, path, users)
-    assert not crisis_stands(Policy(crisis_turns=2), mark, path, users)
-    assert not crisis_stands(Policy(), [], path, users)
+    path = [f"fp{i}" for i in range(5)]
+    mark = [CrisisMark("t", "conv_x", "fp1", "self_harm", 0.0)]
+    assert crisis_stands(Policy(crisis_turns=3), mark, path)
+    assert not crisis_stands(Policy(crisis_turns=2), mark, path)
+    assert not crisis_stands(Policy(), [], path)

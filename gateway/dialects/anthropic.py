@@ -11,7 +11,7 @@ from gateway.conversation import (
     Role,
     content_hash,
     media_hash,
-    merge_turns,
+    user_side,
     tool_call_block,
 )
 from gateway.conversation import text_block as make_text
@@ -23,6 +23,7 @@ from gateway.dialects.base import (
     Observation,
     SseEvent,
     ToolCall,
+    end_user_of,
     load_object,
     optional_bool,
     parse_json_data,
@@ -123,13 +124,15 @@ class AnthropicDialect:
         names = frozenset(
             t["name"] for t in tools or () if isinstance(t, dict) and isinstance(t.get("name"), str)
         )
+        metadata = data.get("metadata")
         return ChatRequest(
             model=model,
             stream=optional_bool(data, "stream"),
             system=_system_text(data.get("system")),
-            turns=merge_turns(items),
+            turns=user_side(items),
             tool_names=names,
             body=data,
+            end_user=end_user_of(metadata.get("user_id") if isinstance(metadata, dict) else None),
         )
 
     def new_watcher(self) -> AnthropicWatcher:

@@ -33,6 +33,9 @@ class ChatRequest:
     tool_names: frozenset[str]
     body: JSONObject
     previous_response_id: str | None = None
+    # The platform's own user behind a shared key (Anthropic `metadata.user_id`, OpenAI
+    # `safety_identifier` or `user`): part of the identity, so two people never share a path.
+    end_user: str = ""
     # Responses: an OpenAI-side conversation the request continues (`conversation`).
     server_conversation: str | None = None
 
@@ -163,6 +166,11 @@ def optional_bool(body: JSONObject, key: str) -> bool:
     if not isinstance(value, bool):
         raise BadRequest(f"`{key}` must be a boolean.", param=key)
     return value
+
+
+def end_user_of(value: Any) -> str:
+    """An end-user id as the identity takes it: a string, else nothing."""
+    return value if isinstance(value, str) else ""
 
 
 def parse_json_data(event: SseEvent) -> JSONObject | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.conversation import Block, Role, merge_turns, tool_call_block
+from gateway.conversation import Block, Role, user_side, tool_call_block
 from gateway.dialects import openai_common
 from gateway.dialects.base import (
     ChatRequest,
@@ -14,6 +14,7 @@ from gateway.dialects.base import (
     Observation,
     SseEvent,
     ToolCall,
+    end_user_of,
     load_object,
     optional_bool,
     parse_json_data,
@@ -81,9 +82,10 @@ class OpenAIChatDialect:
             model=model,
             stream=optional_bool(data, "stream"),
             system=" ".join(system),
-            turns=merge_turns(items),
+            turns=user_side(items),
             tool_names=_tool_names(data.get("tools")),
             body=data,
+            end_user=end_user_of(data.get("safety_identifier") or data.get("user")),
         )
 
     def new_watcher(self) -> ChatWatcher:

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from gateway.conversation import Block, Role, merge_turns, tool_call_block
+from gateway.conversation import Block, Role, user_side, tool_call_block
 from gateway.dialects import openai_common
 from gateway.dialects.base import (
     ChatRequest,
@@ -16,6 +16,7 @@ from gateway.dialects.base import (
     Observation,
     SseEvent,
     ToolCall,
+    end_user_of,
     load_object,
     optional_bool,
     parse_json_data,
@@ -84,9 +85,10 @@ class OpenAIResponsesDialect:
             model=model,
             stream=optional_bool(data, "stream"),
             system=" ".join(system),
-            turns=merge_turns(items),
+            turns=user_side(items),
             tool_names=_tool_names(data.get("tools")),
             body=data,
+            end_user=end_user_of(data.get("safety_identifier") or data.get("user")),
             previous_response_id=previous if isinstance(previous, str) else None,
             server_conversation=server if isinstance(server, str) else None,
         )

@@ -89,7 +89,7 @@ for (const turn of [anthropicTurn, chatTurn]) {
 async def test_js_snippet_reads_the_end_and_the_resources(
     make_gateway: GatewayFactory, tmp_path: Path
 ) -> None:
-    """Both fetch readers see the in-band end, then the 409, then crisis resources."""
+    """Both fetch readers see the in-band end, then the 410, then crisis resources."""
     gateway = await make_gateway()
     (_, code), *_ = code_blocks("js")
     api_key = f"sk-doc-{secrets.token_hex(8)}"
