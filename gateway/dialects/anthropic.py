@@ -11,8 +11,8 @@ from gateway.conversation import (
     Role,
     content_hash,
     media_hash,
-    user_side,
     tool_call_block,
+    user_side,
 )
 from gateway.conversation import text_block as make_text
 from gateway.dialects.base import (

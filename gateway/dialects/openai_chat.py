@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.conversation import Block, Role, user_side, tool_call_block
+from gateway.conversation import Block, Role, tool_call_block, user_side
 from gateway.dialects import openai_common
 from gateway.dialects.base import (
     ChatRequest,

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from gateway.conversation import Block, Role, user_side, tool_call_block
+from gateway.conversation import Block, Role, tool_call_block, user_side
 from gateway.dialects import openai_common
 from gateway.dialects.base import (
     ChatRequest,
