@@ -11,7 +11,7 @@ from typing import Any
 
 from gateway.dialects import Dialect, EventRole, SseEvent
 from gateway.dialects.base import JSONObject
-from gateway.dialects.end_tool import DROP, EndToolFilter, end_tool_filter
+from gateway.dialects.end_tool import DROP, EndToolFilter
 from gateway.inspection import Inspection
 from gateway.sse import encode_event
 
@@ -34,7 +34,7 @@ class ResponseEditor:
         self.inspection = inspection
         self.watcher = dialect.new_watcher()
         self.own_end_tool = own_end_tool
-        self.filter: EndToolFilter | None = end_tool_filter(dialect.name) if own_end_tool else None
+        self.filter: EndToolFilter | None = dialect.end_tool_filter() if own_end_tool else None
         self.resources = resources
         # Named signal events only where the client asked for them and the dialect's
         # clients tolerate events they do not know.

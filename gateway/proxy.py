@@ -22,7 +22,7 @@ from gateway import metrics
 from gateway.config import Settings
 from gateway.dialects import ANTHROPIC, OPENAI_CHAT, OPENAI_RESPONSES, ChatRequest, Dialect
 from gateway.dialects.base import Family
-from gateway.dialects.rewrite import END_TOOL, add_end_tool, add_guidance, tools_allowed
+from gateway.dialects.rewrite import END_TOOL, tools_allowed
 from gateway.editor import ResponseEditor
 from gateway.errors import (
     BodyTooLarge,
@@ -264,9 +264,9 @@ class Proxy:
             and redirect is None
         )
         if own_end_tool:
-            add_end_tool(dialect.name, chat.body)
+            dialect.add_end_tool(chat.body)
         if redirect is not None and redirect.guidance:
-            add_guidance(dialect.name, chat.body, redirect.guidance)
+            dialect.add_guidance(chat.body, redirect.guidance)
         if own_end_tool or (redirect is not None and redirect.guidance):
             body = orjson.dumps(chat.body)
         url = self.upstreams.url(dialect.family, request.path_qs)

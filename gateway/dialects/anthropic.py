@@ -29,6 +29,14 @@ from gateway.dialects.base import (
     parse_json_data,
     require_str,
 )
+from gateway.dialects.end_tool import AnthropicEndTool
+from gateway.dialects.rewrite import (
+    END_TOOL,
+    END_TOOL_DESCRIPTION,
+    END_TOOL_SCHEMA,
+    append_tool,
+    appended_text,
+)
 from gateway.errors import BadRequest
 
 # Our descriptive error types, in the names Anthropic's own errors use for the same status.
@@ -138,6 +146,29 @@ class AnthropicDialect:
     def new_watcher(self) -> AnthropicWatcher:
         """A watcher for one Messages response."""
         return AnthropicWatcher()
+
+    def add_end_tool(self, body: JSONObject) -> None:
+        """Offer the end tool as a Messages tool (in place)."""
+        append_tool(
+            body,
+            {
+                "name": END_TOOL,
+                "description": END_TOOL_DESCRIPTION,
+                "input_schema": END_TOOL_SCHEMA,
+            },
+        )
+
+    def add_guidance(self, body: JSONObject, guidance: str) -> None:
+        """Append care guidance to `system`, a string or a list of text blocks (in place)."""
+        system = body.get("system")
+        if isinstance(system, list):
+            body["system"] = [*system, {"type": "text", "text": guidance}]
+        else:
+            body["system"] = appended_text(system, guidance)
+
+    def end_tool_filter(self) -> AnthropicEndTool:
+        """A filter taking the gateway's end-tool call out of one Messages response."""
+        return AnthropicEndTool()
 
     named_signals = True
     envelope: str | None = None

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import orjson
 
 from gateway.conversation import Turn
+
+if TYPE_CHECKING:
+    from gateway.dialects.end_tool import EndToolFilter
 from gateway.errors import BadRequest
 
 Family = Literal["anthropic", "openai"]
@@ -122,6 +125,18 @@ class Dialect(Protocol):
 
     def new_watcher(self) -> Watcher:
         """A fresh watcher for one response."""
+        ...
+
+    def add_end_tool(self, body: JSONObject) -> None:
+        """Offer the gateway's `end_conversation` tool beside the client's (in place)."""
+        ...
+
+    def add_guidance(self, body: JSONObject, guidance: str) -> None:
+        """Append care guidance to the system prompt, keeping the client's (in place)."""
+        ...
+
+    def end_tool_filter(self) -> EndToolFilter:
+        """A fresh filter taking the gateway's own end-tool call out of one response."""
         ...
 
     def error_object(

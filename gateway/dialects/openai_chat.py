@@ -20,6 +20,8 @@ from gateway.dialects.base import (
     parse_json_data,
     require_str,
 )
+from gateway.dialects.end_tool import ChatEndTool
+from gateway.dialects.rewrite import END_TOOL, END_TOOL_DESCRIPTION, END_TOOL_SCHEMA, append_tool
 from gateway.errors import BadRequest
 
 _SYSTEM_ROLES = frozenset({"system", "developer"})
@@ -91,6 +93,32 @@ class OpenAIChatDialect:
     def new_watcher(self) -> ChatWatcher:
         """A watcher for one Chat Completions response."""
         return ChatWatcher()
+
+    def add_end_tool(self, body: JSONObject) -> None:
+        """Offer the end tool as a function tool (in place)."""
+        function = {
+            "name": END_TOOL,
+            "description": END_TOOL_DESCRIPTION,
+            "parameters": END_TOOL_SCHEMA,
+        }
+        append_tool(body, {"type": "function", "function": function})
+
+    def add_guidance(self, body: JSONObject, guidance: str) -> None:
+        """Insert care guidance as a system message after the client's own (in place)."""
+        messages = list(body.get("messages") or [])
+        at = 0
+        while (
+            at < len(messages)
+            and isinstance(messages[at], dict)
+            and messages[at].get("role") in _SYSTEM_ROLES
+        ):
+            at += 1
+        messages.insert(at, {"role": "system", "content": guidance})
+        body["messages"] = messages
+
+    def end_tool_filter(self) -> ChatEndTool:
+        """A filter taking the gateway's end-tool call out of one Chat response."""
+        return ChatEndTool()
 
     named_signals = False
     envelope: str | None = None

@@ -22,6 +22,14 @@ from gateway.dialects.base import (
     parse_json_data,
     require_str,
 )
+from gateway.dialects.end_tool import ResponsesEndTool
+from gateway.dialects.rewrite import (
+    END_TOOL,
+    END_TOOL_DESCRIPTION,
+    END_TOOL_SCHEMA,
+    append_tool,
+    appended_text,
+)
 from gateway.errors import BadRequest
 
 _FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
@@ -96,6 +104,26 @@ class OpenAIResponsesDialect:
     def new_watcher(self) -> ResponsesWatcher:
         """A watcher for one Responses response."""
         return ResponsesWatcher()
+
+    def add_end_tool(self, body: JSONObject) -> None:
+        """Offer the end tool as a function tool (in place)."""
+        append_tool(
+            body,
+            {
+                "type": "function",
+                "name": END_TOOL,
+                "description": END_TOOL_DESCRIPTION,
+                "parameters": END_TOOL_SCHEMA,
+            },
+        )
+
+    def add_guidance(self, body: JSONObject, guidance: str) -> None:
+        """Append care guidance to `instructions` (in place)."""
+        body["instructions"] = appended_text(body.get("instructions"), guidance)
+
+    def end_tool_filter(self) -> ResponsesEndTool:
+        """A filter taking the gateway's end-tool call out of one Responses answer."""
+        return ResponsesEndTool()
 
     named_signals = False
     envelope: str | None = "response"

@@ -115,6 +115,8 @@ async def test_responses_hides_the_call(lenient: TestServer, stream: bool) -> No
     assert signal["status"] == "ended"
     assert signal["reason"] == "model"
     assert response.conversation is None  # OpenAI's own field is never written
+    # The offered tool is the gateway's business: the echoed `tools` never list it.
+    assert [getattr(t, "name", None) for t in response.tools] == []
 
 
 async def test_no_tool_is_offered_when_tools_are_off(
