@@ -1,8 +1,9 @@
 """One response's watcher and editor: every event is read, the few that carry signals change.
 
 Guarantee: an event is changed only to add the gateway's signals (`crisis_resources` on the
-first event, `conversation_ended` on the event with the stop reason) or to take out the gateway's
-own end-tool call; every other byte reaches the client exactly as the upstream sent it.
+first event, `conversation_ended` on the event with the stop reason, and the visible notice
+where the operator turned it on) or to take out the gateway's own end-tool call; every
+other byte reaches the client exactly as the upstream sent it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import Any
 from gateway.dialects import Dialect, EventRole, SseEvent
 from gateway.dialects.base import JSONObject
 from gateway.dialects.end_tool import DROP, EndToolFilter
+from gateway.dialects.notice_events import NoticeWriter
 from gateway.inspection import Inspection
+from gateway.notice import notice_text
 from gateway.sse import encode_event
 
 _DONE = (EventRole.FINAL, EventRole.ERROR)
@@ -29,7 +32,9 @@ class ResponseEditor:
         own_end_tool: bool,
         resources: JSONObject | None = None,
         named_events: bool = False,
+        notice_language: str | None = None,
     ) -> None:
+        """`notice_language`: write the visible notice, in this language (None: none)."""
         self.dialect = dialect
         self.inspection = inspection
         self.watcher = dialect.new_watcher()
@@ -39,6 +44,10 @@ class ResponseEditor:
         # Named signal events only where the client asked for them and the dialect's
         # clients tolerate events they do not know.
         self.named_events = named_events and dialect.named_signals
+        self.notice: NoticeWriter | None = None
+        if notice_language is not None:
+            self.notice = dialect.notice_writer()
+        self.notice_language = notice_language
         self.delivered: JSONObject | None = None
         self.finished = False
         self.ended = False
@@ -55,7 +64,12 @@ class ResponseEditor:
         for i, event in enumerate(events):
             role = self.watcher.feed(event)
             self.finished = self.finished or role in _DONE
-            if self.filter is None and self.resources is None and role is not EventRole.FINAL:
+            if (
+                self.filter is None
+                and self.resources is None
+                and self.notice is None
+                and role is not EventRole.FINAL
+            ):
                 continue
             out = await self._edit(event, role)
             if out is not None:
@@ -77,6 +91,8 @@ class ResponseEditor:
                 return b""
             if isinstance(edit, dict):
                 data, changed = edit, True
+        if self.notice is not None:
+            self.notice.see(data)
         if self.resources is not None:
             data = self._with(data, "crisis_resources", self.resources)
             if self.named_events:
@@ -97,7 +113,21 @@ class ResponseEditor:
             if self.named_events:
                 extra += encode_event("conversation_ended", {"type": "conversation_ended", **ended})
             changed = True
-        return encode_event(event.name, data) + extra if changed else None
+        before = b""
+        if role is EventRole.FINAL and (text := self._notice_text()) is not None:
+            assert self.notice is not None
+            inserted, data = self.notice.before_final(data, text)
+            before = b"".join(encode_event(name, payload) for name, payload in inserted)
+            self.notice, changed = None, True  # once per answer
+        return before + encode_event(event.name, data) + extra if changed else None
+
+    def _notice_text(self) -> str | None:
+        """The visible notice this answer gets, if the operator turned notices on."""
+        if self.notice is None:
+            return None
+        return notice_text(
+            ended=self.ended, resources=self.delivered, language=self.notice_language
+        )
 
     def _with(self, data: JSONObject, key: str, value: Any) -> JSONObject:
         """`data` with a top-level field added (and in its envelope, where it has one)."""
@@ -123,9 +153,13 @@ class ResponseEditor:
         self.watcher.read_body(body)
         changed = self.filter is not None and self.filter.body(body)
         if self.resources is not None:
-            body["crisis_resources"] = self.resources
+            body["crisis_resources"] = self.delivered = self.resources
             changed = True
         if await self._record():
             body["conversation_ended"] = self.inspection.conversation()
+            changed = True
+        if (text := self._notice_text()) is not None:
+            assert self.notice is not None
+            self.notice.body(body, text)
             changed = True
         return changed

@@ -285,6 +285,9 @@ class Proxy:
             own_end_tool=own_end_tool,
             resources=redirect.resources if redirect is not None else None,
             named_events=request.headers.get(NAMED_EVENTS, "").strip().lower() == "true",
+            notice_language=(
+                self.redirector.language(request.headers) if self.settings.visible_notice else None
+            ),
         )
         return await self._relay(request, dialect, upstream, editor, exchange)
 

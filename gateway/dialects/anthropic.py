@@ -30,6 +30,7 @@ from gateway.dialects.base import (
     require_str,
 )
 from gateway.dialects.end_tool import AnthropicEndTool
+from gateway.dialects.notice_events import AnthropicNotice
 from gateway.dialects.rewrite import (
     END_TOOL,
     END_TOOL_DESCRIPTION,
@@ -169,6 +170,10 @@ class AnthropicDialect:
     def end_tool_filter(self) -> AnthropicEndTool:
         """A filter taking the gateway's end-tool call out of one Messages response."""
         return AnthropicEndTool()
+
+    def notice_writer(self) -> AnthropicNotice:
+        """A writer of the visible notice into one response."""
+        return AnthropicNotice()
 
     named_signals = True
     envelope: str | None = None

@@ -12,6 +12,7 @@ from gateway.conversation import Turn
 
 if TYPE_CHECKING:
     from gateway.dialects.end_tool import EndToolFilter
+    from gateway.dialects.notice_events import NoticeWriter
 from gateway.errors import BadRequest
 
 Family = Literal["anthropic", "openai"]
@@ -137,6 +138,10 @@ class Dialect(Protocol):
 
     def end_tool_filter(self) -> EndToolFilter:
         """A fresh filter taking the gateway's own end-tool call out of one response."""
+        ...
+
+    def notice_writer(self) -> NoticeWriter:
+        """A fresh writer of the visible notice into one response."""
         ...
 
     def error_object(

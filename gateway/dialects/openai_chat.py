@@ -21,6 +21,7 @@ from gateway.dialects.base import (
     require_str,
 )
 from gateway.dialects.end_tool import ChatEndTool
+from gateway.dialects.notice_events import ChatNotice
 from gateway.dialects.rewrite import END_TOOL, END_TOOL_DESCRIPTION, END_TOOL_SCHEMA, append_tool
 from gateway.errors import BadRequest
 
@@ -119,6 +120,10 @@ class OpenAIChatDialect:
     def end_tool_filter(self) -> ChatEndTool:
         """A filter taking the gateway's end-tool call out of one Chat response."""
         return ChatEndTool()
+
+    def notice_writer(self) -> ChatNotice:
+        """A writer of the visible notice into one response."""
+        return ChatNotice()
 
     named_signals = False
     envelope: str | None = None

@@ -23,6 +23,7 @@ from gateway.dialects.base import (
     require_str,
 )
 from gateway.dialects.end_tool import ResponsesEndTool
+from gateway.dialects.notice_events import ResponsesNotice
 from gateway.dialects.rewrite import (
     END_TOOL,
     END_TOOL_DESCRIPTION,
@@ -124,6 +125,10 @@ class OpenAIResponsesDialect:
     def end_tool_filter(self) -> ResponsesEndTool:
         """A filter taking the gateway's end-tool call out of one Responses answer."""
         return ResponsesEndTool()
+
+    def notice_writer(self) -> ResponsesNotice:
+        """A writer of the visible notice into one response."""
+        return ResponsesNotice()
 
     named_signals = False
     envelope: str | None = "response"
