@@ -17,6 +17,8 @@ from gateway.store import WHOLE_CONVERSATION, ConversationState, CrisisMark, End
 from gateway.store.types import first_ending
 
 LockScope = Literal["path", "conversation"]
+# What a strike means for one path through it (see `decide_strike`).
+Verdict = Literal["end", "over", "crisis", "shadow"]
 # The source of a strike recorded while a crisis stood: kept for audit and for counting
 # the ending it would have brought, never counted towards a real one.
 SUPPRESSED = "suppressed:crisis"
@@ -132,48 +134,54 @@ def decide_strike(
     stands on the path. `root` is the conversation's root fingerprint.
     """
     paths = _struck_paths(state.strikes)
-    paths[strike.fingerprint] = _points(strike)
-    below = sorted(
-        (fp for fp, points in paths.items() if strike.fingerprint in points),
-        key=lambda fp: len(paths[fp]),
-    )
-    end: list[Reach] = []
-    standing: Ending | None = None
-    suppressed: list[tuple[str, Reach]] = []
-    own_reached = False
-    for fp in below:
-        points = paths[fp]
-        on_path = set(points)
-        mine = [s for s in state.strikes if s.fingerprint in on_path]
-        before = [s for s in mine if s != strike]
-        reached = categories_at_threshold(policy, mine)
-        newly = _newly(reached, categories_at_threshold(policy, before))
-        would = _newly(
-            categories_at_threshold(policy, mine, with_suppressed=True),
-            categories_at_threshold(policy, before, with_suppressed=True),
-        )
-        own = fp == strike.fingerprint
-        own_reached = own_reached or (own and bool(reached))
-        at = root if policy.lock_scope == "conversation" else fp
-        reach = Reach(fp, at, reached, own or at == root)
-        blocked = crisis_on(policy, state.crisis, points)
-        if reached and not blocked and (own or newly):
-            over = first_ending(state.endings, (WHOLE_CONVERSATION, *points))
-            if over is not None:
-                standing = over if own else standing
-            elif policy.shadow:
-                if newly:
-                    suppressed.append(("shadow", reach))
-            else:
-                end.append(reach)
-        elif would and (blocked or not reached):
-            suppressed.append(("crisis", replace(reach, categories=would)))
+    own_path = paths[strike.fingerprint] = _points(strike)
+    below = sorted((points for points in paths.values() if strike.fingerprint in points), key=len)
+    verdicts = [v for points in below if (v := _judge(policy, state, strike, points, root))]
+    own_over = any(v == "over" and r.point == strike.fingerprint for v, r in verdicts)
+    standing = first_ending(state.endings, (WHOLE_CONVERSATION, *own_path)) if own_over else None
     held = tuple(
-        (reason, reach)
-        for reason in ("crisis", "shadow")
-        for reach in _outermost([r for why, r in suppressed if why == reason], paths)
+        (verdict, reach)
+        for verdict in ("crisis", "shadow")
+        for reach in _outermost([r for v, r in verdicts if v == verdict], paths)
     )
-    return StrikeOutcome(_outermost(end, paths), standing, held, own_reached)
+    on_own_path = set(own_path)
+    on_own = [s for s in state.strikes if s.fingerprint in on_own_path]
+    return StrikeOutcome(
+        _outermost([r for v, r in verdicts if v == "end"], paths),
+        standing,
+        held,
+        bool(categories_at_threshold(policy, on_own)),
+    )
+
+
+def _judge(
+    policy: Policy, state: ConversationState, strike: Strike, points: Sequence[str], root: str
+) -> tuple[Verdict, Reach] | None:
+    """The verdict on one path through the strike (`points`, root first): to be ended, over
+    (an ending already covers it), held by a crisis or by shadow mode, or nothing to do."""
+    fp = points[-1]
+    on_path = set(points)
+    mine = [s for s in state.strikes if s.fingerprint in on_path]
+    before = [s for s in mine if s != strike]
+    reached = categories_at_threshold(policy, mine)
+    newly = _newly(reached, categories_at_threshold(policy, before))
+    would = _newly(
+        categories_at_threshold(policy, mine, with_suppressed=True),
+        categories_at_threshold(policy, before, with_suppressed=True),
+    )
+    own = fp == strike.fingerprint
+    at = root if policy.lock_scope == "conversation" else fp
+    reach = Reach(fp, at, reached, own or at == root)
+    blocked = crisis_on(policy, state.crisis, points)
+    if reached and not blocked and (own or newly):
+        if first_ending(state.endings, (WHOLE_CONVERSATION, *points)) is not None:
+            return "over", reach
+        if policy.shadow:
+            return ("shadow", reach) if newly else None
+        return "end", reach
+    if would and (blocked or not reached):
+        return "crisis", replace(reach, categories=would)
+    return None
 
 
 def _outermost(reaches: Sequence[Reach], paths: Mapping[str, Sequence[str]]) -> tuple[Reach, ...]:
