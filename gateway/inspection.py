@@ -202,9 +202,13 @@ class Inspection:
         return conversation_object(self.identity, self.ending or self.ended)
 
     async def record(self, observation: Observation, *, own_end_tool: bool) -> Ending | None:
-        """Record what the answer means for the conversation; return a new ending, if any.
+        """Record what the answer means for the conversation; return the ending this turn
+        brought over its own path, if any (to be signalled in band).
 
-        `own_end_tool` says whether the end tool was the gateway's offer (else the client's).
+        Endings it brings on deeper paths (strikes recorded below this one, by requests in
+        flight at the same time) are written and counted, not returned: they do not cover
+        this request's path. `own_end_tool` says whether the end tool was the gateway's
+        offer (else the client's).
         """
         ident = self.identity
         point = ident.point
