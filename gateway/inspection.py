@@ -25,8 +25,8 @@ from gateway.logs import get_logger
 from gateway.policy import (
     SUPPRESSED,
     Policy,
-    categories_at_threshold,
-    crisis_stands,
+    crisis_on,
+    decide_strike,
     strike_category,
 )
 from gateway.store import (
@@ -182,7 +182,7 @@ class Inspection:
         """The category of a crisis marked on this path and still standing, if any."""
         ident = self.identity
         marks = self.state.crisis
-        if not crisis_stands(self.guard.policy, marks, ident.path):
+        if not crisis_on(self.guard.policy, marks, ident.path):
             return None
         return marks[-1].category
 
@@ -193,16 +193,20 @@ class Inspection:
         if self.flags.crisis:
             return True
         policy = self.guard.policy
-        return crisis_stands(policy, self.state.crisis, ident.path)
+        return crisis_on(policy, self.state.crisis, ident.path)
 
     def conversation(self) -> dict[str, Any]:
         """The `conversation` object for this request's answer."""
         return conversation_object(self.identity, self.ending or self.ended)
 
     async def record(self, observation: Observation, *, own_end_tool: bool) -> Ending | None:
-        """Record what the answer means for the conversation; return a new ending, if any.
+        """Record what the answer means for the conversation; return the ending this turn
+        brought over its own path, if any (to be signalled in band).
 
-        `own_end_tool` says whether the end tool was the gateway's offer (else the client's).
+        Endings it brings on deeper paths (strikes recorded below this one, by requests in
+        flight at the same time) are written and counted, not returned: they do not cover
+        this request's path. `own_end_tool` says whether the end tool was the gateway's
+        offer (else the client's).
         """
         ident = self.identity
         point = ident.point
@@ -228,17 +232,21 @@ class Inspection:
                 mark = CrisisMark(ident.tenant, ident.conversation_id, point, match.category, now)
                 async with metrics.store_operation("mark_crisis"):
                     await self.guard.store.mark_crisis(mark)
-            reasons: tuple[str, tuple[str, ...]] | None = None
+            reached = False
             if category is not None:
                 strike = Strike(
-                    ident.tenant, ident.conversation_id, point, category, refusal or "end_tool", now
+                    ident.tenant,
+                    ident.conversation_id,
+                    point,
+                    category,
+                    refusal or "end_tool",
+                    now,
+                    ident.path,
                 )
-                reached = await self._strike(strike)
-                if reached:
-                    reasons = ("strikes", reached)
-            if model_ended and reasons is None:
+                reached = await self._strike(strike, now, own_end_tool)
+            if model_ended and not reached and self.ending is None:
                 if self._model_may_end():
-                    reasons = ("model", self.flags.categories)
+                    await self._end("model", self.flags.categories, now, own_end_tool)
                 else:
                     metrics.ENDINGS_SUPPRESSED.labels("unflagged").inc()
                     log.warning(
@@ -247,9 +255,7 @@ class Inspection:
                         reason="model",
                         conversation_id=ident.conversation_id,
                     )
-            if reasons is None:
-                return None
-            return await self._end(reasons[0], reasons[1], now, own_end_tool)
+            return self.ending
         except StoreError as exc:
             log.error("store_error", error=str(exc), during="record")
             return None
@@ -288,43 +294,51 @@ class Inspection:
             async with metrics.store_operation("set_alias"):
                 await self.guard.store.set_alias(ident.tenant, ident.conversation_id, ident.alias)
 
-    async def _strike(self, strike: Strike) -> tuple[str, ...]:
-        """Record a strike; return the categories it brings to the threshold.
+    async def _strike(self, strike: Strike, now: float, own_end_tool: bool) -> bool:
+        """Record a strike and carry out what it brings, decided on the conversation as it
+        stands right after the write; return whether this path stands at the threshold.
 
         While a crisis stands no strike counts: it is recorded as suppressed (for audit), and
         the ending it would have brought is counted and logged as suppressed.
         """
         ident = self.identity
         rules = [m.rule_id for m in self.flags.harmful]
-        policy = self.guard.policy
-        in_crisis = self.in_crisis
-        if in_crisis:
+        if self.in_crisis:
             strike = replace(strike, source=SUPPRESSED)
-        would_before = categories_at_threshold(policy, self.state.strikes, with_suppressed=True)
         await self._alias()
         async with metrics.store_operation("add_strike"):
-            self.state = await self.guard.store.add_strike(strike, ident.path)
+            state = await self.guard.store.add_strike(strike)
+        self.state = state.on((*ident.path, WHOLE_CONVERSATION))
         fields = {"conversation_id": ident.conversation_id, "category": strike.category}
-        if in_crisis:
+        if strike.source == SUPPRESSED:
             log.info("strike_suppressed", rules=rules, **fields)
-            would = categories_at_threshold(policy, self.state.strikes, with_suppressed=True)
-            if would and not would_before:
-                metrics.ENDINGS_SUPPRESSED.labels("crisis").inc()
-                log.warning(
-                    "ending_suppressed",
-                    suppressed_by="crisis",
-                    reason="strikes",
-                    conversation_id=ident.conversation_id,
-                    categories=list(would),
-                )
-            return ()
-        metrics.STRIKES.labels(strike.category).inc()
-        log.info("strike", source=strike.source, rules=rules, **fields)
-        return categories_at_threshold(policy, self.state.strikes)
+        else:
+            metrics.STRIKES.labels(strike.category).inc()
+            log.info("strike", source=strike.source, rules=rules, **fields)
+        assert ident.root is not None  # a struck request has a user turn
+        outcome = decide_strike(self.guard.policy, state, strike, ident.root)
+        for reason, reach in outcome.suppressed:
+            metrics.ENDINGS_SUPPRESSED.labels(reason).inc()
+            held = {**fields, "categories": list(reach.categories), "below": not reach.own}
+            if reason == "shadow":
+                log.info("ending_shadowed", reason="strikes", **held)
+            else:
+                log.warning("ending_suppressed", suppressed_by=reason, reason="strikes", **held)
+        if outcome.standing is not None:
+            self.ending = outcome.standing
+        for reach in outcome.end:
+            ending = Ending(
+                ident.tenant, ident.conversation_id, reach.at, "strikes", reach.categories, now
+            )
+            stored = await self._write_ending(ending, own_end_tool, below=not reach.own)
+            if reach.own:
+                self.ending = stored
+        return outcome.reached
 
     async def _end(
         self, reason: str, categories: tuple[str, ...], now: float, own_end_tool: bool
-    ) -> Ending | None:
+    ) -> None:
+        """End this request's path for `reason`, unless a crisis stands or policy shadows."""
         ident = self.identity
         policy = self.guard.policy
         fields = {
@@ -335,17 +349,36 @@ class Inspection:
         if self.in_crisis:
             metrics.ENDINGS_SUPPRESSED.labels("crisis").inc()
             log.warning("ending_suppressed", suppressed_by="crisis", **fields)
-            return None
+            return
         if policy.shadow:
             metrics.ENDINGS_SUPPRESSED.labels("shadow").inc()
             log.info("ending_shadowed", **fields)
-            return None
+            return
         at = ident.root if policy.lock_scope == "conversation" else ident.point
         assert at is not None
         ending = Ending(ident.tenant, ident.conversation_id, at, reason, categories, now)
+        self.ending = await self._write_ending(ending, own_end_tool)
+
+    async def _write_ending(
+        self, ending: Ending, own_end_tool: bool, below: bool = False
+    ) -> Ending:
+        """Write `ending`; return the one standing there (it, unless another writer was first).
+
+        Only the writer that created it counts and logs it, so an ending is counted once
+        however many requests reach it together. `below` marks an ending on a deeper path
+        than the request's own (it completed a path struck below it).
+        """
         await self._alias()
         async with metrics.store_operation("end"):
-            self.ending = await self.guard.store.end(ending)
-        metrics.ENDINGS.labels(reason).inc()
-        log.warning("conversation_ended", own_end_tool=own_end_tool, **fields)
-        return self.ending
+            stored = await self.guard.store.end(ending)
+        if stored == ending:
+            metrics.ENDINGS.labels(ending.reason).inc()
+            log.warning(
+                "conversation_ended",
+                own_end_tool=own_end_tool,
+                conversation_id=ending.conversation_id,
+                reason=ending.reason,
+                categories=list(ending.categories),
+                below=below,
+            )
+        return stored

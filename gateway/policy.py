@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from gateway.detect import Flags
-from gateway.store import CrisisMark, Strike
+from gateway.store import WHOLE_CONVERSATION, ConversationState, CrisisMark, Ending, Strike
+from gateway.store.types import first_ending
 
 LockScope = Literal["path", "conversation"]
+# What a strike means for one path through it (see `decide_strike`).
+Verdict = Literal["end", "over", "crisis", "shadow"]
 # The source of a strike recorded while a crisis stood: kept for audit and for counting
 # the ending it would have brought, never counted towards a real one.
 SUPPRESSED = "suppressed:crisis"
@@ -67,11 +70,137 @@ def categories_at_threshold(
     return tuple(sorted(reached))
 
 
-def crisis_stands(policy: Policy, marks: Sequence[CrisisMark], path: Sequence[str]) -> bool:
-    """Whether a crisis signal stands: marked on the newest user turn or one of the
-    `crisis_turns` user turns before it (`path`: the fingerprint of every user turn).
-    """
+def crisis_on(policy: Policy, marks: Sequence[CrisisMark], points: Sequence[str]) -> bool:
+    """Whether a crisis signal stands on a path given by its points, root first: marked on
+    the last point or one of the `crisis_turns` points before it."""
     if not marks:
         return False
-    recent = set(path[-(policy.crisis_turns + 1) :])
+    recent = set(points[-(policy.crisis_turns + 1) :])
     return any(mark.fingerprint in recent for mark in marks)
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """A path whose strikes reach the threshold: its deepest struck `point`, where its ending
+    goes (`at`: the point, or the root with lock_scope conversation), the categories, and
+    whether that ending covers the path of the request whose strike was decided (`own`)."""
+
+    point: str
+    at: str
+    categories: tuple[str, ...]
+    own: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StrikeOutcome:
+    """What one recorded strike brings about, decided on its whole conversation.
+
+    `end`: the endings to write, no one under another. `standing`: an ending already over
+    the strike's own path when that path reached the threshold (shown to its request; not
+    written or counted again). `suppressed`: endings that would have happened, with the
+    reason they did not (`crisis`, `shadow`), each counted once, by the strike that brought
+    its path to the threshold. `reached`: whether the strike's own path stands at the
+    threshold (counting only strikes recorded outside a crisis).
+    """
+
+    end: tuple[Reach, ...] = ()
+    standing: Ending | None = None
+    suppressed: tuple[tuple[str, Reach], ...] = ()
+    reached: bool = False
+
+
+def decide_strike(
+    policy: Policy, state: ConversationState, strike: Strike, root: str
+) -> StrikeOutcome:
+    """Decide what `strike` brings, given its conversation's `state` right after it was
+    written (which holds it and every strike written before it).
+
+    A strike changes the count of every path through its point: its own, and the deeper
+    paths already struck below it (requests for turns 1, 1-2 and 1-3 in flight at once each
+    write on their own path; the last writer must see the deepest one complete). Its own
+    path ends whenever it stands at the threshold; a deeper path only when this strike is
+    what brought it there (else the strike that did decided it). No ending where a crisis
+    stands on the path. `root` is the conversation's root fingerprint.
+    """
+    paths = _struck_paths(state.strikes)
+    own_path = paths[strike.fingerprint] = _points(strike)
+    below = sorted((points for points in paths.values() if strike.fingerprint in points), key=len)
+    verdicts = [v for points in below if (v := _judge(policy, state, strike, points, root))]
+    own_over = any(v == "over" and r.point == strike.fingerprint for v, r in verdicts)
+    standing = first_ending(state.endings, (WHOLE_CONVERSATION, *own_path)) if own_over else None
+    held = tuple(
+        (verdict, reach)
+        for verdict in ("crisis", "shadow")
+        for reach in _outermost([r for v, r in verdicts if v == verdict], paths)
+    )
+    on_own_path = set(own_path)
+    on_own = [s for s in state.strikes if s.fingerprint in on_own_path]
+    return StrikeOutcome(
+        _outermost([r for v, r in verdicts if v == "end"], paths),
+        standing,
+        held,
+        bool(categories_at_threshold(policy, on_own)),
+    )
+
+
+def _judge(
+    policy: Policy, state: ConversationState, strike: Strike, points: Sequence[str], root: str
+) -> tuple[Verdict, Reach] | None:
+    """The verdict on one path through the strike (`points`, root first): to be ended, over
+    (an ending already covers it), held by a crisis or by shadow mode, or nothing to do."""
+    fp = points[-1]
+    on_path = set(points)
+    mine = [s for s in state.strikes if s.fingerprint in on_path]
+    before = [s for s in mine if s != strike]
+    reached = categories_at_threshold(policy, mine)
+    newly = _newly(reached, categories_at_threshold(policy, before))
+    would = _newly(
+        categories_at_threshold(policy, mine, with_suppressed=True),
+        categories_at_threshold(policy, before, with_suppressed=True),
+    )
+    own = fp == strike.fingerprint
+    at = root if policy.lock_scope == "conversation" else fp
+    reach = Reach(fp, at, reached, own or at == root)
+    blocked = crisis_on(policy, state.crisis, points)
+    if reached and not blocked and (own or newly):
+        if first_ending(state.endings, (WHOLE_CONVERSATION, *points)) is not None:
+            return "over", reach
+        if policy.shadow:
+            return ("shadow", reach) if newly else None
+        return "end", reach
+    if would and (blocked or not reached):
+        return "crisis", replace(reach, categories=would)
+    return None
+
+
+def _outermost(reaches: Sequence[Reach], paths: Mapping[str, Sequence[str]]) -> tuple[Reach, ...]:
+    """The reaches (shallowest first) that no earlier one covers: an ending on a path covers
+    every path below it, so those need none of their own (nor a second count)."""
+    kept: list[Reach] = []
+    for reach in reaches:
+        if not any(k.at == reach.at or k.at in paths[reach.point] for k in kept):
+            kept.append(reach)
+    return tuple(kept)
+
+
+def _points(strike: Strike) -> tuple[str, ...]:
+    """The points of a strike's path, root first, its own last (its own alone, if unknown)."""
+    if strike.path and strike.path[-1] == strike.fingerprint:
+        return strike.path
+    return (*strike.path, strike.fingerprint)
+
+
+def _struck_paths(strikes: Sequence[Strike]) -> dict[str, tuple[str, ...]]:
+    """Each struck point's path: one fingerprint names one history, so one path (the longest
+    recorded wins over strikes recorded without one)."""
+    paths: dict[str, tuple[str, ...]] = {}
+    for s in strikes:
+        points = _points(s)
+        if len(points) > len(paths.get(s.fingerprint, ())):
+            paths[s.fingerprint] = points
+    return paths
+
+
+def _newly(now: tuple[str, ...], before: tuple[str, ...]) -> tuple[str, ...]:
+    """The categories at the threshold now when some were not before (all of them), else ()."""
+    return now if set(now) - set(before) else ()

@@ -8,11 +8,14 @@ from gateway.detect import Flags, Match
 from gateway.policy import (
     SUPPRESSED,
     Policy,
+    Reach,
+    StrikeOutcome,
     categories_at_threshold,
-    crisis_stands,
+    crisis_on,
+    decide_strike,
     strike_category,
 )
-from gateway.store import CrisisMark, Strike
+from gateway.store import WHOLE_CONVERSATION, ConversationState, CrisisMark, Ending, Strike
 
 HARM = Match("r1", "weapons", "harmful")
 CRISIS = Match("c1", "self_harm", "crisis")
@@ -77,10 +80,188 @@ def test_strikes_suppressed_by_a_crisis_count_only_for_what_would_have_been() ->
     assert categories_at_threshold(Policy(), strikes, with_suppressed=True) == ("weapons",)
 
 
-def test_a_crisis_stands_for_the_configured_number_of_user_turns() -> None:
-    """A crisis mark stands on its own turn and the next `crisis_turns` user turns."""
-    path = [f"fp{i}" for i in range(5)]
-    mark = [CrisisMark("t", "conv_x", "fp1", "self_harm", 0.0)]
-    assert crisis_stands(Policy(crisis_turns=3), mark, path)
-    assert not crisis_stands(Policy(crisis_turns=2), mark, path)
-    assert not crisis_stands(Policy(), [], path)
+# A conversation's points: turns 1, 1-2, 1-3 on the main line, and a branch edited at turn 2.
+LINES = {
+    "p1": ("p1",),
+    "p2": ("p1", "p2"),
+    "p3": ("p1", "p2", "p3"),
+    "b2": ("p1", "b2"),
+    "b3": ("p1", "b2", "b3"),
+}
+NOW = 100.0
+DEFAULT = Policy()
+
+
+def _struck(
+    point: str, category: str = "weapons", source: str = "provider", at: float = 0.0
+) -> Strike:
+    return Strike("t", "conv_x", point, category, source, at, LINES[point])
+
+
+def _ended(point: str) -> Ending:
+    return Ending("t", "conv_x", point, "strikes", ("weapons",), 1.0)
+
+
+def _decide(
+    struck: list[str],
+    new: str,
+    policy: Policy = DEFAULT,
+    crisis: tuple[str, ...] = (),
+    endings: tuple[Ending, ...] = (),
+    new_category: str = "weapons",
+    suppressed: tuple[str, ...] = (),
+) -> StrikeOutcome:
+    """Decide the strike on `new` written after strikes on `struck` (all in the state)."""
+    earlier = [
+        _struck(p, source=SUPPRESSED if p in suppressed else "provider", at=float(i))
+        for i, p in enumerate(struck)
+    ]
+    strike = _struck(new, new_category, at=NOW)
+    marks = tuple(CrisisMark("t", "conv_x", p, "self_harm", 1.0) for p in crisis)
+    state = ConversationState((*earlier, strike), endings, marks)
+    return decide_strike(policy, state, strike, "p1")
+
+
+def _end(point: str, own: bool, categories: tuple[str, ...] = ("weapons",)) -> Reach:
+    return Reach(point, point, categories, own)
+
+
+@pytest.mark.parametrize(
+    ("struck", "new", "expected"),
+    [
+        # Turns 1, 1-2 and 1-3 struck at once, in every order the writes can land: whichever
+        # writes last ends the deepest path, its own or not.
+        (["p2", "p3"], "p1", (_end("p3", False),)),
+        (["p3", "p1"], "p2", (_end("p3", False),)),
+        (["p1", "p2"], "p3", (_end("p3", True),)),
+        # Not yet three on any path.
+        (["p3"], "p1", ()),
+        (["p2", "b3"], "p1", ()),
+        # A retry of turn 1 adds no point: the deeper path was decided when it got there.
+        (["p1", "p2", "p3"], "p1", ()),
+        # Both branches below turn 1 completed by it.
+        (["p2", "p3", "b2", "b3"], "p1", (_end("p3", False), _end("b3", False))),
+        # Sequential arrival: the third strike on its own path.
+        (["p1", "p2"], "p3", (_end("p3", True),)),
+        (["p1", "b2"], "b3", (_end("b3", True),)),
+    ],
+)
+def test_a_strike_ends_every_path_it_completes(
+    struck: list[str], new: str, expected: tuple[Reach, ...]
+) -> None:
+    """A strike ends its own path at the threshold, and the deeper paths it brings there."""
+    outcome = _decide(struck, new)
+    assert outcome.end == expected
+    assert outcome.suppressed == ()
+    assert outcome.reached == any(r.own for r in expected)
+
+
+def test_of_nested_paths_at_the_threshold_only_the_shallowest_is_ended() -> None:
+    """Threshold 2, turns 1, 1-2, 1-3 at once: turn 1-2's ending covers 1-3 (as it would
+    have, had they come one by one)."""
+    outcome = _decide(["p2", "p3"], "p1", Policy(threshold=2))
+    assert outcome.end == (_end("p2", False),)
+
+
+@pytest.mark.parametrize(
+    ("crisis", "policy", "expected_end", "suppressed"),
+    [
+        (("p3",), Policy(), (), (("crisis", _end("p3", False)),)),
+        (("p2",), Policy(), (), (("crisis", _end("p3", False)),)),
+        (("p2",), Policy(crisis_turns=0), (_end("p3", False),), ()),
+        (("b2",), Policy(), (_end("p3", False),), ()),  # a crisis on another branch
+        (("p1",), Policy(crisis_turns=1), (_end("p3", False),), ()),  # it no longer stands
+    ],
+)
+def test_no_ending_below_where_a_crisis_stands(
+    crisis: tuple[str, ...],
+    policy: Policy,
+    expected_end: tuple[Reach, ...],
+    suppressed: tuple[tuple[str, Reach], ...],
+) -> None:
+    """A deeper path with a crisis standing on it is not ended; the ending is counted as
+    suppressed instead."""
+    outcome = _decide(["p2", "p3"], "p1", policy, crisis=crisis)
+    assert outcome.end == expected_end
+    assert outcome.suppressed == suppressed
+
+
+def test_no_ending_on_its_own_path_where_a_crisis_stands() -> None:
+    """The third strike on a path with a crisis marked on it ends nothing: suppressed, once."""
+    outcome = _decide(["p1", "p2"], "p3", crisis=("p3",))
+    assert (outcome.end, outcome.suppressed) == ((), (("crisis", _end("p3", True)),))
+    again = _decide(["p1", "p2", "p3"], "p3", crisis=("p3",))
+    assert (again.end, again.suppressed) == ((), ())
+
+
+def test_strikes_recorded_in_a_crisis_bring_a_suppressed_ending_below() -> None:
+    """A strike recorded during a crisis does not count: the deeper path it would have
+    completed is counted as suppressed, not ended."""
+    outcome = _decide(["p2", "p3"], "p1", suppressed=("p2",))
+    assert outcome.end == ()
+    assert outcome.suppressed == (("crisis", _end("p3", False)),)
+
+
+def test_lock_scope_conversation_ends_at_the_root_and_covers_the_request() -> None:
+    """With lock_scope: conversation the one ending goes to the root, seen by the request."""
+    policy = Policy(lock_scope="conversation")
+    outcome = _decide(["p2", "p3", "b2", "b3"], "p1", policy)
+    assert outcome.end == (Reach("p3", "p1", ("weapons",), True),)
+
+
+def test_shadow_mode_counts_the_ending_once_and_writes_none() -> None:
+    """Shadow mode: the path that reaches the threshold is counted as shadowed, once."""
+    outcome = _decide(["p2", "p3"], "p1", Policy(shadow=True))
+    assert (outcome.end, outcome.suppressed) == ((), (("shadow", _end("p3", False)),))
+    later = _decide(["p1", "p2", "p3"], "p3", Policy(shadow=True))
+    assert (later.end, later.suppressed, later.reached) == ((), (), True)
+
+
+@pytest.mark.parametrize(
+    ("ending", "new", "standing"),
+    [
+        (_ended("p1"), "p3", True),  # ended by a concurrent writer: shown, not written again
+        (Ending("t", "conv_x", WHOLE_CONVERSATION, "admin", (), 1.0), "p3", True),
+        (_ended("p2"), "p1", False),  # the deeper path is already ended: nothing to do
+        (_ended("b2"), "p3", False),  # an ending on another branch changes nothing here
+    ],
+)
+def test_a_standing_ending_is_not_written_twice(ending: Ending, new: str, standing: bool) -> None:
+    """An ending already over a path the strike completes is not written (nor counted)
+    again; over the request's own path, it is the one shown to it."""
+    struck = [p for p in ("p1", "p2", "p3") if p != new]
+    outcome = _decide(struck, new, endings=(ending,))
+    assert outcome.standing == (ending if standing else None)
+    if ending.fingerprint == "b2":
+        assert outcome.end == (_end("p3", True),)
+    else:
+        assert outcome.end == ()
+
+
+def test_a_category_threshold_ends_the_strikes_own_path() -> None:
+    """A category with a threshold of one ends its own path at once; that ending covers
+    the deeper paths, which need none of their own."""
+    policy = Policy(category_thresholds={"csam": 1})
+    outcome = _decide(["p2", "p3"], "p1", policy, new_category="csam")
+    assert outcome.end == (_end("p1", True, ("csam",)),)
+
+
+def test_strikes_recorded_without_a_path_count_on_the_paths_through_them() -> None:
+    """Older strikes, recorded without their path, still count on the path of a strike
+    through them (they cannot be found below a shallower one)."""
+    old = [Strike("t", "conv_x", p, "weapons", "provider", 0.0) for p in ("p1", "p2")]
+    new = _struck("p3", at=NOW)
+    outcome = decide_strike(Policy(), ConversationState((*old, new)), new, "p1")
+    assert outcome.end == (_end("p3", True),)
+    deeper = Strike("t", "conv_x", "p3", "weapons", "provider", 0.0)
+    first = _struck("p1", at=NOW)
+    state = ConversationState((deeper, old[1], first))
+    assert decide_strike(Policy(), state, first, "p1").end == ()
+
+
+def test_a_crisis_stands_on_the_last_points_of_a_path() -> None:
+    """crisis_on reads the newest point and the `crisis_turns` before it."""
+    mark = [CrisisMark("t", "conv_x", "p1", "self_harm", 0.0)]
+    assert crisis_on(Policy(crisis_turns=2), mark, LINES["p3"])
+    assert not crisis_on(Policy(crisis_turns=1), mark, LINES["p3"])
+    assert not crisis_on(Policy(), [], LINES["p3"])

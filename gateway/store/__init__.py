@@ -14,6 +14,7 @@ from gateway.store.types import (
     DEFAULT_RETENTION,
     WHOLE_CONVERSATION,
     ConversationRecord,
+    ConversationState,
     CrisisMark,
     Ending,
     PathState,
@@ -28,6 +29,7 @@ from gateway.store.types import (
 __all__ = [
     "WHOLE_CONVERSATION",
     "ConversationRecord",
+    "ConversationState",
     "CrisisMark",
     "Ending",
     "MemoryStore",

@@ -11,6 +11,7 @@ from typing import TypeVar
 from gateway.store.types import (
     DEFAULT_RETENTION,
     ConversationRecord,
+    ConversationState,
     CrisisMark,
     Ending,
     PathState,
@@ -19,7 +20,6 @@ from gateway.store.types import (
     Strike,
     Unlock,
     cutoff,
-    first_ending,
 )
 
 PURGE_EVERY = 60.0
@@ -54,12 +54,12 @@ class MemoryStore:
         self, tenant: str, conversation_id: str, fingerprints: Sequence[str]
     ) -> PathState:
         """Standing strikes, crisis marks and first standing ending on the path."""
-        return self._path_state(tenant, conversation_id, fingerprints)
+        return self._state(tenant, conversation_id).on(fingerprints)
 
-    async def add_strike(self, strike: Strike, path: Sequence[str]) -> PathState:
-        """Record `strike` and return the state of `path` right after it."""
+    async def add_strike(self, strike: Strike) -> ConversationState:
+        """Record `strike` and return its conversation's state right after it."""
         self._write(strike.tenant, strike.conversation_id).strikes.append(strike)
-        return self._path_state(strike.tenant, strike.conversation_id, path)
+        return self._state(strike.tenant, strike.conversation_id)
 
     async def mark_crisis(self, mark: CrisisMark) -> None:
         """Record a crisis signal on the mark's fingerprint."""
@@ -149,25 +149,20 @@ class MemoryStore:
     async def close(self) -> None:
         """Nothing to release."""
 
-    def _path_state(self, tenant: str, conversation_id: str, path: Sequence[str]) -> PathState:
+    def _state(self, tenant: str, conversation_id: str) -> ConversationState:
         conv = self._conversations.get((tenant, conversation_id))
         if conv is None:
-            return PathState()
-        now, ret, on_path = self._clock(), self._retention, set(path)
+            return ConversationState()
+        now, ret = self._clock(), self._retention
         unlock_floor = cutoff(ret.unlocks, now)
         forgiven = max((u.at for u in conv.unlocks if u.at > unlock_floor), default=-math.inf)
         strike_floor = max(cutoff(ret.strikes, now), forgiven)
         ending_floor = cutoff(ret.endings, now)
         crisis_floor = cutoff(ret.crisis, now)
-        standing = (e for e in conv.endings if self._stands(e, ending_floor))
-        return PathState(
-            strikes=tuple(
-                s for s in conv.strikes if s.fingerprint in on_path and s.at > strike_floor
-            ),
-            ending=first_ending((e for e in standing if e.fingerprint in on_path), path),
-            crisis=tuple(
-                c for c in conv.crisis if c.fingerprint in on_path and c.at > crisis_floor
-            ),
+        return ConversationState(
+            strikes=tuple(s for s in conv.strikes if s.at > strike_floor),
+            endings=tuple(e for e in conv.endings if self._stands(e, ending_floor)),
+            crisis=tuple(c for c in conv.crisis if c.at > crisis_floor),
         )
 
     def _record(self, tenant: str, conversation_id: str) -> ConversationRecord | None:

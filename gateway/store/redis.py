@@ -30,6 +30,7 @@ from gateway.store import redis_scripts as lua
 from gateway.store.types import (
     DEFAULT_RETENTION,
     ConversationRecord,
+    ConversationState,
     CrisisMark,
     Ending,
     PathState,
@@ -39,7 +40,6 @@ from gateway.store.types import (
     Strike,
     Unlock,
     cutoff,
-    first_ending,
 )
 
 PREFIX = "lastword:"
@@ -78,12 +78,12 @@ class RedisStore:
         self, tenant: str, conversation_id: str, fingerprints: Sequence[str]
     ) -> PathState:
         """Standing strikes, crisis marks and first standing ending on the path, one call."""
-        return await self._path_state(tenant, conversation_id, fingerprints, ())
+        return (await self._state(tenant, conversation_id, ())).on(fingerprints)
 
-    async def add_strike(self, strike: Strike, path: Sequence[str]) -> PathState:
-        """Record `strike` and read the path back in the same script."""
+    async def add_strike(self, strike: Strike) -> ConversationState:
+        """Record `strike` and read its conversation back in the same script."""
         extra = (codec.member(strike), repr(strike.at), _ttl(self._retention.strikes))
-        return await self._path_state(strike.tenant, strike.conversation_id, path, extra)
+        return await self._state(strike.tenant, strike.conversation_id, extra)
 
     async def mark_crisis(self, mark: CrisisMark) -> None:
         """Record a crisis signal on the mark's fingerprint."""
@@ -194,23 +194,20 @@ class RedisStore:
         """Close the connection pool."""
         await self._client.aclose()
 
-    async def _path_state(
-        self, tenant: str, conversation_id: str, path: Sequence[str], extra: tuple[str, ...]
-    ) -> PathState:
+    async def _state(
+        self, tenant: str, conversation_id: str, extra: tuple[str, ...]
+    ) -> ConversationState:
         now, ret = self._clock(), self._retention
         base = f"{PREFIX}conv:{tenant}:{conversation_id}:"
         keys = [base + k for k in ("strikes", "crisis", "standing", "unlocks")]
         floors = (_floor(ret.strikes, now), _floor(ret.crisis, now), _floor(ret.unlocks, now))
-        strikes, standing, crisis = await self._call("PATH_STATE", keys, (*floors, *extra))
-        on_path = set(path)
+        strikes, standing, crisis = await self._call("STATE", keys, (*floors, *extra))
         ending_floor = cutoff(ret.endings, now)
         endings = (codec.ending(m, None) for m in standing)
-        return PathState(
-            strikes=tuple(s for s in map(codec.strike, strikes) if s.fingerprint in on_path),
-            ending=first_ending(
-                (e for e in endings if e.fingerprint in on_path and e.at > ending_floor), path
-            ),
-            crisis=tuple(c for c in map(codec.crisis, crisis) if c.fingerprint in on_path),
+        return ConversationState(
+            strikes=tuple(map(codec.strike, strikes)),
+            endings=tuple(e for e in endings if e.at > ending_floor),
+            crisis=tuple(map(codec.crisis, crisis)),
         )
 
     async def _call(self, script: str, keys: list[str], args: Sequence[str | int]) -> Any:

@@ -30,8 +30,10 @@ def _load(member: bytes) -> dict[str, Any]:
 
 
 def strike(member: bytes) -> Strike:
-    """The Strike in a `strikes` member."""
-    return Strike(**_load(member))
+    """The Strike in a `strikes` member (members written before strikes kept a path: none)."""
+    data = _load(member)
+    data["path"] = tuple(data.get("path", ()))
+    return Strike(**data)
 
 
 def crisis(member: bytes) -> CrisisMark:

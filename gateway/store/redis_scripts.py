@@ -9,8 +9,9 @@ from __future__ import annotations
 
 # KEYS: strikes, crisis, standing, unlocks
 # ARGV: strike floor, crisis floor, unlock floor, [strike member, its score, strikes TTL ms]
-# Standing strikes are those above both the retention floor and the latest unlock.
-PATH_STATE = """
+# The conversation's state, after recording the strike when one is given: standing strikes
+# (above both the retention floor and the latest unlock), standing endings, crisis marks.
+STATE = """
 if ARGV[4] then
   redis.call('ZADD', KEYS[1], ARGV[5], ARGV[4])
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -127,7 +128,7 @@ return {endings, lifted}
 """
 
 SCRIPTS = {
-    "PATH_STATE": PATH_STATE,
+    "STATE": STATE,
     "MARK_CRISIS": MARK_CRISIS,
     "END": END,
     "UNLOCK": UNLOCK,

@@ -18,6 +18,7 @@ from gateway.store import sqlite_schema as sql
 from gateway.store.types import (
     DEFAULT_RETENTION,
     ConversationRecord,
+    ConversationState,
     CrisisMark,
     Ending,
     PathState,
@@ -85,13 +86,14 @@ class SQLiteStore:
         """Standing strikes, crisis marks and first standing ending on the path, read inline."""
         return await self._read_inline(reads.path_state, tenant, conversation_id, fingerprints)
 
-    async def add_strike(self, strike: Strike, path: Sequence[str]) -> PathState:
-        """Record `strike` and read the path back in one write transaction."""
+    async def add_strike(self, strike: Strike) -> ConversationState:
+        """Record `strike` and read its conversation back in one immediate write transaction
+        (serialised with every other writer, other processes' included)."""
 
-        def write(conn: sqlite3.Connection) -> PathState:
+        def write(conn: sqlite3.Connection) -> ConversationState:
             conn.execute(sql.INSERT[Strike], sql.row(strike))
             floors = self._retention.floors(self._clock())
-            return reads.path_state(conn, strike.tenant, strike.conversation_id, path, floors)
+            return reads.conversation_state(conn, strike.tenant, strike.conversation_id, floors)
 
         return await self._run(self._write, write)
 

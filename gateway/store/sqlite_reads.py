@@ -11,12 +11,11 @@ from collections.abc import Sequence
 from gateway.store import sqlite_schema as sql
 from gateway.store.types import (
     ConversationRecord,
+    ConversationState,
     CrisisMark,
     PathState,
     ResponseLink,
-    Strike,
     Unlock,
-    first_ending,
 )
 
 
@@ -28,15 +27,21 @@ def path_state(
     floors: dict[str, float],
 ) -> PathState:
     """Standing strikes, crisis marks and first standing ending on `path`."""
+    return conversation_state(conn, tenant, conversation_id, floors).on(path)
+
+
+def conversation_state(
+    conn: sqlite3.Connection, tenant: str, conversation_id: str, floors: dict[str, float]
+) -> ConversationState:
+    """The conversation's unforgiven strikes, standing endings and crisis marks."""
     params = {"t": tenant, "c": conversation_id, **floors}
-    on_path = set(path)
-    strikes = conn.execute(sql.PATH_STRIKES, params).fetchall()
-    endings = conn.execute(sql.PATH_ENDINGS, params).fetchall()
-    crisis = conn.execute(sql.PATH_CRISIS, params).fetchall()
-    return PathState(
-        strikes=tuple(Strike(*row) for row in strikes if row[2] in on_path),
-        ending=first_ending((sql.ending(row) for row in endings if row[2] in on_path), path),
-        crisis=tuple(CrisisMark(*row) for row in crisis if row[2] in on_path),
+    strikes = conn.execute(sql.STATE_STRIKES, params).fetchall()
+    endings = conn.execute(sql.STATE_ENDINGS, params).fetchall()
+    crisis = conn.execute(sql.STATE_CRISIS, params).fetchall()
+    return ConversationState(
+        strikes=tuple(map(sql.strike, strikes)),
+        endings=tuple(map(sql.ending, endings)),
+        crisis=tuple(CrisisMark(*row) for row in crisis),
     )
 
 
@@ -56,7 +61,7 @@ def conversation(
         tenant=tenant,
         conversation_id=conversation_id,
         alias=str(alias[0][0]) if alias else None,
-        strikes=tuple(Strike(*row) for row in strikes),
+        strikes=tuple(map(sql.strike, strikes)),
         endings=tuple(sql.ending(row) for row in endings),
         unlocks=tuple(Unlock(*row) for row in unlocks),
         crisis=tuple(CrisisMark(*row) for row in crisis),

@@ -48,11 +48,14 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             path TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (tenant, response_id))""",
         "CREATE INDEX IF NOT EXISTS responses_at ON responses (at)",
     ),
+    # Each strike keeps the points its own is reached through (a JSON array), so a strike on
+    # a shallower point finds the deeper paths it completes. Older rows read as no path.
+    3: ("ALTER TABLE strikes ADD COLUMN path TEXT NOT NULL DEFAULT '[]'",),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
 COLUMNS = {
-    "strikes": "tenant, conversation_id, fingerprint, category, source, at",
+    "strikes": "tenant, conversation_id, fingerprint, category, source, at, path",
     "endings": "tenant, conversation_id, fingerprint, reason, categories, at, lifted_at",
     "crisis": "tenant, conversation_id, fingerprint, category, at",
     "unlocks": "tenant, conversation_id, actor, note, at, lifted",
@@ -60,17 +63,17 @@ COLUMNS = {
 # A conversation holds few records, so path reads fetch its standing ones through the
 # (tenant, conversation_id) index prefix and keep the path's fingerprints in Python: cheaper
 # than matching a 200-fingerprint list in SQL, and one fixed statement whatever the path.
-PATH_STRIKES = """
-SELECT tenant, conversation_id, fingerprint, category, source, at FROM strikes
+STATE_STRIKES = """
+SELECT tenant, conversation_id, fingerprint, category, source, at, path FROM strikes
 WHERE tenant = :t AND conversation_id = :c AND at > :strikes AND at > COALESCE((
     SELECT MAX(at) FROM unlocks
     WHERE tenant = :t AND conversation_id = :c AND at > :unlocks
   ), :strikes)
 ORDER BY at, id"""
-PATH_ENDINGS = """
+STATE_ENDINGS = """
 SELECT tenant, conversation_id, fingerprint, reason, categories, at, lifted_at FROM endings
 WHERE tenant = :t AND conversation_id = :c AND lifted_at IS NULL AND at > :endings"""
-PATH_CRISIS = """
+STATE_CRISIS = """
 SELECT tenant, conversation_id, fingerprint, category, at FROM crisis
 WHERE tenant = :t AND conversation_id = :c AND at > :crisis
 ORDER BY at, id"""
@@ -96,7 +99,7 @@ ENDINGS_TENANT = """
 SELECT tenant, conversation_id, fingerprint, reason, categories, at, lifted_at FROM endings
 WHERE tenant = :t AND at > :endings AND at < :b ORDER BY at DESC, id DESC LIMIT :n"""
 INSERT = {
-    Strike: "INSERT INTO strikes VALUES (NULL, ?, ?, ?, ?, ?, ?)",
+    Strike: "INSERT INTO strikes VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)",
     Ending: "INSERT INTO endings VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)",
     CrisisMark: "INSERT INTO crisis VALUES (NULL, ?, ?, ?, ?, ?)",
     Unlock: "INSERT INTO unlocks VALUES (NULL, ?, ?, ?, ?, ?, ?)",
@@ -156,12 +159,23 @@ def connect_reader(path: Path) -> sqlite3.Connection:
     return conn
 
 
+_JSON_COLUMNS = frozenset({"categories", "path"})
+
+
 def row(record: Strike | Ending | CrisisMark | Unlock) -> tuple[Any, ...]:
-    """The record's columns in table order (categories as a JSON array)."""
+    """The record's columns in table order (categories and paths as JSON arrays)."""
     return tuple(
-        orjson.dumps(value).decode() if f.name == "categories" else value
+        orjson.dumps(value).decode() if f.name in _JSON_COLUMNS else value
         for f in fields(record)
         for value in (getattr(record, f.name),)
+    )
+
+
+def strike(values: Sequence[Any]) -> Strike:
+    """The Strike stored in a `strikes` row."""
+    tenant, conversation_id, fingerprint, category, source, at, path = values
+    return Strike(
+        tenant, conversation_id, fingerprint, category, source, at, tuple(orjson.loads(path))
     )
 
 

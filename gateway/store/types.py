@@ -21,7 +21,13 @@ class StoreError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Strike:
-    """A user turn flagged as harmful and refused by the model, recorded at one fingerprint."""
+    """A user turn flagged as harmful and refused by the model, recorded at one fingerprint.
+
+    `path` holds the fingerprints of the points the struck one is reached through (user
+    turns, and points inherited or passed aside), root first, the struck point last: it
+    lets a later strike on a shallower point find the deeper paths it brings to the
+    threshold. Empty on strikes recorded without it.
+    """
 
     tenant: str
     conversation_id: str
@@ -29,6 +35,7 @@ class Strike:
     category: str
     source: str
     at: float
+    path: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,25 @@ class PathState:
     strikes: tuple[Strike, ...] = ()
     ending: Ending | None = None
     crisis: tuple[CrisisMark, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationState:
+    """What stands in a whole conversation at one moment: unforgiven strikes (with their
+    paths), standing endings and crisis marks, every one within retention."""
+
+    strikes: tuple[Strike, ...] = ()
+    endings: tuple[Ending, ...] = ()
+    crisis: tuple[CrisisMark, ...] = ()
+
+    def on(self, path: Sequence[str]) -> PathState:
+        """The state of `path`: the records on its fingerprints, its first standing ending."""
+        on_path = set(path)
+        return PathState(
+            strikes=tuple(s for s in self.strikes if s.fingerprint in on_path),
+            ending=first_ending((e for e in self.endings if e.fingerprint in on_path), path),
+            crisis=tuple(c for c in self.crisis if c.fingerprint in on_path),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +195,13 @@ class Store(Protocol):
         """Standing strikes, crisis marks and first standing ending on the path, one round trip."""
         ...
 
-    async def add_strike(self, strike: Strike, path: Sequence[str]) -> PathState:
-        """Record `strike` atomically and return the state of `path` right after it."""
+    async def add_strike(self, strike: Strike) -> ConversationState:
+        """Record `strike` and return its conversation's state right after it, atomically.
+
+        Writers are serialised (across processes and replicas too): each one's answer holds
+        every strike written before it, so the last writer of several concurrent strikes
+        sees them all, whichever paths they were recorded on.
+        """
         ...
 
     async def mark_crisis(self, mark: CrisisMark) -> None:

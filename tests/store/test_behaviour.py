@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from gateway.store import (
+    ConversationState,
     CrisisMark,
     Ending,
     PathState,
@@ -23,8 +24,14 @@ MAIN = ("fp-0", "fp-1", "fp-2", "fp-3")  # prefixes of one conversation, root fi
 BRANCH = ("fp-0", "fp-1", "fb-2")  # the user edited turn 2: a sibling of fp-2
 
 
+def points_to(fingerprint: str) -> tuple[str, ...]:
+    """The path of a point of MAIN or BRANCH, root first, the point last."""
+    line = MAIN if fingerprint in MAIN else BRANCH
+    return line[: line.index(fingerprint) + 1]
+
+
 def strike(fingerprint: str, at: float, tenant: str = T, conv: str = C) -> Strike:
-    return Strike(tenant, conv, fingerprint, "violence", "anthropic", at)
+    return Strike(tenant, conv, fingerprint, "violence", "anthropic", at, points_to(fingerprint))
 
 
 def ending(fingerprint: str, at: float, tenant: str = T, conv: str = C) -> Ending:
@@ -45,10 +52,10 @@ async def test_fresh_path_has_empty_state(store: Store) -> None:
 
 async def test_strikes_count_only_on_the_given_prefixes(store: Store, clock: FakeClock) -> None:
     """Strikes on a sibling branch or another tenant are not seen on a path."""
-    await store.add_strike(strike("fp-1", clock()), MAIN)
-    await store.add_strike(strike("fp-2", clock.advance(1)), MAIN)
-    await store.add_strike(strike("fb-2", clock.advance(1)), BRANCH)
-    await store.add_strike(strike("fp-1", clock.advance(1), tenant=OTHER), MAIN)
+    await store.add_strike(strike("fp-1", clock()))
+    await store.add_strike(strike("fp-2", clock.advance(1)))
+    await store.add_strike(strike("fb-2", clock.advance(1)))
+    await store.add_strike(strike("fp-1", clock.advance(1), tenant=OTHER))
 
     main = await store.path_state(T, C, MAIN)
     assert [s.fingerprint for s in main.strikes] == ["fp-1", "fp-2"]
@@ -59,12 +66,65 @@ async def test_strikes_count_only_on_the_given_prefixes(store: Store, clock: Fak
     assert len((await store.path_state(OTHER, C, MAIN)).strikes) == 1
 
 
-async def test_add_strike_returns_the_state_after_it(store: Store, clock: FakeClock) -> None:
-    """add_strike answers with the path state that includes the new strike and any ending."""
-    await store.end(ending("fp-0", clock()))
-    state = await store.add_strike(strike("fp-1", clock.advance(1)), MAIN[:2])
-    assert [s.at for s in state.strikes] == [clock()]
-    assert state.ending is not None and state.ending.fingerprint == "fp-0"
+async def test_add_strike_returns_the_whole_conversation_after_it(
+    store: Store, clock: FakeClock
+) -> None:
+    """add_strike answers with every standing record of the conversation, the new strike
+    included: strikes of every branch with their paths, standing endings, crisis marks."""
+    await store.add_strike(strike("fb-2", clock()))
+    await store.end(ending("fp-0", clock.advance(1)))
+    mark = CrisisMark(T, C, "fb-2", "self_harm", clock.advance(1))
+    await store.mark_crisis(mark)
+    await store.add_strike(strike("fp-1", clock.advance(1), conv=C2))
+    state = await store.add_strike(strike("fp-3", clock.advance(1)))
+
+    assert isinstance(state, ConversationState)
+    assert {(s.fingerprint, s.path) for s in state.strikes} == {
+        ("fb-2", BRANCH),
+        ("fp-3", MAIN),
+    }
+    assert state.strikes[-1] == strike("fp-3", clock())
+    assert state.endings == (ending("fp-0", START + 1),)
+    assert state.crisis == (mark,)
+    assert state.on(MAIN[:2]) == PathState((), ending("fp-0", START + 1), ())
+    assert state.on(BRANCH) == await store.path_state(T, C, BRANCH)
+
+
+async def test_add_strike_leaves_out_what_no_longer_stands(
+    make_store: MakeStore, clock: FakeClock
+) -> None:
+    """The state add_strike returns holds no forgiven or expired strike and no lifted ending."""
+    store = await make_store(Retention(strikes=100))
+    await store.add_strike(strike("fp-1", clock()))
+    await store.end(ending("fp-1", clock.advance(1)))
+    await store.unlock(unlock(clock.advance(1)))
+    await store.add_strike(strike("fp-2", clock.advance(1)))
+    state = await store.add_strike(strike("fp-3", clock.advance(100)))
+    assert [s.fingerprint for s in state.strikes] == ["fp-3"]
+    assert state.endings == ()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"], indirect=True)
+async def test_the_last_of_concurrent_strikes_sees_every_path(
+    make_store: MakeStore, clock: FakeClock
+) -> None:
+    """Strikes on turns 1, 1-2 and 1-3 written at once through two replicas: the writes are
+    serialised, so one answer holds all three, with the deepest strike's whole path."""
+    one, two = await make_store(), await make_store()
+    for trial in range(10):
+        conv = f"conv_{trial}"
+        states = await asyncio.gather(
+            one.add_strike(strike("fp-1", clock.advance(1), conv=conv)),
+            two.add_strike(strike("fp-2", clock.advance(1), conv=conv)),
+            one.add_strike(strike("fp-3", clock.advance(1), conv=conv)),
+        )
+        assert sorted(len(s.strikes) for s in states) == [1, 2, 3]
+        last = max(states, key=lambda s: len(s.strikes))
+        assert {s.fingerprint: s.path for s in last.strikes} == {
+            "fp-1": MAIN[:2],
+            "fp-2": MAIN[:3],
+            "fp-3": MAIN,
+        }
 
 
 async def test_ending_is_found_on_any_prefix_first_in_order(store: Store, clock: FakeClock) -> None:
@@ -93,15 +153,15 @@ async def test_end_is_idempotent_per_fingerprint(store: Store, clock: FakeClock)
 
 async def test_unlock_lifts_forgives_and_is_audited(store: Store, clock: FakeClock) -> None:
     """Unlock lifts standing endings, forgives earlier strikes, keeps both for audit."""
-    await store.add_strike(strike("fp-1", clock()), MAIN)
-    await store.add_strike(strike("fp-2", clock.advance(1)), MAIN)
+    await store.add_strike(strike("fp-1", clock()))
+    await store.add_strike(strike("fp-2", clock.advance(1)))
     await store.end(ending("fp-2", clock.advance(1)))
     await store.end(ending("fb-2", clock.advance(1)))
 
     done = await store.unlock(unlock(clock.advance(1)))
     assert done == Unlock(T, C, "reviewer@example.com", "appeal granted", clock(), lifted=2)
     assert await store.path_state(T, C, MAIN) == PathState()
-    after = await store.add_strike(strike("fp-3", clock.advance(1)), MAIN)
+    after = await store.add_strike(strike("fp-3", clock.advance(1)))
     assert [s.fingerprint for s in after.strikes] == ["fp-3"]
 
     record = await store.conversation(T, C)
@@ -122,7 +182,7 @@ async def test_unlock_lifts_forgives_and_is_audited(store: Store, clock: FakeClo
 
 async def test_unlock_is_tenant_scoped(store: Store, clock: FakeClock) -> None:
     """An unlock for another tenant lifts nothing and forgives nothing."""
-    await store.add_strike(strike("fp-1", clock()), MAIN)
+    await store.add_strike(strike("fp-1", clock()))
     await store.end(ending("fp-2", clock.advance(1)))
     assert (await store.unlock(unlock(clock.advance(1), tenant=OTHER))).lifted == 0
     state = await store.path_state(T, C, MAIN)
@@ -165,7 +225,7 @@ async def test_aliases_resolve_one_to_one(store: Store, clock: FakeClock) -> Non
     assert await store.resolve(T, "support-thread") is None
     assert await store.resolve(T, "renamed") == C2
 
-    await store.add_strike(strike("fp-1", clock()), MAIN)
+    await store.add_strike(strike("fp-1", clock()))
     assert await store.resolve(T, C) == C
 
 
@@ -197,7 +257,7 @@ async def test_endings_paginate_newest_first(store: Store, clock: FakeClock) -> 
 async def test_retention_expires_records(make_store: MakeStore, clock: FakeClock) -> None:
     """Strikes, crisis marks and endings past their retention are ignored on read."""
     store = await make_store(Retention(strikes=100, endings=1000, crisis=10))
-    await store.add_strike(strike("fp-1", clock()), MAIN)
+    await store.add_strike(strike("fp-1", clock()))
     await store.mark_crisis(CrisisMark(T, C, "fp-1", "self_harm", clock()))
     await store.end(ending("fp-2", clock()))
 
@@ -221,7 +281,7 @@ async def test_retention_purges_old_records(make_store: MakeStore, clock: FakeCl
     """Expired records and aliases are gone for good once the store purges."""
     store = await make_store(Retention(strikes=100, endings=100, crisis=10))
     await store.set_alias(T, C, "thread")
-    await store.add_strike(strike("fp-1", clock()), MAIN)
+    await store.add_strike(strike("fp-1", clock()))
     await store.end(ending("fp-2", clock()))
     await store.unlock(unlock(clock()))
     clock.advance(101)
@@ -235,7 +295,7 @@ async def test_retention_purges_old_records(make_store: MakeStore, clock: FakeCl
 async def test_concurrent_strikes_lose_nothing(store: Store, clock: FakeClock) -> None:
     """50 concurrent add_strike calls on one path record 50 strikes, each seeing a new count."""
     states = await asyncio.gather(
-        *(store.add_strike(strike(MAIN[i % 4], clock() + i / 100), MAIN) for i in range(50))
+        *(store.add_strike(strike(MAIN[i % 4], clock() + i / 100)) for i in range(50))
     )
     assert sorted(len(s.strikes) for s in states) == list(range(1, 51))
     assert len((await store.path_state(T, C, MAIN)).strikes) == 50
@@ -246,7 +306,7 @@ async def test_replicas_share_state(make_store: MakeStore, clock: FakeClock) -> 
     """Two store instances on one backend see each other's writes and serialise strikes."""
     one, two = await make_store(), await make_store()
     states = await asyncio.gather(
-        *((one, two)[i % 2].add_strike(strike("fp-1", clock() + i / 100), MAIN) for i in range(40))
+        *((one, two)[i % 2].add_strike(strike("fp-1", clock() + i / 100)) for i in range(40))
     )
     assert sorted(len(s.strikes) for s in states) == list(range(1, 41))
     ended = await one.end(ending("fp-2", clock()))

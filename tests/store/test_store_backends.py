@@ -9,6 +9,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+import orjson
 import pytest
 from redis.asyncio import Redis
 
@@ -24,7 +25,7 @@ from gateway.store import (
     open_store,
 )
 from gateway.store.redis import RedisStore
-from gateway.store.sqlite_schema import SCHEMA
+from gateway.store.sqlite_schema import SCHEMA, SCHEMA_VERSION
 from tests.store.redis_server import free_port
 from tests.store.store_helpers import START, FakeClock
 
@@ -38,7 +39,7 @@ from gateway.store import Ending, Strike, open_store
 async def main():
     store = await open_store(sys.argv[1])
     at = float(sys.argv[2])
-    await store.add_strike(Strike("tenant-a", "conv_main", "fp-1", "violence", "x", at), [])
+    await store.add_strike(Strike("tenant-a", "conv_main", "fp-1", "violence", "x", at))
     await store.end(Ending("tenant-a", "conv_main", "fp-2", "model", ("violence",), at))
     print("acknowledged", flush=True)
     os._exit(0)  # no close, no checkpoint: only what was committed survives
@@ -69,7 +70,7 @@ async def test_sqlite_state_survives_reopen(tmp_path: Path, clock: FakeClock) ->
     """Closing and reopening the file keeps every record, and the schema is versioned."""
     path = tmp_path / "nested" / "dir" / "lastword.db"
     store = await SQLiteStore.open(path, clock=clock)
-    await store.add_strike(Strike(T, C, "fp-1", "violence", "x", START), PATH)
+    await store.add_strike(Strike(T, C, "fp-1", "violence", "x", START, PATH[:2]))
     await store.end(Ending(T, C, "fp-2", "admin", (), START))
     await store.set_alias(T, C, "thread")
     await store.close()
@@ -83,12 +84,13 @@ async def test_sqlite_state_survives_reopen(tmp_path: Path, clock: FakeClock) ->
     finally:
         await again.close()
     with closing(sqlite3.connect(path)) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 async def test_sqlite_version_1_file_is_migrated_on_open(tmp_path: Path, clock: FakeClock) -> None:
-    """A file written by schema version 1 gains the responses table and keeps its records."""
+    """A file written by schema version 1 gains the responses table and the strikes' paths,
+    and keeps its records (its strikes read with no path)."""
     path = tmp_path / "lastword.db"
     with closing(sqlite3.connect(path)) as conn:
         conn.executescript(SCHEMA)  # exactly what version 1 ran on a new file
@@ -102,14 +104,15 @@ async def test_sqlite_version_1_file_is_migrated_on_open(tmp_path: Path, clock: 
     for _ in range(2):  # the second open finds nothing left to migrate
         store = await SQLiteStore.open(path, clock=clock)
         try:
-            assert len((await store.path_state(T, C, PATH)).strikes) == 1
+            (old,) = (await store.path_state(T, C, PATH)).strikes
+            assert old == Strike(T, C, "fp-1", "violence", "x", START, ())
             assert await store.resolve(T, "thread") == C
             await store.link_response(link)
             assert await store.linked_response(T, "resp_1") == link
         finally:
             await store.close()
     with closing(sqlite3.connect(path)) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
         assert conn.execute("SELECT COUNT(*) FROM responses").fetchone() == (1,)
 
 
@@ -118,12 +121,13 @@ async def test_sqlite_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "lastword.db"
     with closing(sqlite3.connect(path)) as conn:
         conn.executescript(SCHEMA)
-        conn.execute("INSERT INTO schema_version VALUES (3)")
+        conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION + 1,))
         conn.commit()
-    with pytest.raises(StoreError, match="schema version 3 is newer"):
+    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1} is newer"):
         await SQLiteStore.open(path)
     with closing(sqlite3.connect(path)) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+        found = conn.execute("SELECT version FROM schema_version").fetchall()
+        assert found == [(SCHEMA_VERSION + 1,)]
         tables = conn.execute("SELECT name FROM sqlite_master WHERE name = 'responses'")
         assert tables.fetchall() == []
 
@@ -135,7 +139,7 @@ async def test_sqlite_purges_expired_rows_on_write(tmp_path: Path, clock: FakeCl
     store = await SQLiteStore.open(path, retention, clock)
     try:
         await store.link_response(ResponseLink(T, "resp_1", C, PATH, clock()))
-        await store.add_strike(Strike(T, C, "fp-1", "violence", "x", clock()), PATH)
+        await store.add_strike(Strike(T, C, "fp-1", "violence", "x", clock(), PATH[:2]))
         await store.mark_crisis(CrisisMark(T, C, "fp-1", "self_harm", clock()))
         await store.end(Ending(T, C, "fp-2", "admin", (), clock()))
         clock.advance(30)
@@ -202,7 +206,7 @@ async def test_redis_keys_carry_retention_ttls(redis_url: str) -> None:
     try:
         await client.flushdb()
         now = time.time()
-        await store.add_strike(Strike(T, C, "fp-1", "violence", "x", now), PATH)
+        await store.add_strike(Strike(T, C, "fp-1", "violence", "x", now, PATH[:2]))
         await store.end(Ending(T, C, "fp-2", "admin", (), now))
         await store.set_alias(T, C, "thread")
         await store.link_response(ResponseLink(T, "resp_1", C, PATH, now))
@@ -219,6 +223,27 @@ async def test_redis_keys_carry_retention_ttls(redis_url: str) -> None:
         assert await client.exists(base + "crisis") == 0
         assert await store.path_state(T, C, PATH) != PathState()
         assert len(await client.keys("*")) == len(await client.keys("lastword:*")) > 0
+    finally:
+        await store.close()
+        await client.aclose()
+
+
+async def test_redis_strike_without_a_path_reads_cleanly(redis_url: str) -> None:
+    """A strike member written before strikes kept their path reads back with none, and a new
+    strike's answer still holds it."""
+    client = Redis.from_url(redis_url)
+    store = RedisStore.from_url(redis_url)
+    try:
+        await client.flushdb()
+        now = time.time()
+        old = {"tenant": T, "conversation_id": C, "fingerprint": "fp-1", "category": "violence"}
+        member = orjson.dumps(["0123456789abcdef", {**old, "source": "x", "at": now}])
+        await client.zadd(f"lastword:conv:{T}:{C}:strikes", {member: now})
+        state = await store.add_strike(Strike(T, C, "fp-2", "violence", "x", now + 1, PATH))
+        assert state.strikes == (
+            Strike(T, C, "fp-1", "violence", "x", now, ()),
+            Strike(T, C, "fp-2", "violence", "x", now + 1, PATH),
+        )
     finally:
         await store.close()
         await client.aclose()
