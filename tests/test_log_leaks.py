@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -168,3 +170,41 @@ async def test_an_internal_error_logs_no_key_and_no_text(
     else:
         assert event in written
         assert f"{exc_type} (message not logged)" in written
+
+
+UNCAUGHT = """
+import sys, threading
+from gateway.logs import configure_logging, install_exception_hooks
+configure_logging(sys.argv[1], "info")
+install_exception_hooks()
+headers = {"x-api-key": sys.argv[2]}
+thread = threading.Thread(target=lambda: int(sys.argv[3]), name="worker-thread")
+thread.start()
+thread.join()
+raise ValueError(f"cannot use {sys.argv[3]} with {headers}")
+"""
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_an_uncaught_exception_is_logged_without_its_message(fmt: str) -> None:
+    """A crash in a thread or at top level is a log record by type, no key and no text."""
+    done = subprocess.run(
+        [sys.executable, "-c", UNCAUGHT, fmt, API_KEY, PROMPT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    everything = done.stdout + done.stderr
+    for secret in SECRETS:
+        assert secret not in everything, f"{secret!r} reached the log"
+    if fmt == "json":
+        records = {r["event"]: r for r in map(orjson.loads, done.stderr.splitlines())}
+        assert records["thread_exception"]["exception"][0]["exc_type"] == "ValueError"
+        assert records["thread_exception"]["thread"] == "worker-thread"
+        assert records["uncaught_exception"]["exception"][0]["exc_type"] == "ValueError"
+    else:
+        assert "thread_exception" in done.stderr
+        assert "uncaught_exception" in done.stderr
+        assert "ValueError (message not logged)" in done.stderr
