@@ -40,9 +40,13 @@ _SECRET_VALUE = re.compile(r"(sk-[A-Za-z0-9_\-]{8,}|Bearer\s+\S+)")
 # Where a library's message starts quoting an object (a repr, a tuple of arguments): an
 # exception's repr may carry the request body, a callback's repr its arguments.
 _REPR_START = re.compile(r"""[<(\[{'"]""")
-# Enough frames to place a failure; a bounded traceback also keeps a record short enough
-# for one atomic write to a pipe shared by several workers (PIPE_BUF, 4096 bytes on Linux).
+# Enough frames to place a failure.
 MAX_FRAMES = 20
+# POSIX keeps a pipe write of up to PIPE_BUF bytes (4096 on Linux) whole: a JSON record
+# with a traceback longer than that is shortened to fit, so workers sharing stderr cannot
+# split it. (Fields alone that long are not: the gateway's records are far shorter.)
+LINE_LIMIT = 4096
+_SHORT_FRAMES = 4
 # Not text: the exception to render (reduced by `safe_exception`) and the stdlib record.
 _UNSCRUBBED = frozenset({"exc_info", "_record", "_from_structlog"})
 
@@ -157,6 +161,29 @@ def _orjson_dumps(value: Any, **_: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
+def _shortened(stacks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The outermost exception and the root cause, each with its innermost frames only."""
+    short = []
+    for stack in stacks if len(stacks) <= 2 else [stacks[0], stacks[-1]]:
+        frames = stack["frames"]
+        if len(frames) > _SHORT_FRAMES:
+            skipped = f"Skipped frames: {len(frames) - _SHORT_FRAMES}"
+            frames = [{"filename": "", "lineno": -1, "name": skipped}, *frames[-_SHORT_FRAMES:]]
+        kept = {**stack, "frames": frames}
+        kept.pop("exceptions", None)  # a group's members: too many to fit
+        short.append(kept)
+    return short
+
+
+def _render_json(_logger: Any, _method: str, event_dict: EventDict) -> str:
+    """One JSON object; a traceback that would make it longer than LINE_LIMIT is shortened."""
+    line = orjson.dumps(event_dict, default=str)
+    stacks = event_dict.get("exception")
+    if len(line) + 1 > LINE_LIMIT and isinstance(stacks, list):
+        line = orjson.dumps({**event_dict, "exception": _shortened(stacks)}, default=str)
+    return line.decode()
+
+
 class LineWriter:
     """Writes each record and its newline with one write to the stream's file descriptor.
 
@@ -226,7 +253,7 @@ class _LineHandler(logging.Handler):
 
 def _renderer(fmt: str, file: TextIO) -> list[Callable[..., Any]]:
     if fmt == "json":
-        return [structlog.processors.JSONRenderer(serializer=_orjson_dumps)]
+        return [_render_json]
     colors = hasattr(file, "isatty") and file.isatty()
     return [_console_exception, structlog.dev.ConsoleRenderer(colors=colors)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from collections import Counter
 
 import orjson
 
-from gateway.logs import LineWriter
+from gateway.logs import LINE_LIMIT, LineWriter, configure_logging, get_logger
 
 WRITERS = 4
 RECORDS = 1500
@@ -83,3 +84,34 @@ def test_a_stream_without_a_descriptor_gets_one_write_per_record() -> None:
     writer.write('{"event":"a"}')
     writer.write('{"event":"b"}')
     assert recorder.calls == ['{"event":"a"}\n', '{"event":"b"}\n']
+
+
+def _deep(depth: int) -> None:
+    if depth:
+        _deep(depth - 1)
+    raise KeyError("bottom")
+
+
+def test_a_long_traceback_is_shortened_to_one_atomic_write() -> None:
+    """A record whose traceback would pass PIPE_BUF is cut to fit, keeping cause and place."""
+    out = io.StringIO()
+    configure_logging("json", "info", out)
+    try:
+        try:
+            _deep(60)
+        except KeyError as exc:
+            try:
+                raise ValueError("middle") from exc
+            except ValueError as middle:
+                raise RuntimeError("top") from middle
+    except RuntimeError:
+        get_logger("test").exception("internal_error", detail="x" * 2500)
+    finally:
+        configure_logging("console", "warning")
+    line = out.getvalue()
+    assert len(line.encode()) <= LINE_LIMIT
+    record = orjson.loads(line)
+    stacks = record["exception"]
+    assert [s["exc_type"] for s in stacks] == ["RuntimeError", "KeyError"]
+    assert stacks[1]["frames"][-1]["name"] == "_deep"
+    assert stacks[1]["frames"][0]["name"].startswith("Skipped frames")
