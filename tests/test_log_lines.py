@@ -11,7 +11,8 @@ from collections import Counter
 
 import orjson
 
-from gateway.logs import LINE_LIMIT, LineWriter, configure_logging, get_logger
+from gateway.logs import configure_logging, get_logger
+from gateway.logs_lines import LINE_LIMIT, LineWriter
 
 WRITERS = 4
 RECORDS = 1500
