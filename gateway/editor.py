@@ -56,7 +56,7 @@ class ResponseEditor:
             out = await self._edit(event, role)
             if out is not None:
                 if parts is None:
-                    parts = [e.raw + b"\n\n" for e in events]
+                    parts = [e.raw for e in events]
                 parts[i] = out
         return block if parts is None else b"".join(parts)
 
