@@ -321,12 +321,7 @@ class Proxy:
         exchange.upstream_ends()
         headers = self._headers(upstream, editor.inspection)
         if upstream.status == 200 and upstream.content_type == "application/json":
-            try:
-                parsed = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                parsed = None
-            if isinstance(parsed, dict) and await editor.body(parsed):
-                body = orjson.dumps(parsed)
+            body = await editor.body(body)
             if editor.ended:
                 headers[CONVERSATION_STATUS] = "ended"
         return web.Response(status=upstream.status, body=body, headers=headers)
@@ -373,6 +368,8 @@ class Proxy:
             await response.write_eof()
         except _CLIENT_GONE:
             log.info("client_disconnected", events=editor.events)
+        if inspect:
+            await self._finish(editor)
         return response
 
     def _stream_end(
@@ -401,6 +398,14 @@ class Proxy:
                 "upstream_incomplete", "The upstream stream ended before it finished."
             )
         return tail
+
+    async def _finish(self, editor: ResponseEditor) -> None:
+        """Record an answer no event finished: what it showed still counts."""
+        try:
+            await editor.finish()
+        except Exception:
+            # The client has its answer; a failure to record it is the gateway's to log.
+            log.exception("record_failed")
 
     async def _passthrough_body(self, request: web.Request) -> bytes | object | None:
         """Small bodies of known length are sent whole; others stream through chunked."""

@@ -14,7 +14,9 @@ from gateway.dialects.rewrite import END_TOOL
 from gateway.dialects.shapes import is_index
 
 DROP: Final = "drop"
-Edit = JSONObject | str | None  # a changed event, DROP, or None for unchanged
+# The event could not be read where the filter needed to: it is left as it came.
+ODD: Final = "odd"
+Edit = JSONObject | str | None  # a changed event, DROP, ODD, or None for unchanged
 
 _BLOCK_EVENTS = frozenset({"content_block_start", "content_block_delta", "content_block_stop"})
 _FINAL_RESPONSES = frozenset({"response.completed", "response.incomplete", "response.failed"})
@@ -56,7 +58,7 @@ class AnthropicEndTool:
         if kind in _BLOCK_EVENTS:
             index = data.get("index", 0)
             if not is_index(index):
-                return None  # a block that cannot be placed is left as it came
+                return ODD  # a block that cannot be placed is left as it came
             block = data.get("content_block")
             if (
                 kind == "content_block_start"
@@ -73,7 +75,9 @@ class AnthropicEndTool:
             return {**data, "index": index - shift} if shift else None
         if kind == "message_delta" and self.dropped and not self.other_tools:
             delta = data.get("delta")
-            if isinstance(delta, dict) and delta.get("stop_reason") == "tool_use":
+            if not isinstance(delta, dict):
+                return ODD
+            if delta.get("stop_reason") == "tool_use":
                 return {**data, "delta": {**delta, "stop_reason": "end_turn"}}
         return None
 
@@ -103,18 +107,23 @@ class ChatEndTool:
     def event(self, data: JSONObject) -> Edit:
         """Drop the call's deltas (and chunks left empty); make `tool_calls` a `stop`."""
         choices = data.get("choices")
-        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        if not choices:
             return None
+        if not isinstance(choices, list) or not isinstance(choices[0], dict):
+            return ODD
         choice = choices[0]
         delta = choice.get("delta") or {}
         if not isinstance(delta, dict):
-            return None
+            return ODD
         changed = False
-        calls = _objects(delta.get("tool_calls"))
+        raw_calls = delta.get("tool_calls")
+        calls = _objects(raw_calls)
+        if raw_calls and not calls:
+            return ODD
         if calls:
             kept = self._calls(calls)
             if kept is None:
-                return None
+                return ODD
             changed = kept is not calls
             delta = {k: v for k, v in delta.items() if k != "tool_calls"}
             if kept:
@@ -188,10 +197,17 @@ class ResponsesEndTool:
             if is_index(index):
                 self.dropped.add(index)
             return DROP
-        if self.dropped and is_index(index) and index in self.dropped:
+        if index is not None and not is_index(index):
+            return ODD
+        if index in self.dropped:
             return DROP
-        response = data.get("response")
-        if kind in _FINAL_RESPONSES and self.called and isinstance(response, dict):
+        if kind in _FINAL_RESPONSES and self.called:
+            response = data.get("response")
+            if not isinstance(response, dict):
+                return ODD
+            output = response.get("output")
+            if output is not None and _objects(output) is None:
+                return ODD
             response = dict(response)
             if self.body(response):
                 return {**data, "response": response}

@@ -1,7 +1,8 @@
 """The end-tool filters take out the gateway's own call, and leave what they cannot read.
 
-Event tables per dialect: after the end tool's call was seen, odd events come; each is
-either left unchanged (None) or edited as stated, and none raises.
+Event tables per dialect: after the end tool's call was seen, events come; each is
+dropped, edited as stated, left unchanged (None), or left as it came and said to be odd
+(ODD, which the editor counts). None raises.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gateway.dialects.end_tool import DROP, end_tool_filter
+from gateway.dialects.end_tool import DROP, ODD, end_tool_filter
 from gateway.dialects.rewrite import END_TOOL
 
 END_CALLS: dict[str, dict[str, Any]] = {
@@ -44,12 +45,12 @@ AFTER_THE_CALL: dict[str, tuple[str, Any, Any]] = {
     "anthropic: a string index is left alone": (
         "anthropic",
         {"type": "content_block_delta", "index": "2", "delta": {}},
-        None,
+        ODD,
     ),
     "anthropic: a list index is left alone": (
         "anthropic",
         {"type": "content_block_stop", "index": [1]},
-        None,
+        ODD,
     ),
     "anthropic: a content_block that is a string": (
         "anthropic",
@@ -59,30 +60,30 @@ AFTER_THE_CALL: dict[str, tuple[str, Any, Any]] = {
     "anthropic: a message_delta whose delta is a string": (
         "anthropic",
         {"type": "message_delta", "delta": "tool_use"},
-        None,
+        ODD,
     ),
     "anthropic: the stop reason is made ordinary": (
         "anthropic",
         {"type": "message_delta", "delta": {"stop_reason": "tool_use"}},
         {"type": "message_delta", "delta": {"stop_reason": "end_turn"}},
     ),
-    "chat: choices is an object": ("openai_chat", {"choices": {"0": {}}}, None),
-    "chat: a choice is a string": ("openai_chat", {"choices": ["x"]}, None),
-    "chat: delta is a string": ("openai_chat", {"choices": [{"delta": "x"}]}, None),
+    "chat: choices is an object": ("openai_chat", {"choices": {"0": {}}}, ODD),
+    "chat: a choice is a string": ("openai_chat", {"choices": ["x"]}, ODD),
+    "chat: delta is a string": ("openai_chat", {"choices": [{"delta": "x"}]}, ODD),
     "chat: tool_calls is an object": (
         "openai_chat",
         {"choices": [{"delta": {"tool_calls": {"index": 0}}}]},
-        None,
+        ODD,
     ),
     "chat: a tool call is a string": (
         "openai_chat",
         {"choices": [{"delta": {"tool_calls": ["f"]}}]},
-        None,
+        ODD,
     ),
     "chat: a tool call's index is a string": (
         "openai_chat",
         {"choices": [{"delta": {"tool_calls": [{"index": "0"}]}}]},
-        None,
+        ODD,
     ),
     "chat: a tool call's function is null": (
         "openai_chat",
@@ -111,7 +112,7 @@ AFTER_THE_CALL: dict[str, tuple[str, Any, Any]] = {
     "responses: an output_index that is a list": (
         "openai_responses",
         {"type": "response.output_text.delta", "output_index": [1]},
-        None,
+        ODD,
     ),
     "responses: an item that is a string": (
         "openai_responses",
@@ -121,17 +122,17 @@ AFTER_THE_CALL: dict[str, tuple[str, Any, Any]] = {
     "responses: a final response that is a string": (
         "openai_responses",
         {"type": "response.completed", "response": "done"},
-        None,
+        ODD,
     ),
     "responses: a final output that is a string": (
         "openai_responses",
         {"type": "response.completed", "response": {"output": "x"}},
-        None,
+        ODD,
     ),
     "responses: a final output with a string item": (
         "openai_responses",
         {"type": "response.completed", "response": {"output": ["x", {"name": END_TOOL}]}},
-        None,
+        ODD,
     ),
     "responses: the call leaves the final output": (
         "openai_responses",
