@@ -49,6 +49,8 @@ class ResponseEditor:
         self.ended = False
         self.recorded = False
         self.unreadable_noted = False
+        # Whether the event being edited held something the watcher could not read.
+        self._odd = False
 
     @property
     def events(self) -> int:
@@ -83,9 +85,11 @@ class ResponseEditor:
             # A shape no watcher foresaw: the event goes on as it came, the watching too.
             observation.last_data = None
             observation.unreadable += 1
+            self._odd = True
             self._note_unreadable(type(exc).__name__)
             return EventRole.OTHER
-        if observation.unreadable != before:
+        self._odd = observation.unreadable != before
+        if self._odd:
             self._note_unreadable("shape")
         return role
 
@@ -144,7 +148,9 @@ class ResponseEditor:
                 self._note_unreadable("shape")
             elif isinstance(edit, dict):
                 data = edit
-        if self.resources is not None:
+        # Resources wait for an event the client can read; the end signal, which belongs
+        # on the stop reason's event, is given there whatever else it holds.
+        if self.resources is not None and not self._odd:
             data = self._with(data, "crisis_resources", self.resources)
             if self.dialect.named_signals:
                 extra += encode_event(

@@ -276,15 +276,18 @@ def _text_delta(text: str) -> dict[str, Any]:
     }
 
 
-async def test_resources_ride_on_the_first_event_that_can_carry_them(guard: Guard) -> None:
-    """A first event that is not an object is passed as it came; the next one carries them."""
+@pytest.mark.parametrize("odd", [b"[1]", b'{"type":"message_start","message":"m"}'])
+async def test_resources_ride_on_the_first_event_that_can_carry_them(
+    guard: Guard, odd: bytes
+) -> None:
+    """A first event that cannot be read is passed as it came; the next one carries them."""
     turn = Turn(guard, "anthropic", GREETING)
-    events = [("message_start", b"[1]"), *REFUSALS["anthropic"]]
+    events = [("message_start", odd), *REFUSALS["anthropic"]]
     resources = {"country": "FR", "lines": []}
     editor = ResponseEditor(ANTHROPIC, await turn.begin(), own_end_tool=False, resources=resources)
     out = await relay(editor, wire(events))
     first, second = out.split(b"\n\n")[:2]
-    assert first == b"event: message_start\ndata: [1]"
+    assert first == b"event: message_start\ndata: " + odd
     assert orjson.loads(second.split(b"data: ", 1)[1])["crisis_resources"] == resources
 
 
