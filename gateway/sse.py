@@ -20,8 +20,6 @@ from gateway.dialects.base import SseEvent
 # is one line end, never two; a CR last in the bytes read so far ends a line either way (an
 # LF after it, in the next read, completes that line end and starts nothing).
 _BLANK_LINE = re.compile(rb"(?:\r\n|\n|\r(?!\n))(?:\r\n|\n|\r)")
-_CONTENT = re.compile(rb"[^\r\n]")
-_LINE_END_BYTES = frozenset(b"\r\n")
 # The longest blank line (CRLF CRLF) less one byte: how far back a blank line that ends in
 # a new read can begin.
 _REACH = 3
@@ -78,11 +76,10 @@ class SseSplitter:
             if end - start > self._max:
                 self.overflowed = True
                 break
-            # Blank lines alone make no event (SSE dispatches nothing): they ride with the
-            # next event's bytes.
-            if buffer[start] not in _LINE_END_BYTES or _CONTENT.search(buffer, start, end):
-                events.append(parse_event(buffer[start:end]))
-                start = end
+            # Blank lines alone (a keep-alive some servers send) come out as an event with
+            # no fields, so they too are handed on at once.
+            events.append(parse_event(buffer[start:end]))
+            start = end
         rest = buffer[start:]
         self._pending, self._held, self._tail = [], 0, b""
         if self.overflowed or len(rest) > self._max:

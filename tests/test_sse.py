@@ -43,6 +43,11 @@ def reference(stream: bytes) -> tuple[list[tuple[str | None, bytes]], bytes]:
     return events, stream[last_end:]
 
 
+def blank(event: SseEvent) -> bool:
+    """Whether an event is blank lines only (SSE dispatches nothing for them)."""
+    return not event.raw.strip(b"\r\n")
+
+
 def split_feed(stream: bytes, cuts: list[int]) -> tuple[list[SseEvent], bytes, bytes]:
     """Feed `stream` cut at `cuts`; return the events, the bytes handed on, and the rest."""
     splitter = SseSplitter(LIMIT)
@@ -61,7 +66,8 @@ def assert_same_as_reference(stream: bytes, cuts: list[int]) -> None:
     """Split anyhow, the stream gives the reference's events, and its own bytes back."""
     events, sent, rest = split_feed(stream, cuts)
     expected, _ = reference(stream)
-    assert [(e.name, e.data) for e in events] == expected
+    assert [(e.name, e.data) for e in events if not blank(e)] == expected
+    assert all(e.data == b"" and e.name is None for e in events if blank(e))
     assert sent + rest == stream
     # The tail held back is never more than the unfinished event (and blank lines).
     assert reference(rest)[0] == []
@@ -161,6 +167,15 @@ def test_an_event_ended_by_a_final_cr_is_handed_on_at_once() -> None:
     block, (second,) = splitter.feed(b"\ndata: 2\r\n\r\n")
     assert second.data == b"2"
     assert block == b"\ndata: 2\r\n\r\n"
+
+
+def test_blank_lines_alone_are_handed_on_at_once() -> None:
+    """Blank lines between events (a keep-alive) reach the client as they come."""
+    splitter = SseSplitter(LIMIT)
+    splitter.feed(b"data: 1\n\n")
+    block, events = splitter.feed(b"\n\n")
+    assert block == b"\n\n"
+    assert [(e.name, e.data) for e in events] == [(None, b"")]
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 16, 64, len(STREAM)])
