@@ -74,6 +74,12 @@ class Settings(BaseModel):
     admin_token: SecretStr | None = None
     shadow: bool = False
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    # The largest upstream SSE event the gateway holds; a larger one ends the stream with
+    # an in-stream error. Events are mostly small deltas, but a Responses stream carries
+    # whole images in base64 (partial images, `output_item.done`) and its
+    # `response.completed` echoes the whole output again, several images included: 16 MiB
+    # lets those through while bounding what one runaway event can cost.
+    max_event_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     connect_timeout: float = Field(10.0, gt=0)
     upstream_timeout: float = Field(600.0, gt=0)
     tenant_header: str | None = None
