@@ -17,14 +17,15 @@ from aiohttp import web
 from prometheus_client import multiprocess as prometheus_multiprocess
 
 from gateway import metrics
-from gateway.app import SUPERVISOR_ENV, create_app
+from gateway.app import SUPERVISOR_ENV, build_retention, create_app
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.crisis import CrisisDirectoryError, load_directory
 from gateway.demo import main as demo_main
 from gateway.demo_script import SCRIPTS
 from gateway.detect import RuleError, load_rules
-from gateway.logs import configure_logging, get_logger
+from gateway.logs import configure_logging, get_logger, install_exception_hooks
 from gateway.simulate import SimulatorSettings, run_simulator
+from gateway.store import SQLiteStore, StoreError, open_store
 from gateway.web import main as web_demo_main
 
 
@@ -82,32 +83,70 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(flags, args.config)
 
 
+# Start-up failures an operator fixes (a damaged database, a broken rule pack): one record
+# naming the problem, not a traceback.
+_STARTUP_ERRORS = (StoreError, RuleError, CrisisDirectoryError)
+
+
 def _run_worker(settings: Settings) -> None:
     _install_uvloop()
     configure_logging(settings.log_format, settings.log_level)
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        reuse_port=settings.workers > 1,
-        print=None,
-        access_log=None,
-    )
+    install_exception_hooks()
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            reuse_port=settings.workers > 1,
+            print=None,
+            access_log=None,
+        )
+    except _STARTUP_ERRORS as exc:
+        get_logger().critical("startup_failed", error=str(exc))
+        sys.exit(1)
 
 
-def serve(settings: Settings) -> None:
-    """Run the gateway with `settings.workers` processes sharing one port."""
+async def _check_store(settings: Settings) -> Path | None:
+    """Open the store once and close it; for SQLite, check its pages and return its path.
+
+    Run before any worker starts, so a missing, unreadable or damaged database is reported
+    once, clearly, instead of failing every worker.
+    """
+    try:
+        store = await open_store(settings.store, build_retention(settings))
+    except ValueError as exc:
+        raise StoreError(str(exc)) from None
+    try:
+        if isinstance(store, SQLiteStore):
+            await store.check()
+            return store.path
+        return None
+    finally:
+        await store.close()
+
+
+def serve(settings: Settings) -> int:
+    """Run the gateway with `settings.workers` processes sharing one port; the exit status."""
     configure_logging(settings.log_format, settings.log_level)
-    get_logger().info(
+    install_exception_hooks()
+    log = get_logger()
+    try:
+        database = asyncio.run(_check_store(settings))
+    except StoreError as exc:
+        log.critical("startup_failed", error=str(exc))
+        return 1
+    log.info(
         "starting",
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
         store=settings.store.split("://", 1)[0],
+        # Where the data really is: sqlite:///x.db is relative to the working directory.
+        **({"database": str(database)} if database is not None else {}),
     )
     if settings.workers == 1:
         _run_worker(settings)
-        return
+        return 0
     # A worker asked to reload its rules passes the word to its siblings through this process.
     os.environ[SUPERVISOR_ENV] = str(os.getpid())
     # Workers share metrics through files in one directory: one scrape sees them all.
@@ -130,6 +169,7 @@ def serve(settings: Settings) -> None:
         worker.join()
         if worker.pid is not None:
             prometheus_multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+    return 0 if all(worker.exitcode == 0 for worker in workers) else 1
 
 
 def rules_test(directory: Path | None) -> int:
@@ -185,8 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         print("configuration ok")
         return 0
-    serve(settings)
-    return 0
+    return serve(settings)
 
 
 if __name__ == "__main__":

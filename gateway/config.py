@@ -77,6 +77,12 @@ class Settings(BaseModel):
     # that show only the text (off by default: the fields are what apps should read).
     visible_notice: bool = False
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    # The largest upstream SSE event the gateway holds; a larger one ends the stream with
+    # an in-stream error. Events are mostly small deltas, but a Responses stream carries
+    # whole images in base64 (partial images, `output_item.done`) and its
+    # `response.completed` echoes the whole output again, several images included: 16 MiB
+    # lets those through while bounding what one runaway event can cost.
+    max_event_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     connect_timeout: float = Field(10.0, gt=0)
     upstream_timeout: float = Field(600.0, gt=0)
     tenant_header: str | None = None

@@ -1,7 +1,9 @@
-"""Structured logging: JSON in production, readable in a terminal, never a secret.
+"""Structured logging: JSON in production, readable in a terminal, never a secret or input.
 
 Global logging state lives here and nowhere else. Per-request context (`request_id`,
-`conversation_id`) is bound with contextvars by the request handler.
+`conversation_id`) is bound with contextvars by the request handler. Records from the
+standard library's loggers (aiohttp, asyncio) go through the same pipeline, and every
+record leaves the process as one line in one write.
 """
 
 from __future__ import annotations
@@ -9,11 +11,14 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+import threading
+from collections.abc import Callable
 from typing import Any, TextIO
 
-import orjson
 import structlog
+
+from gateway.logs_lines import LineHandler, LineLogger, LineWriter, render_json
+from gateway.logs_tracebacks import EventDict, console_exception, safe_exception
 
 REDACTED = "[redacted]"
 _SECRET_KEYS = frozenset(
@@ -31,6 +36,11 @@ _SECRET_KEYS = frozenset(
     }
 )
 _SECRET_VALUE = re.compile(r"(sk-[A-Za-z0-9_\-]{8,}|Bearer\s+\S+)")
+# Where a library's message starts quoting an object (a repr, a tuple of arguments): an
+# exception's repr may carry the request body, a callback's repr its arguments.
+_REPR_START = re.compile(r"""[<(\[{'"]""")
+# Not text: the exception to render (reduced by `safe_exception`) and the stdlib record.
+_UNSCRUBBED = frozenset({"exc_info", "_record", "_from_structlog"})
 
 
 def _scrub(value: Any) -> Any:
@@ -45,41 +55,90 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def redact_secrets(
-    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
+def redact_secrets(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
     """Replace credentials, by key or by look, before anything is rendered."""
     for key, value in list(event_dict.items()):
+        if key in _UNSCRUBBED:
+            continue
         event_dict[key] = REDACTED if key.lower() in _SECRET_KEYS else _scrub(value)
     return event_dict
 
 
-def _orjson_dumps(value: Any, **_: Any) -> str:
-    return orjson.dumps(value, default=str).decode()
+def _library_message(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+    """A standard-library record's message, cut to its first line and before any repr.
+
+    asyncio's "Task exception was never retrieved" goes on with the task's repr, which
+    holds the exception's message; "Exception in callback f(...)" quotes the arguments.
+    """
+    record = event_dict.get("_record")
+    message = str(event_dict.get("event", "")).strip()
+    first = message.splitlines()[0] if message else ""
+    event_dict["event"] = _REPR_START.split(first, maxsplit=1)[0].rstrip(" :=,") or "(message)"
+    if isinstance(record, logging.LogRecord):
+        event_dict["logger"] = record.name
+    return event_dict
+
+
+def _renderer(fmt: str, file: TextIO) -> list[Callable[..., Any]]:
+    if fmt == "json":
+        return [render_json]
+    colors = hasattr(file, "isatty") and file.isatty()
+    return [console_exception, structlog.dev.ConsoleRenderer(colors=colors)]
 
 
 def configure_logging(fmt: str = "json", level: str = "info", file: TextIO | None = None) -> None:
-    """Set up structlog once per process (`file`: where lines go, stderr by default)."""
-    renderer: Any = (
-        structlog.processors.JSONRenderer(serializer=_orjson_dumps)
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-    )
+    """Set up structlog and the standard library's logging (`file`: stderr by default)."""
+    out = file or sys.stderr
+    writer = LineWriter(out)
+    threshold = logging.getLevelNamesMapping()[level.upper()]
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    # Redaction sees the fields as given; the exception is then reduced to types and frames.
+    tail = [redact_secrets, safe_exception, *_renderer(fmt, out)]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            redact_secrets,
-            *([structlog.processors.dict_tracebacks] if fmt == "json" else []),
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[level.upper()]
-        ),
-        logger_factory=structlog.PrintLoggerFactory(file or sys.stderr),
+        processors=[*shared, *tail],
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
+        logger_factory=lambda *_args: LineLogger(writer),
         cache_logger_on_first_use=False,
     )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, _library_message],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail],
+    )
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, LineHandler)]:
+        root.removeHandler(handler)
+    root.addHandler(LineHandler(writer, formatter))
+    root.setLevel(threshold)
+
+
+def install_exception_hooks() -> None:
+    """Uncaught exceptions (main thread, other threads, unraisable) become safe log records."""
+    log = get_logger("lastword.crash")
+
+    def main_thread(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, exc, tb)
+            return
+        log.critical("uncaught_exception", exc_info=(kind, exc, tb))
+
+    def other_thread(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None:
+            exc_info = (args.exc_type, args.exc_value, args.exc_traceback)
+            thread = getattr(args.thread, "name", None)
+            log.error("thread_exception", thread=thread, exc_info=exc_info)
+
+    def unraisable(args: Any) -> None:
+        if args.exc_value is not None:
+            exc_info = (args.exc_type, args.exc_value, args.exc_traceback)
+            log.error("unraisable_exception", exc_info=exc_info)
+
+    sys.excepthook = main_thread
+    threading.excepthook = other_thread
+    sys.unraisablehook = unraisable
 
 
 def get_logger(name: str = "lastword") -> Any:

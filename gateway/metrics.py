@@ -97,6 +97,10 @@ STORE_DURATION = Histogram(
 STORE_ERRORS = Counter(
     f"{PREFIX}_store_errors_total", "Store operations that failed, by operation.", ["operation"]
 )
+# Kinds, one count per answer: unreachable, timeout, midstream (the stream failed),
+# incomplete (it ended before its end), event_too_large (an SSE event over
+# max_event_bytes ended it), unreadable (it held events or fields the gateway could not
+# read: passed on as they came, not watched).
 UPSTREAM_ERRORS = Counter(
     f"{PREFIX}_upstream_errors_total",
     "Upstream faults, by family and kind.",

@@ -330,12 +330,7 @@ class Proxy:
         exchange.upstream_ends()
         headers = self._headers(upstream, editor.inspection)
         if upstream.status == 200 and upstream.content_type == "application/json":
-            try:
-                parsed = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                parsed = None
-            if isinstance(parsed, dict) and await editor.body(parsed):
-                body = orjson.dumps(parsed)
+            body = await editor.body(body)
             if editor.ended:
                 headers[CONVERSATION_STATUS] = "ended"
         return web.Response(status=upstream.status, body=body, headers=headers)
@@ -352,7 +347,7 @@ class Proxy:
             status=upstream.status, headers=self._headers(upstream, editor.inspection)
         )
         await response.prepare(request)
-        splitter = SseSplitter()
+        splitter = SseSplitter(self.settings.max_event_bytes)
         inspect = upstream.status == 200
         try:
             try:
@@ -362,18 +357,10 @@ class Proxy:
                         await response.write(
                             await editor.block(block, events) if inspect else block
                         )
+                    if splitter.overflowed:
+                        break
                 exchange.upstream_ends()
-                tail = splitter.rest()
-                if tail:
-                    await response.write(tail)
-                if inspect and not editor.finished:
-                    log.warning("upstream_stream_incomplete", events=editor.events)
-                    metrics.UPSTREAM_ERRORS.labels(dialect.family, "incomplete").inc()
-                    await response.write(
-                        dialect.stream_error_event(
-                            "upstream_incomplete", "The upstream stream ended before it finished."
-                        )
-                    )
+                end = self._stream_end(dialect, splitter, editor, inspect)
             except _CLIENT_GONE:
                 raise
             except _UPSTREAM_FAULTS as exc:
@@ -381,17 +368,53 @@ class Proxy:
                 metrics.UPSTREAM_ERRORS.labels(dialect.family, "midstream").inc()
                 timeout = isinstance(exc, asyncio.TimeoutError)
                 kind = "upstream_timeout" if timeout else "upstream_unreachable"
-                await response.write(
-                    dialect.stream_error_event(kind, "The upstream stream failed.")
-                )
+                end = dialect.stream_error_event(kind, "The upstream stream failed.")
             except Exception:
                 # The answer has begun: whatever failed, it ends as a well-formed stream.
                 log.exception("stream_failed")
-                await response.write(dialect.stream_error_event("api_error", "The gateway failed."))
+                end = dialect.stream_error_event("api_error", "The gateway failed.")
+            await response.write(end)
             await response.write_eof()
         except _CLIENT_GONE:
             log.info("client_disconnected", events=editor.events)
+        if inspect:
+            await self._finish(editor)
         return response
+
+    def _stream_end(
+        self, dialect: Dialect, splitter: SseSplitter, editor: ResponseEditor, inspect: bool
+    ) -> bytes:
+        """What follows the last complete event: the unterminated tail, or an error event.
+
+        Before an error the tail is left out: a client drops an unfinished event at the end
+        of a stream anyway, and written first it would run into the error's own lines.
+        """
+        if splitter.overflowed:
+            # The upstream connection is dropped, not drained: the rest of the event is
+            # never read (the caller releases it unfinished, which closes it).
+            limit = self.settings.max_event_bytes
+            log.warning("upstream_event_too_large", events=editor.events, limit=limit)
+            metrics.UPSTREAM_ERRORS.labels(dialect.family, "event_too_large").inc()
+            return dialect.stream_error_event(
+                "upstream_event_too_large",
+                f"The upstream sent an event larger than {limit} bytes; the stream was ended.",
+            )
+        tail = splitter.rest()
+        if inspect and not editor.finished:
+            log.warning("upstream_stream_incomplete", events=editor.events)
+            metrics.UPSTREAM_ERRORS.labels(dialect.family, "incomplete").inc()
+            return dialect.stream_error_event(
+                "upstream_incomplete", "The upstream stream ended before it finished."
+            )
+        return tail
+
+    async def _finish(self, editor: ResponseEditor) -> None:
+        """Record an answer no event finished: what it showed still counts."""
+        try:
+            await editor.finish()
+        except Exception:
+            # The client has its answer; a failure to record it is the gateway's to log.
+            log.exception("record_failed")
 
     async def _passthrough_body(self, request: web.Request) -> bytes | object | None:
         """Small bodies of known length are sent whole; others stream through chunked."""

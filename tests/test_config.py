@@ -64,3 +64,12 @@ def test_check_config_exits_2_with_a_message_and_no_traceback() -> None:
     assert done.returncode == 2
     assert "store" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_maximum_event_size_defaults_to_16_mib_and_has_a_floor() -> None:
+    """`max_event_bytes`: 16 MiB unless set (here from the environment); under 1 KiB refused."""
+    assert load_settings({}, None, {}).max_event_bytes == 16 * 1024 * 1024
+    settings = load_settings({}, None, {"LASTWORD_MAX_EVENT_BYTES": "2097152"})
+    assert settings.max_event_bytes == 2 * 1024 * 1024
+    with pytest.raises(ConfigError, match="max_event_bytes"):
+        load_settings({"max_event_bytes": 100}, None, {})

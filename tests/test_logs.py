@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Iterator
 
 import orjson
@@ -59,3 +60,34 @@ def test_the_redaction_processor_hides_credentials(log_lines: io.StringIO) -> No
     assert event["authorization"] == REDACTED
     assert event["headers"] == {"x-api-key": REDACTED, "accept": "json"}
     assert REDACTED in event["note"]
+
+
+@pytest.mark.parametrize(
+    ("message", "args", "event"),
+    [
+        ("Error handling request from %s", ("127.0.0.1",), "Error handling request from 127.0.0.1"),
+        (
+            "Task exception was never retrieved\nfuture: <Task exception=ValueError('%s')>",
+            (HARMFUL[0],),
+            "Task exception was never retrieved",
+        ),
+        (
+            "Exception in callback Handler.done(%r)",
+            ({"x-api-key": KEY},),
+            "Exception in callback Handler.done",
+        ),
+        ("Unclosed client session", (), "Unclosed client session"),
+        ("cannot parse '%s'", (HARMFUL[0],), "cannot parse"),
+    ],
+)
+def test_library_records_are_json_lines_cut_before_any_quoted_object(
+    log_lines: io.StringIO, message: str, args: tuple[object, ...], event: str
+) -> None:
+    """A stdlib record is one JSON line: its logger, and its message before any repr."""
+    logging.getLogger("aiohttp.server").error(message, *args)
+    record = orjson.loads(log_lines.getvalue())
+    assert record["event"] == event
+    assert record["logger"] == "aiohttp.server"
+    assert record["level"] == "error"
+    assert KEY not in log_lines.getvalue()
+    assert HARMFUL[0] not in log_lines.getvalue()

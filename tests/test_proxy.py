@@ -13,7 +13,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
-from gateway.dialects.anthropic import AnthropicWatcher
+from gateway.inspection import Inspection
 from gateway.simulate import LAST_REQUEST
 from tests.conftest import GatewayFactory, base_url
 from tests.e2e.sdk_calls import KEY
@@ -266,12 +266,15 @@ async def test_health_and_readiness(gateway: TestServer) -> None:
 async def test_a_gateway_fault_in_mid_stream_ends_the_stream_well_formed(
     gateway: TestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A failure inside the gateway once a stream began: an error event, a clean end."""
+    """A failure inside the gateway once a stream began: an error event, a clean end.
 
-    def broken(self: AnthropicWatcher, event: Any) -> Any:
+    (An event the watcher cannot read is no such failure: see tests/test_editor.py.)
+    """
+
+    async def broken(self: Inspection, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("injected fault")
 
-    monkeypatch.setattr(AnthropicWatcher, "feed", broken)
+    monkeypatch.setattr(Inspection, "record", broken)
     status, raw, _ = await post(gateway, "/v1/messages", {**ANTHROPIC_BODY, "stream": True})
     assert status == 200
     events = [e for e in raw.split(b"\n\n") if e.strip()]

@@ -38,12 +38,14 @@ from gateway.dialects.rewrite import (
     append_tool,
     appended_text,
 )
+from gateway.dialects.shapes import Shapes
 from gateway.errors import BadRequest
 
 # Our descriptive error types, in the names Anthropic's own errors use for the same status.
 _NATIVE_TYPES = {
     "upstream_unreachable": "api_error",
     "upstream_timeout": "timeout_error",
+    "upstream_event_too_large": "api_error",
     "store_unavailable": "api_error",
 }
 
@@ -195,10 +197,15 @@ class AnthropicDialect:
 
 
 class AnthropicWatcher:
-    """Reads a Messages response: text, tool calls, the stop reason, refusals."""
+    """Reads a Messages response: text, tool calls, the stop reason, refusals.
+
+    Never raises on what the upstream sends: a field of the wrong type reads as absent, and
+    the event or body that held it is counted as unreadable.
+    """
 
     def __init__(self) -> None:
         self.observation = Observation()
+        self._shapes = Shapes()
 
     def feed(self, event: SseEvent) -> EventRole:
         """Take one streamed event."""
@@ -209,21 +216,33 @@ class AnthropicWatcher:
             return EventRole.OTHER
         data = obs.last_data = parse_json_data(event)
         if data is None:
+            # Every Messages event is a JSON object; an event with no data is a comment.
+            if event.data:
+                obs.unreadable += 1
             return EventRole.OTHER
+        shapes = self._shapes
+        shapes.odd = False
+        role = self._event(data, shapes)
+        if shapes.odd:
+            obs.unreadable += 1
+        return role
+
+    def _event(self, data: JSONObject, shapes: Shapes) -> EventRole:
+        obs = self.observation
         kind = data.get("type")
         if kind == "content_block_delta":
-            delta = data.get("delta") or {}
+            delta = shapes.obj(data, "delta")
             if delta.get("type") == "text_delta":
-                obs.add_text(delta.get("text") or "")
+                obs.add_text(shapes.text(delta, "text") or "")
             return EventRole.OTHER
         if kind == "content_block_start":
-            self._block(data.get("content_block") or {})
+            self._block(shapes.obj(data, "content_block"), shapes)
             return EventRole.OTHER
         if kind == "message_delta":
-            self._stop((data.get("delta") or {}).get("stop_reason"))
+            self._stop(shapes.obj(data, "delta"), shapes)
             return EventRole.FINAL
         if kind == "message_start":
-            obs.response_id = (data.get("message") or {}).get("id")
+            obs.response_id = shapes.text(shapes.obj(data, "message"), "id")
             return EventRole.FIRST
         if kind == "message_stop":
             return EventRole.STOP
@@ -234,20 +253,24 @@ class AnthropicWatcher:
 
     def read_body(self, body: JSONObject) -> None:
         """Take a whole `message` object."""
-        self.observation.response_id = body.get("id")
-        for block in body.get("content") or ():
-            if isinstance(block, dict):
-                self._block(block)
-        self._stop(body.get("stop_reason"))
+        shapes = self._shapes
+        shapes.odd = False
+        self.observation.response_id = shapes.text(body, "id")
+        for block in shapes.objects(body, "content"):
+            self._block(block, shapes)
+        self._stop(body, shapes)
+        if shapes.odd:
+            self.observation.unreadable += 1
 
-    def _block(self, block: JSONObject) -> None:
+    def _block(self, block: JSONObject, shapes: Shapes) -> None:
         kind = block.get("type")
         if kind == "text":
-            self.observation.add_text(block.get("text") or "")
+            self.observation.add_text(shapes.text(block, "text") or "")
         elif kind == "tool_use":
-            self.observation.tool_calls.append(ToolCall(str(block.get("name", ""))))
+            self.observation.tool_calls.append(ToolCall(shapes.text(block, "name") or ""))
 
-    def _stop(self, reason: Any) -> None:
-        if isinstance(reason, str):
+    def _stop(self, holder: JSONObject, shapes: Shapes) -> None:
+        reason = shapes.text(holder, "stop_reason")
+        if reason is not None:
             self.observation.stop_reason = reason
             self.observation.provider_refusal = reason == "refusal"

@@ -84,6 +84,9 @@ class Observation:
     text_head: str = ""
     response_id: str | None = None
     error: bool = False
+    # Events (or a body) that held something the watcher could not read: passed on as
+    # they came, and counted.
+    unreadable: int = 0
     # The data of the event fed last, decoded (None when it was not JSON), so that whoever
     # edits the event does not decode it a second time.
     last_data: JSONObject | None = None

@@ -11,9 +11,12 @@ from typing import Any, Final, Protocol
 
 from gateway.dialects.base import JSONObject
 from gateway.dialects.rewrite import END_TOOL
+from gateway.dialects.shapes import is_index
 
 DROP: Final = "drop"
-Edit = JSONObject | str | None  # a changed event, DROP, or None for unchanged
+# The event could not be read where the filter needed to: it is left as it came.
+ODD: Final = "odd"
+Edit = JSONObject | str | None  # a changed event, DROP, ODD, or None for unchanged
 
 _BLOCK_EVENTS = frozenset({"content_block_start", "content_block_delta", "content_block_stop"})
 
@@ -39,6 +42,13 @@ def _is_end_item(item: Any) -> bool:
     return _is_end_call(item) and item.get("type") == "function_call"
 
 
+def _objects(value: Any) -> list[JSONObject] | None:
+    """`value` when it is a list of objects only; None for anything else."""
+    if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+        return value
+    return None
+
+
 class AnthropicEndTool:
     """Messages: drops the `tool_use` block and closes up the block indexes."""
 
@@ -51,8 +61,14 @@ class AnthropicEndTool:
         kind = data.get("type")
         if kind in _BLOCK_EVENTS:
             index = data.get("index", 0)
-            block = data.get("content_block") or {}
-            if kind == "content_block_start" and block.get("type") == "tool_use":
+            if not is_index(index):
+                return ODD  # a block that cannot be placed is left as it came
+            block = data.get("content_block")
+            if (
+                kind == "content_block_start"
+                and isinstance(block, dict)
+                and block.get("type") == "tool_use"
+            ):
                 if _is_end_call(block):
                     self.dropped.add(index)
                 else:
@@ -62,14 +78,18 @@ class AnthropicEndTool:
             shift = sum(1 for d in self.dropped if d < index)
             return {**data, "index": index - shift} if shift else None
         if kind == "message_delta" and self.dropped and not self.other_tools:
-            delta = data.get("delta") or {}
+            delta = data.get("delta")
+            if not isinstance(delta, dict):
+                return ODD
             if delta.get("stop_reason") == "tool_use":
                 return {**data, "delta": {**delta, "stop_reason": "end_turn"}}
         return None
 
     def body(self, body: JSONObject) -> bool:
         """Remove the block from `content`; fix the stop reason."""
-        content = body.get("content") or []
+        content = _objects(body.get("content"))
+        if content is None:
+            return False
         kept = [b for b in content if not (b.get("type") == "tool_use" and _is_end_call(b))]
         if len(kept) == len(content):
             return False
@@ -93,25 +113,22 @@ class ChatEndTool:
         choices = data.get("choices")
         if not choices:
             return None
+        if not isinstance(choices, list) or not isinstance(choices[0], dict):
+            return ODD
         choice = choices[0]
         delta = choice.get("delta") or {}
+        if not isinstance(delta, dict):
+            return ODD
         changed = False
-        calls = delta.get("tool_calls")
+        raw_calls = delta.get("tool_calls")
+        calls = _objects(raw_calls)
+        if raw_calls and not calls:
+            return ODD
         if calls:
-            kept = []
-            for call in calls:
-                index = call.get("index", 0)
-                function = call.get("function") or {}
-                if function.get("name") == END_TOOL:
-                    self.dropped.add(index)
-                elif function.get("name"):
-                    self.other_tools = True
-                if index in self.dropped:
-                    changed = True
-                    continue
-                shift = sum(1 for d in self.dropped if d < index)
-                changed = changed or bool(shift)
-                kept.append({**call, "index": index - shift} if shift else call)
+            kept = self._calls(calls)
+            if kept is None:
+                return ODD
+            changed = kept is not calls
             delta = {k: v for k, v in delta.items() if k != "tool_calls"}
             if kept:
                 delta["tool_calls"] = kept
@@ -123,13 +140,41 @@ class ChatEndTool:
             return None
         if finish is None and not delta:
             return DROP
-        return {**data, "choices": [{**choice, "delta": delta, "finish_reason": finish}]}
+        rest = choices[1:]
+        return {**data, "choices": [{**choice, "delta": delta, "finish_reason": finish}, *rest]}
+
+    def _calls(self, calls: list[JSONObject]) -> list[JSONObject] | None:
+        """The calls the client sees (`calls` itself when none changes); None if unplaceable."""
+        if not all(is_index(call.get("index", 0)) for call in calls):
+            return None
+        kept: list[JSONObject] = []
+        changed = False
+        for call in calls:
+            index = call.get("index", 0)
+            function = call.get("function")
+            name = function.get("name") if isinstance(function, dict) else None
+            if name == END_TOOL:
+                self.dropped.add(index)
+            elif name:
+                self.other_tools = True
+            if index in self.dropped:
+                changed = True
+                continue
+            shift = sum(1 for d in self.dropped if d < index)
+            changed = changed or bool(shift)
+            kept.append({**call, "index": index - shift} if shift else call)
+        return kept if changed else calls
 
     def body(self, body: JSONObject) -> bool:
         """Remove the call from `message.tool_calls`; fix the finish reason."""
-        choice = (body.get("choices") or [{}])[0]
-        message = choice.get("message") or {}
-        calls = message.get("tool_calls") or []
+        choices = _objects(body.get("choices"))
+        if not choices:
+            return False
+        choice = choices[0]
+        message = choice.get("message")
+        calls = _objects(message.get("tool_calls")) if isinstance(message, dict) else None
+        if not calls or message is None:
+            return False
         kept = [c for c in calls if not _is_end_call(c.get("function"))]
         if len(kept) == len(calls):
             return False
@@ -157,33 +202,43 @@ class ResponsesEndTool:
 
     def __init__(self) -> None:
         self.dropped: set[int] = set()
+        self.called = False
 
     def event(self, data: JSONObject) -> Edit:
         """Drop the item's events, renumber later items, clean the response objects."""
         item = data.get("item")
         index = data.get("output_index")
         if _is_end_item(item):
-            if isinstance(index, int):
+            self.called = True
+            if is_index(index):
                 self.dropped.add(index)
             return DROP
-        if isinstance(index, int) and self.dropped:
+        if index is not None and not is_index(index):
+            return ODD
+        if is_index(index) and self.dropped:
             if index in self.dropped:
                 return DROP
             shift = sum(1 for d in self.dropped if d < index)
             if shift:
                 return {**data, "output_index": index - shift}
-        response = data.get("response")
-        if isinstance(response, dict):
-            cleaned = dict(response)
-            if self.body(cleaned):
-                return {**data, "response": cleaned}
+        if "response" not in data:
+            return None
+        response = data["response"]
+        if not isinstance(response, dict):
+            return ODD
+        output = response.get("output")
+        if output is not None and _objects(output) is None:
+            return ODD
+        cleaned = dict(response)
+        if self.body(cleaned):
+            return {**data, "response": cleaned}
         return None
 
     def body(self, body: JSONObject) -> bool:
         """Remove the `function_call` item from `output` and the tool from `tools`."""
         changed = _without_end_tool(body)
-        output = body.get("output")
-        if isinstance(output, list):
+        output = _objects(body.get("output"))
+        if output is not None:
             kept = [i for i in output if not _is_end_item(i)]
             if len(kept) != len(output):
                 body["output"] = kept

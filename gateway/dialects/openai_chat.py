@@ -23,10 +23,13 @@ from gateway.dialects.base import (
 from gateway.dialects.end_tool import ChatEndTool
 from gateway.dialects.notice_events import ChatNotice
 from gateway.dialects.rewrite import END_TOOL, END_TOOL_DESCRIPTION, END_TOOL_SCHEMA, append_tool
+from gateway.dialects.shapes import Shapes
 from gateway.errors import BadRequest
 
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+# More tool calls than any model makes in one answer: an index past it is not followed.
+_MAX_TOOL_CALLS = 256
 
 
 def _assistant_blocks(message: JSONObject, where: str) -> list[Block]:
@@ -153,10 +156,16 @@ def _tool_names(tools: Any) -> frozenset[str]:
 
 
 class ChatWatcher:
-    """Reads chat chunks: content, refusals, tool calls, the finish reason."""
+    """Reads chat chunks: content, refusals, tool calls, the finish reason.
+
+    Never raises on what the upstream sends: a field of the wrong type reads as absent, and
+    the chunk or body that held it is counted as unreadable.
+    """
 
     def __init__(self) -> None:
         self.observation = Observation()
+        self._shapes = Shapes()
+        self._began = False
 
     def feed(self, event: SseEvent) -> EventRole:
         """Take one streamed chunk."""
@@ -167,50 +176,74 @@ class ChatWatcher:
             return EventRole.STOP
         data = obs.last_data = parse_json_data(event)
         if data is None:
+            # Every chunk is a JSON object; an event with no data is a comment (keep-alive).
+            if event.data:
+                obs.unreadable += 1
             return EventRole.OTHER
         if "error" in data:
             obs.error = True
             return EventRole.ERROR
+        shapes = self._shapes
+        shapes.odd = False
+        role = self._chunk(data, shapes)
+        if shapes.odd:
+            obs.unreadable += 1
+        return role
+
+    def _chunk(self, data: JSONObject, shapes: Shapes) -> EventRole:
+        obs = self.observation
         if obs.response_id is None:
-            obs.response_id = data.get("id")
-        choices = data.get("choices")
-        if not choices:
-            return EventRole.OTHER
-        choice = choices[0]
-        self._delta(choice.get("delta") or {})
+            obs.response_id = shapes.text(data, "id")
+        first = not self._began
+        self._began = True
+        choice = shapes.first(data, "choices")
+        if choice is None:
+            return EventRole.FIRST if first else EventRole.OTHER
+        self._delta(shapes.obj(choice, "delta"), shapes)
         reason = choice.get("finish_reason")
         if reason is not None:
-            self._finish(reason)
+            # A finish reason of any kind closes the choice: the signal rides here.
+            self._finish(reason, shapes)
             return EventRole.FINAL
-        return EventRole.FIRST if obs.events == 1 else EventRole.OTHER
+        return EventRole.FIRST if first else EventRole.OTHER
 
     def read_body(self, body: JSONObject) -> None:
         """Take a whole `chat.completion` object."""
-        self.observation.response_id = body.get("id")
-        choices = body.get("choices") or [{}]
-        message = choices[0].get("message") or {}
-        self._delta(message)
-        self._finish(choices[0].get("finish_reason"))
+        shapes = self._shapes
+        shapes.odd = False
+        self.observation.response_id = shapes.text(body, "id")
+        choice = shapes.first(body, "choices") or {}
+        self._delta(shapes.obj(choice, "message"), shapes)
+        self._finish(choice.get("finish_reason"), shapes)
+        if shapes.odd:
+            self.observation.unreadable += 1
 
-    def _delta(self, delta: JSONObject) -> None:
+    def _delta(self, delta: JSONObject, shapes: Shapes) -> None:
         obs = self.observation
-        content = delta.get("content")
-        if isinstance(content, str):
+        content = shapes.text(delta, "content")
+        if content:
             obs.add_text(content)
-        refusal = delta.get("refusal")
-        if isinstance(refusal, str):
+        refusal = shapes.text(delta, "refusal")
+        if refusal is not None:
             obs.provider_refusal = True
             obs.add_text(refusal)
-        for call in delta.get("tool_calls") or ():
-            fn = call.get("function") or {}
-            index = call.get("index", len(obs.tool_calls))
+        for call in shapes.objects(delta, "tool_calls"):
+            index = shapes.index(call, "index", len(obs.tool_calls))
+            if index is None or index >= _MAX_TOOL_CALLS:
+                # A call that cannot be placed (or an index no model reaches) is not
+                # followed: a huge index must not make a huge list.
+                shapes.odd = True
+                continue
             while index >= len(obs.tool_calls):
                 obs.tool_calls.append(ToolCall(""))
-            tool_call = obs.tool_calls[index]
-            tool_call.name = fn.get("name") or tool_call.name
+            name = shapes.text(shapes.obj(call, "function"), "name")
+            if name:
+                obs.tool_calls[index].name = name
 
-    def _finish(self, reason: Any) -> None:
+    def _finish(self, reason: Any, shapes: Shapes) -> None:
         if isinstance(reason, str):
             self.observation.stop_reason = reason
             if reason == "content_filter":
                 self.observation.provider_refusal = True
+        elif reason is not None:
+            shapes.odd = True

@@ -31,6 +31,7 @@ from gateway.dialects.rewrite import (
     append_tool,
     appended_text,
 )
+from gateway.dialects.shapes import Shapes
 from gateway.errors import BadRequest
 
 _FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
@@ -157,10 +158,15 @@ def _tool_names(tools: Any) -> frozenset[str]:
 
 
 class ResponsesWatcher:
-    """Reads Responses events: output text, refusals, function calls, the final status."""
+    """Reads Responses events: output text, refusals, function calls, the final status.
+
+    Never raises on what the upstream sends: a field of the wrong type reads as absent, and
+    the event or body that held it is counted as unreadable.
+    """
 
     def __init__(self) -> None:
         self.observation = Observation()
+        self._shapes = Shapes()
 
     def feed(self, event: SseEvent) -> EventRole:
         """Take one streamed event."""
@@ -168,22 +174,32 @@ class ResponsesWatcher:
         obs.events += 1
         data = obs.last_data = parse_json_data(event)
         if data is None:
+            # Every Responses event is a JSON object; an event with no data is a comment.
+            if event.data:
+                obs.unreadable += 1
             return EventRole.OTHER
+        shapes = self._shapes
+        shapes.odd = False
+        role = self._event(data, shapes)
+        if shapes.odd:
+            obs.unreadable += 1
+        return role
+
+    def _event(self, data: JSONObject, shapes: Shapes) -> EventRole:
+        obs = self.observation
         kind = data.get("type")
         if kind == "response.output_text.delta":
-            obs.add_text(data.get("delta") or "")
+            obs.add_text(shapes.text(data, "delta") or "")
         elif kind == "response.refusal.delta":
             obs.provider_refusal = True
-            obs.add_text(data.get("delta") or "")
+            obs.add_text(shapes.text(data, "delta") or "")
         elif kind == "response.output_item.added":
-            item = data.get("item") or {}
-            if item.get("type") in _CALL_ITEMS:
-                obs.tool_calls.append(ToolCall(str(item.get("name", ""))))
+            self._call(shapes.obj(data, "item"), shapes)
         elif kind in _FINAL_EVENTS:
-            self._final(data.get("response") or {})
+            self._final(shapes.obj(data, "response"), shapes)
             return EventRole.FINAL
         elif kind == "response.created":
-            obs.response_id = (data.get("response") or {}).get("id")
+            obs.response_id = shapes.text(shapes.obj(data, "response"), "id")
             return EventRole.FIRST
         elif kind == "error":
             obs.error = True
@@ -193,24 +209,30 @@ class ResponsesWatcher:
     def read_body(self, body: JSONObject) -> None:
         """Take a whole `response` object."""
         obs = self.observation
-        obs.response_id = body.get("id")
-        for item in body.get("output") or ():
-            if not isinstance(item, dict):
-                continue
-            if item.get("type") in _CALL_ITEMS:
-                obs.tool_calls.append(ToolCall(str(item.get("name", ""))))
-            for part in item.get("content") or ():
-                if part.get("type") == "output_text":
-                    obs.add_text(part.get("text") or "")
-                elif part.get("type") == "refusal":
+        shapes = self._shapes
+        shapes.odd = False
+        obs.response_id = shapes.text(body, "id")
+        for item in shapes.objects(body, "output"):
+            self._call(item, shapes)
+            for part in shapes.objects(item, "content"):
+                kind = part.get("type")
+                if kind == "output_text":
+                    obs.add_text(shapes.text(part, "text") or "")
+                elif kind == "refusal":
                     obs.provider_refusal = True
-                    obs.add_text(part.get("refusal") or "")
-        self._final(body)
+                    obs.add_text(shapes.text(part, "refusal") or "")
+        self._final(body, shapes)
+        if shapes.odd:
+            obs.unreadable += 1
 
-    def _final(self, response: JSONObject) -> None:
+    def _call(self, item: JSONObject, shapes: Shapes) -> None:
+        if item.get("type") in _CALL_ITEMS:
+            self.observation.tool_calls.append(ToolCall(shapes.text(item, "name") or ""))
+
+    def _final(self, response: JSONObject, shapes: Shapes) -> None:
         obs = self.observation
-        status = response.get("status")
-        obs.stop_reason = status if isinstance(status, str) else None
-        details = response.get("incomplete_details") or {}
-        if details.get("reason") == "content_filter":
+        if obs.response_id is None:
+            obs.response_id = shapes.text(response, "id")
+        obs.stop_reason = shapes.text(response, "status")
+        if shapes.text(shapes.obj(response, "incomplete_details"), "reason") == "content_filter":
             obs.provider_refusal = True

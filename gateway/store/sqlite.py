@@ -44,7 +44,10 @@ class SQLiteStore:
         retention: Retention,
         clock: Callable[[], float],
         reader: sqlite3.Connection | None = None,
+        *,
+        path: Path | None = None,
     ) -> None:
+        self.path = path
         self._executor, self._conn = executor, conn
         # Path and link reads run on the event loop's own thread through a reader connection:
         # in WAL mode a read never waits for the writer, and a few indexed selects (tens of
@@ -61,24 +64,40 @@ class SQLiteStore:
         retention: Retention = DEFAULT_RETENTION,
         clock: Callable[[], float] = time.time,
     ) -> SQLiteStore:
-        """Open (creating file, parent folders and schema as needed) the database at `path`."""
+        """Open (creating file, parent folders and schema as needed) the database at `path`.
+
+        A file that cannot be opened, is not SQLite or is damaged raises StoreError naming
+        the absolute path and the problem.
+        """
+        # Absolute (not resolved through links): the path the operator gave, made explicit.
+        path = Path(path).absolute()  # noqa: ASYNC240 - reads the working directory only
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lastword-sqlite")
         try:
-            conn = await asyncio.get_running_loop().run_in_executor(
-                executor, sql.connect, Path(path)
-            )
+            conn = await asyncio.get_running_loop().run_in_executor(executor, sql.connect, path)
         except BaseException as exc:
             executor.shutdown(wait=True)
             if isinstance(exc, sqlite3.Error | OSError):
                 raise StoreError(f"cannot open SQLite store at {path}: {exc}") from exc
             raise
         try:
-            reader = sql.connect_reader(Path(path))
+            reader = sql.connect_reader(path)
         except sqlite3.Error as exc:
             await asyncio.get_running_loop().run_in_executor(executor, conn.close)
             executor.shutdown(wait=True)
             raise StoreError(f"cannot open SQLite store at {path}: {exc}") from exc
-        return cls(executor, conn, retention, clock, reader)
+        return cls(executor, conn, retention, clock, reader, path=path)
+
+    async def check(self) -> None:
+        """Read every page (SQLite's quick_check); raise StoreError if the file is damaged.
+
+        Opening reads only the schema: damage further in shows at the first read of it.
+        """
+        try:
+            problem = await self._run(sql.quick_check, self._conn)
+        except StoreError as exc:
+            problem = str(exc.__cause__ or exc)
+        if problem is not None:
+            raise StoreError(f"SQLite store at {self.path} is damaged: {problem}")
 
     async def path_state(
         self, tenant: str, conversation_id: str, fingerprints: Sequence[str]

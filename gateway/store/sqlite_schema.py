@@ -134,6 +134,8 @@ def migrate(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         found = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        if found is not None and not isinstance(found, int):
+            raise sqlite3.DatabaseError(f"schema version {found!r} is not a number")
         if found is not None and found > SCHEMA_VERSION:
             raise sqlite3.DatabaseError(
                 f"schema version {found} is newer than this gateway's {SCHEMA_VERSION}"
@@ -150,6 +152,17 @@ def migrate(conn: sqlite3.Connection) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def quick_check(conn: sqlite3.Connection) -> str | None:
+    """SQLite's first complaint about the file's pages and indexes, or None if it is sound."""
+    first = conn.execute("PRAGMA quick_check(1)").fetchone()
+    verdict = "" if first is None else str(first[0])
+    if verdict == "ok":
+        return None
+    # One line: drop the "*** in database main ***" heading SQLite puts before the finding.
+    finding = " ".join(verdict.replace("*** in database main ***", "").split())
+    return finding or "quick_check gave no verdict"
 
 
 def connect_reader(path: Path) -> sqlite3.Connection:
