@@ -1,10 +1,20 @@
-"""Rule packs: YAML files of categories and patterns, each rule proven by its examples.
+r"""Rule packs: YAML files of categories and patterns, each rule proven by its examples.
 
 A rule names `keywords`: literal stems one of which any text it matches must contain
 (checked on its examples at load). All keywords of a kind go into one Aho-Corasick
 automaton; a scan is one pass of it over the text, and only the few rules it arms run
 their pattern. A rule without keywords runs on every text (`lastword rules test` lists
 them: they cost every request).
+
+Every pattern is proven linear at load (`linear.prove_linear`): Python's `re` backtracks,
+and one unbounded repeat in the wrong place (`[.!?:] \W*` on a text of `. . . .`) made a
+6 KB message hold a worker for seconds. So the pattern language is restricted, checked on
+the parsed pattern: every repeat has a maximum, so one match attempt reads a bounded span
+of text, and no repeat may match one text in many ways (`(a{1,9}){1,9}b`). A search is
+then at most a constant amount of work per character. Bounding the patterns was chosen over
+scanning windows around keyword hits (whose soundness would rest on every match holding its
+keyword, which is sampled, not proven) and over RE2 (no lookarounds, ASCII-only `\b`/`\w`,
+which every fr/es/de rule relies on).
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from typing import Any, Literal
 import ahocorasick
 import yaml
 
+from gateway.detect.linear import NotLinear, prove_linear
 from gateway.errors import GatewayError
 
 Kind = Literal["harmful", "crisis", "refusal"]
@@ -143,6 +154,10 @@ def _rule(raw: Any, category: str, kind: Kind, where: str) -> Rule:
         compiled = re.compile(pattern, _FLAGS)
     except re.error as exc:
         raise RuleError(f"{where}: rule {rid}: bad pattern: {exc}") from None
+    try:
+        prove_linear(pattern, _FLAGS)
+    except NotLinear as exc:
+        raise RuleError(f"{where}: rule {rid}: pattern not provably linear: {exc}") from None
     examples = raw.get("examples")
     if not isinstance(examples, dict):
         raise RuleError(f"{where}: rule {rid}: has no examples (`match` and `no_match`)")

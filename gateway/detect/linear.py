@@ -1,0 +1,425 @@
+r"""Proof, at load, that a rule pattern runs in time linear in the text it searches.
+
+Python's `re` backtracks: `search` tries the pattern at every position of the text, and one
+attempt may explore many paths. A pattern is linear when the work of one attempt is bounded
+by a constant that does not depend on the text. Two properties, read off the parsed pattern
+(`re._parser`), make it so by construction:
+
+- **Bounded reach.** Every repeat has a finite maximum (`{0,7}`, `{1,40}`; never `*`, `+` or
+  `{n,}`), so one attempt reads at most `reach` characters after its start and `behind`
+  before it, whatever the text, and explores a finite tree. No attempt can rescan a long run
+  of text, which is what made `[.!?:] \W*` quadratic on a text of `. . . .`.
+- **No ambiguous repeat.** Within that span, the constant explodes when a repeat can match
+  one text in many ways (`(a{1,9}){1,9}b`: about 10^9 per position). For every repeat the
+  number of ways is bounded from the tree and must stay under `REPEAT_LIMIT`, with exact
+  refinements that keep honest patterns cheap: a run of one character class followed only
+  by characters outside it (`\w{1,40}` before `\W`, `[\w'-]{1,40}` before a space) can end
+  in one place only; an iteration count is decided when another iteration and what follows
+  cannot start alike; of a group's alternatives only those that can start alike (first
+  characters and literal prefixes) can both match.
+
+`Cost.steps` is an upper bound on one attempt's work, for information: it multiplies every
+choice of a sequence, so it is loose for long patterns; the tests measure the real constant.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import Any
+
+# Upper bound on the ways one repeat may match the same text at one position. A lazy word
+# window `(?:\w{1,40}\W{1,10}){0,7}?` has 8; `(a{1,9}){1,9}b` has about 10^9.
+REPEAT_LIMIT = 1_000
+# Upper bound on how far one attempt may read from its start (both directions together).
+REACH_LIMIT = 4_000
+_CAP = 10**18  # saturating arithmetic: bounds stay cheap to compute even when absurd
+
+_SINGLE = (sre.LITERAL, sre.NOT_LITERAL, sre.IN, sre.ANY)
+_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+_CATEGORY_RE = {
+    sre.CATEGORY_WORD: re.compile(r"\w"),
+    sre.CATEGORY_NOT_WORD: re.compile(r"\W"),
+    sre.CATEGORY_DIGIT: re.compile(r"\d"),
+    sre.CATEGORY_NOT_DIGIT: re.compile(r"\D"),
+    sre.CATEGORY_SPACE: re.compile(r"\s"),
+    sre.CATEGORY_NOT_SPACE: re.compile(r"\S"),
+}
+_DISJOINT_CATEGORIES = {
+    frozenset(pair)
+    for pair in (
+        (sre.CATEGORY_WORD, sre.CATEGORY_NOT_WORD),
+        (sre.CATEGORY_WORD, sre.CATEGORY_SPACE),
+        (sre.CATEGORY_DIGIT, sre.CATEGORY_NOT_DIGIT),
+        (sre.CATEGORY_DIGIT, sre.CATEGORY_NOT_WORD),
+        (sre.CATEGORY_DIGIT, sre.CATEGORY_SPACE),
+        (sre.CATEGORY_SPACE, sre.CATEGORY_NOT_SPACE),
+    )
+}
+_SMALL_RANGE = 512
+
+
+class NotLinear(ValueError):
+    """A pattern whose matching time is not provably linear; the message names the construct."""
+
+
+@dataclass(frozen=True, slots=True)
+class Chars:
+    """A set of characters, over-approximated: literal characters, categories, or anything."""
+
+    chars: frozenset[str] = frozenset()
+    categories: frozenset[Any] = frozenset()
+    anything: bool = False
+
+    def __or__(self, other: Chars) -> Chars:
+        return Chars(
+            self.chars | other.chars,
+            self.categories | other.categories,
+            self.anything or other.anything,
+        )
+
+    @property
+    def empty(self) -> bool:
+        """Whether no character belongs to the set."""
+        return not (self.chars or self.categories or self.anything)
+
+    def disjoint(self, other: Chars) -> bool:
+        """Whether no character can belong to both sets (False when unsure)."""
+        if self.empty or other.empty:
+            return True
+        if self.anything or other.anything or self.chars & other.chars:
+            return False
+        if _chars_in(self.chars, other.categories) or _chars_in(other.chars, self.categories):
+            return False
+        return all(
+            frozenset((a, b)) in _DISJOINT_CATEGORIES
+            for a in self.categories
+            for b in other.categories
+        )
+
+    @property
+    def literal(self) -> bool:
+        """Whether the set holds literal characters only (no category, not anything)."""
+        return bool(self.chars) and not self.categories and not self.anything
+
+
+EMPTY = Chars()
+ANYTHING = Chars(anything=True)
+
+
+def _chars_in(chars: Iterable[str], categories: Iterable[Any]) -> bool:
+    return any(_CATEGORY_RE[cat].match(c) for cat in categories for c in chars)
+
+
+def _variants(code: int) -> frozenset[str]:
+    """A character and its case variants: patterns are matched case-insensitively."""
+    c = chr(code)
+    return frozenset((c, c.lower(), c.upper(), c.casefold()))
+
+
+def _charset(op: Any, av: Any) -> Chars:
+    """The characters one single-character item can match."""
+    if op is sre.LITERAL:
+        return Chars(_variants(av))
+    if op is not sre.IN:
+        return ANYTHING
+    out = EMPTY
+    for kind, value in av:
+        if kind is sre.LITERAL:
+            out |= Chars(_variants(value))
+        elif kind is sre.CATEGORY and value in _CATEGORY_RE:
+            out |= Chars(categories=frozenset((value,)))
+        elif kind is sre.RANGE and value[1] - value[0] <= _SMALL_RANGE:
+            for code in range(value[0], value[1] + 1):
+                out |= Chars(_variants(code))
+        else:  # NEGATE, a wide range, an unknown category: anything, to stay on the safe side
+            return ANYTHING
+    return out
+
+
+def _first(items: Sequence[tuple[Any, Any]], follow: Chars) -> Chars:
+    """The characters a match of `items` followed by `follow` can start with."""
+    out = EMPTY
+    for op, av in items:
+        first, passes = _first_item(op, av)
+        out |= first
+        if not passes:
+            return out
+    return out | follow
+
+
+def _first_item(op: Any, av: Any) -> tuple[Chars, bool]:
+    """An item's first characters, and whether a match may consume none (passing through)."""
+    if op in _SINGLE:
+        return _charset(op, av), False
+    if op is sre.AT:
+        return EMPTY, True
+    if op is sre.SUBPATTERN:
+        return _first_nullable(av[-1])
+    if op is sre.ATOMIC_GROUP:
+        return _first_nullable(av)
+    if op is sre.BRANCH:
+        firsts = [_first_nullable(alt) for alt in av[1]]
+        out = EMPTY
+        for first, _ in firsts:
+            out |= first
+        return out, any(passes for _, passes in firsts)
+    if op in _REPEATS:
+        first, passes = _first_nullable(av[2])
+        return first, passes or av[0] == 0
+    # A lookaround consumes nothing: which paths get past the first character is decided by
+    # what comes after it (its own cost is counted where it is tried).
+    return EMPTY, True
+
+
+def _first_nullable(items: Sequence[tuple[Any, Any]]) -> tuple[Chars, bool]:
+    out = EMPTY
+    for op, av in items:
+        first, passes = _first_item(op, av)
+        out |= first
+        if not passes:
+            return out, False
+    return out, True
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """Bounds for one piece of a pattern matched at one position of any text."""
+
+    width: int  # characters consumed, at most
+    ways: int  # distinct ways to match, at most: what follows runs once for each
+    steps: int  # steps to try every way, at most
+    reach: int  # characters read at or after the start, at most
+    behind: int  # characters read before the start, at most
+
+
+def prove_linear(pattern: str, flags: int = re.IGNORECASE) -> Cost:
+    """The bounds of one match attempt of `pattern`; raise NotLinear naming the construct."""
+    try:
+        parsed = sre_parse.parse(pattern, flags)
+    except re.error as exc:
+        raise NotLinear(f"bad pattern: {exc}") from None
+    cost = _seq(list(parsed), EMPTY)
+    if cost.reach + cost.behind > REACH_LIMIT:
+        raise NotLinear(
+            f"one match attempt may read {cost.reach + cost.behind} characters "
+            f"(limit {REACH_LIMIT})"
+        )
+    return cost
+
+
+def _mul(a: int, b: int) -> int:
+    return min(a * b, _CAP)
+
+
+def _seq(items: Sequence[tuple[Any, Any]], follow: Chars) -> Cost:
+    """A sequence: what follows each item runs once for each way the items before it match."""
+    follows = [follow] * len(items)
+    after = follow
+    for i in range(len(items) - 1, -1, -1):
+        follows[i] = after
+        first, passes = _first_item(*items[i])
+        after = first | after if passes else first
+    width = reach = behind = steps = 0
+    ways = 1
+    for (op, av), item_follow in zip(items, follows, strict=True):
+        cost = _item(op, av, item_follow)
+        steps = min(steps + _mul(ways, cost.steps), _CAP)
+        ways = _mul(ways, cost.ways)
+        reach = max(reach, width + cost.reach)
+        behind = max(behind, cost.behind - width)
+        width += cost.width
+    return Cost(width, ways, steps, reach, behind)
+
+
+def _item(op: Any, av: Any, follow: Chars) -> Cost:
+    if op in _SINGLE:
+        return Cost(1, 1, 1, 1, 0)
+    if op is sre.AT:
+        return Cost(0, 1, 1, 1, 1)
+    if op is sre.SUBPATTERN:
+        return _seq(av[-1], follow)
+    if op is sre.ATOMIC_GROUP:
+        body = _seq(av, EMPTY)
+        return Cost(body.width, 1, body.steps, body.reach, body.behind)
+    if op is sre.BRANCH:
+        return _branch(av[1], follow)
+    if op in _REPEATS:
+        return _repeat(op, av, follow)
+    if op in (sre.ASSERT, sre.ASSERT_NOT):
+        direction, body_items = av
+        body = _seq(body_items, EMPTY)  # a lookaround stops at its first success
+        if direction == 1:
+            return Cost(0, 1, body.steps, body.reach, body.behind)
+        return Cost(0, 1, body.steps, 0, body.width + body.behind)
+    if op in (sre.GROUPREF, sre.GROUPREF_EXISTS):
+        raise NotLinear("a backreference (`\\1`, `(?(1)...)`): not a regular pattern")
+    raise NotLinear(f"unsupported construct {op}")
+
+
+def _branch(alternatives: Sequence[Any], follow: Chars) -> Cost:
+    """Alternatives: every one is tried, but only those that can start alike can both go far."""
+    costs = [_seq(alt, follow) for alt in alternatives]
+    firsts = [_first(alt, follow) for alt in alternatives]
+    # At one position, the alternatives that get past their first character all share it,
+    # so all of them meet the first set of any one of them.
+    prefixes = [_literal_prefix(alt) for alt in alternatives]
+    ways = steps = 0
+    for i, first in enumerate(firsts):
+        rivals = [
+            costs[j]
+            for j, other in enumerate(firsts)
+            if not first.disjoint(other) and _compatible(prefixes[i], prefixes[j], follow)
+        ]
+        ways = max(ways, sum(c.ways for c in rivals))
+        steps = max(steps, sum(c.steps for c in rivals))
+    return Cost(
+        max(c.width for c in costs),
+        min(ways, _CAP),
+        min(len(costs) + steps, _CAP),  # an alternative that cannot start here: one step
+        max(c.reach for c in costs),
+        max(c.behind for c in costs),
+    )
+
+
+def _literal_prefix(items: Sequence[tuple[Any, Any]]) -> tuple[str, bool]:
+    """The literal text an alternative starts with (lower case), and whether that is all of it."""
+    text: list[str] = []
+    for op, av in items:
+        if op is not sre.LITERAL:
+            return "".join(text), False
+        text.append(chr(av).lower())
+    return "".join(text), True
+
+
+def _compatible(a: tuple[str, bool], b: tuple[str, bool], follow: Chars) -> bool:
+    """Whether two alternatives with these literal prefixes may both match at one position."""
+    (short, whole), (long, _) = sorted((a, b), key=lambda prefix: len(prefix[0]))
+    if not long.startswith(short):
+        return False
+    if whole and len(long) > len(short):
+        # The short alternative is done; what follows it must start like the long one goes on.
+        return not Chars(_variants(ord(long[len(short)]))).disjoint(follow)
+    return True
+
+
+def _repeat(op: Any, av: Any, follow: Chars) -> Cost:
+    low, high, body_items = av
+    if high == sre.MAXREPEAT:
+        raise NotLinear(
+            f"unbounded repeat `{show([(op, av)])}`: give it a maximum, e.g. {{{low},40}}"
+        )
+    possessive = op is sre.POSSESSIVE_REPEAT
+    if len(body_items) == 1 and body_items[0][0] in _SINGLE:
+        chars = _charset(*body_items[0])
+        # Greedy or lazy, a run of one character class followed only by characters outside
+        # the class can end in one place only; the other lengths fail at once.
+        single = possessive or chars.disjoint(follow)
+        ways = 1 if single else high - low + 1
+        return Cost(high, ways, 2 * high + 1, high + 1, 0)
+    body = _seq(body_items, EMPTY if possessive else _first(body_items, EMPTY) | follow)
+    base = 1 if possessive else body.ways
+    # After each iteration either another one or what follows goes on; when they cannot
+    # start alike, only one of them gets past its first character: the count is decided.
+    decided = possessive or _first(body_items, follow).disjoint(follow)
+    top = min(base**high, _CAP) if base > 1 else 1  # the ways of a decided count, at most
+    ways = 0
+    steps = 1
+    power = 1  # base ** k: the ways to have matched k iterations
+    for k in range(high + 1):
+        if k >= low:
+            ways = min(ways + power, _CAP)
+        if k < high:
+            steps = min(steps + _mul(power, body.steps), _CAP)
+        power = _mul(power, base)
+    total = top if decided else ways
+    if total > REPEAT_LIMIT:
+        raise NotLinear(
+            f"`{show([(op, av)])}` can match one text in {_big(total)} ways "
+            f"(limit {REPEAT_LIMIT}): a repeat of a body that can match the same text "
+            "in several ways"
+        )
+    reach = max(body.reach, (high - 1) * body.width + body.reach) if high else 0
+    return Cost(high * body.width, total, steps, reach, body.behind)
+
+
+def _big(n: int) -> str:
+    return f"{n:.1e}" if n >= 10**7 else str(n)
+
+
+# Rendering parsed items back to pattern text, to name a construct in an error.
+_CATEGORY_TEXT = {
+    sre.CATEGORY_WORD: r"\w",
+    sre.CATEGORY_NOT_WORD: r"\W",
+    sre.CATEGORY_DIGIT: r"\d",
+    sre.CATEGORY_NOT_DIGIT: r"\D",
+    sre.CATEGORY_SPACE: r"\s",
+    sre.CATEGORY_NOT_SPACE: r"\S",
+}
+_AT_TEXT = {
+    sre.AT_BEGINNING: "^",
+    sre.AT_BEGINNING_STRING: r"\A",
+    sre.AT_END: "$",
+    sre.AT_END_STRING: r"\Z",
+    sre.AT_BOUNDARY: r"\b",
+    sre.AT_NON_BOUNDARY: r"\B",
+}
+_SHOW_LIMIT = 80
+
+
+def show(items: Sequence[tuple[Any, Any]]) -> str:
+    """Parsed pattern items as pattern text again (approximately), cut to a readable length."""
+    text = "".join(_show_item(op, av) for op, av in items)
+    return text if len(text) <= _SHOW_LIMIT else text[: _SHOW_LIMIT - 3] + "..."
+
+
+def _show_item(op: Any, av: Any) -> str:
+    if op is sre.LITERAL:
+        return re.escape(chr(av))
+    if op is sre.NOT_LITERAL:
+        return f"[^{re.escape(chr(av))}]"
+    if op is sre.ANY:
+        return "."
+    if op is sre.IN:
+        parts = [_show_class_part(kind, value) for kind, value in av]
+        if len(av) == 1 and av[0][0] is sre.CATEGORY:
+            return parts[0]
+        return "[" + "".join(parts) + "]"
+    if op is sre.AT:
+        return str(_AT_TEXT.get(av, ""))
+    if op is sre.BRANCH:
+        return "(?:" + "|".join(show(alt) for alt in av[1]) + ")"
+    if op is sre.SUBPATTERN:
+        return "(" + ("" if av[0] else "?:") + show(av[-1]) + ")"
+    if op is sre.ATOMIC_GROUP:
+        return "(?>" + show(av) + ")"
+    if op in (sre.ASSERT, sre.ASSERT_NOT):
+        sign = {(1, sre.ASSERT): "?=", (1, sre.ASSERT_NOT): "?!"}.get((av[0], op))
+        sign = sign or ("?<=" if op is sre.ASSERT else "?<!")
+        return f"({sign}{show(av[1])})"
+    if op in _REPEATS:
+        low, high, body = av
+        inner = show(body)
+        if len(body) > 1 or body[0][0] in _REPEATS:
+            inner = f"(?:{inner})"
+        bound = {(0, sre.MAXREPEAT): "*", (1, sre.MAXREPEAT): "+", (0, 1): "?"}.get(
+            (low, high), f"{{{low},{'' if high == sre.MAXREPEAT else high}}}"
+        )
+        suffix = {sre.MIN_REPEAT: "?", sre.POSSESSIVE_REPEAT: "+"}.get(op, "")
+        return inner + bound + suffix
+    return f"<{op}>"
+
+
+def _show_class_part(kind: Any, value: Any) -> str:
+    if kind is sre.LITERAL:
+        return re.escape(chr(value))
+    if kind is sre.RANGE:
+        return f"{re.escape(chr(value[0]))}-{re.escape(chr(value[1]))}"
+    if kind is sre.CATEGORY:
+        return _CATEGORY_TEXT.get(value, "?")
+    if kind is sre.NEGATE:
+        return "^"
+    return "?"
