@@ -96,8 +96,11 @@ class CompiledKind:
         """The indexes of the rules whose pattern must run on `text`, in rule order."""
         found: set[int] = set(self._always)
         if self._automaton is not None:
+            everything = len(self.rules)
             for _end, indexes in self._automaton.iter(text.casefold()):
                 found |= indexes
+                if len(found) == everything:  # a keyword-dense text: no need to read on
+                    break
         return sorted(found)
 
     def scan(self, text: str) -> tuple[Match, ...]:
