@@ -18,8 +18,9 @@ by a constant that does not depend on the text. Two properties, read off the par
   cannot start alike; of a group's alternatives only those that can start alike (first
   characters and literal prefixes) can both match.
 
-`Cost.steps` is an upper bound on one attempt's work, for information: it multiplies every
-choice of a sequence, so it is loose for long patterns; the tests measure the real constant.
+`Cost.steps` bounds one attempt's work. It multiplies every choice of a sequence, so it is
+loose for long patterns, and its limit (`STEP_LIMIT`) only stops pieces that multiply each
+other without a repeat around them; the tests measure the real constant.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ from typing import Any
 # Upper bound on the ways one repeat may match the same text at one position. A lazy word
 # window `(?:\w{1,40}\W{1,10}){0,7}?` has 8; `(a{1,9}){1,9}b` has about 10^9.
 REPEAT_LIMIT = 1_000
+# Upper bound on the steps of one attempt as a whole, a loose bound (see `Cost.steps`): it
+# only stops pieces that multiply each other unrepeated, like `a{0,10}` written nine times
+# (5e9). The shipped packs stay under 2.1e8.
+STEP_LIMIT = 1_000_000_000
 # Upper bound on how far one attempt may read from its start (both directions together).
 REACH_LIMIT = 4_000
 _CAP = 10**18  # saturating arithmetic: bounds stay cheap to compute even when absurd
@@ -232,6 +237,11 @@ def _seq(items: Sequence[tuple[Any, Any]], follow: Chars) -> Cost:
         reach = max(reach, width + cost.reach)
         behind = max(behind, cost.behind - width)
         width += cost.width
+        if steps > STEP_LIMIT:
+            raise NotLinear(
+                f"`{show(items)}`: one attempt may take {_big(steps)} steps (limit "
+                f"{_big(STEP_LIMIT)}): its pieces can each match the same text in several ways"
+            )
     return Cost(width, ways, steps, reach, behind)
 
 

@@ -38,6 +38,7 @@ categories:
         (r"(?:\w{1,40}\W{1,10}){0,7}?'ll", r"`(?:\w{1,40}\W{1,10}){0,7}?` can match one text in"),
         (r"(?=(?:a{1,20}){1,20})b", "`(?:a{1,20}){1,20}`"),
         (r"(a)x\1", "a backreference"),
+        ("a{0,10}" * 9 + "b", "steps (limit 1.0e+09)"),
         (r"x.{0,5000}y", f"(limit {REACH_LIMIT})"),
     ],
 )
