@@ -11,7 +11,7 @@ by a constant that does not depend on the text. Two properties, read off the par
   of text, which is what made `[.!?:] \W*` quadratic on a text of `. . . .`.
 - **No ambiguous repeat.** Within that span, the constant explodes when a repeat can match
   one text in many ways (`(a{1,9}){1,9}b`: about 10^9 per position). For every repeat the
-  number of ways is bounded from the tree and must stay under `REPEAT_LIMIT`, with exact
+  number of ways is bounded from the tree and must stay under `REPEAT_LIMIT`, with sound
   refinements that keep honest patterns cheap: a run of one character class followed only
   by characters outside it (`\w{1,40}` before `\W`, `[\w'-]{1,40}` before a space) can end
   in one place only; an iteration count is decided when another iteration and what follows
@@ -25,6 +25,7 @@ other without a repeat around them; the tests measure the real constant.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -119,6 +120,7 @@ def _chars_in(chars: Iterable[str], categories: Iterable[Any]) -> bool:
     return any(_CATEGORY_RE[cat].match(c) for cat in categories for c in chars)
 
 
+@functools.lru_cache(maxsize=4096)
 def _variants(code: int) -> frozenset[str]:
     """A character and its case variants: patterns are matched case-insensitively."""
     c = chr(code)
@@ -147,13 +149,8 @@ def _charset(op: Any, av: Any) -> Chars:
 
 def _first(items: Sequence[tuple[Any, Any]], follow: Chars) -> Chars:
     """The characters a match of `items` followed by `follow` can start with."""
-    out = EMPTY
-    for op, av in items:
-        first, passes = _first_item(op, av)
-        out |= first
-        if not passes:
-            return out
-    return out | follow
+    first, passes = _first_nullable(items)
+    return first | follow if passes else first
 
 
 def _first_item(op: Any, av: Any) -> tuple[Chars, bool]:
@@ -180,14 +177,25 @@ def _first_item(op: Any, av: Any) -> tuple[Chars, bool]:
     return EMPTY, True
 
 
+# First sets of the parsed sequences of the patterns being proven, by identity: a proof asks
+# for the same ones at every level. Each entry holds its sequence, so no id is reused while
+# it is cached; prove_linear empties it.
+_FIRSTS: dict[int, tuple[Sequence[tuple[Any, Any]], tuple[Chars, bool]]] = {}
+
+
 def _first_nullable(items: Sequence[tuple[Any, Any]]) -> tuple[Chars, bool]:
-    out = EMPTY
-    for op, av in items:
-        first, passes = _first_item(op, av)
+    cached = _FIRSTS.get(id(items))
+    if cached is not None:
+        return cached[1]
+    out, passes = EMPTY, True
+    for op, av in _plain(items):
+        first, item_passes = _first_item(op, av)
         out |= first
-        if not passes:
-            return out, False
-    return out, True
+        if not item_passes:
+            passes = False
+            break
+    _FIRSTS[id(items)] = (items, (out, passes))
+    return out, passes
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,19 +209,38 @@ class Cost:
     behind: int  # characters read before the start, at most
 
 
+# Patterns already proven: a reload, or another gateway in the same process, proves each once.
+_PROVEN: dict[tuple[str, int], Cost] = {}
+_PROVEN_SIZE = 4096
+
+
 def prove_linear(pattern: str, flags: int = re.IGNORECASE) -> Cost:
     """The bounds of one match attempt of `pattern`; raise NotLinear naming the construct."""
+    proven = _PROVEN.get((pattern, flags))
+    if proven is not None:
+        return proven
     try:
         parsed = sre_parse.parse(pattern, flags)
     except re.error as exc:
         raise NotLinear(f"bad pattern: {exc}") from None
-    cost = _seq(list(parsed), EMPTY)
+    try:
+        cost = _seq(parsed, EMPTY)
+    finally:
+        _FIRSTS.clear()
     if cost.reach + cost.behind > REACH_LIMIT:
         raise NotLinear(
             f"one match attempt may read {cost.reach + cost.behind} characters "
             f"(limit {REACH_LIMIT})"
         )
+    if len(_PROVEN) >= _PROVEN_SIZE:
+        _PROVEN.clear()
+    _PROVEN[(pattern, flags)] = cost
     return cost
+
+
+def _plain(items: Sequence[tuple[Any, Any]]) -> Sequence[tuple[Any, Any]]:
+    """A parsed sequence as its plain list: a `SubPattern` is slow to walk item by item."""
+    return items.data if isinstance(items, sre_parse.SubPattern) else items
 
 
 def _mul(a: int, b: int) -> int:
@@ -222,6 +249,7 @@ def _mul(a: int, b: int) -> int:
 
 def _seq(items: Sequence[tuple[Any, Any]], follow: Chars) -> Cost:
     """A sequence: what follows each item runs once for each way the items before it match."""
+    items = _plain(items)
     follows = [follow] * len(items)
     after = follow
     for i in range(len(items) - 1, -1, -1):
@@ -277,12 +305,20 @@ def _branch(alternatives: Sequence[Any], follow: Chars) -> Cost:
     # At one position, the alternatives that get past their first character all share it,
     # so all of them meet the first set of any one of them.
     prefixes = [_literal_prefix(alt) for alt in alternatives]
+    unlike = [i for i, first in enumerate(firsts) if not first.literal]
+    by_char: dict[str, set[int]] = {}
+    for i, first in enumerate(firsts):
+        for c in first.chars if first.literal else ():
+            by_char.setdefault(c, set()).add(i)
     ways = steps = 0
     for i, first in enumerate(firsts):
+        if first.literal:
+            meeting = set().union(*(by_char[c] for c in first.chars))
+            meeting.update(j for j in unlike if not first.disjoint(firsts[j]))
+        else:
+            meeting = {j for j, other in enumerate(firsts) if not first.disjoint(other)}
         rivals = [
-            costs[j]
-            for j, other in enumerate(firsts)
-            if not first.disjoint(other) and _compatible(prefixes[i], prefixes[j], follow)
+            costs[j] for j in sorted(meeting) if _compatible(prefixes[i], prefixes[j], follow)
         ]
         ways = max(ways, sum(c.ways for c in rivals))
         steps = max(steps, sum(c.steps for c in rivals))
@@ -298,7 +334,7 @@ def _branch(alternatives: Sequence[Any], follow: Chars) -> Cost:
 def _literal_prefix(items: Sequence[tuple[Any, Any]]) -> tuple[str, bool]:
     """The literal text an alternative starts with (lower case), and whether that is all of it."""
     text: list[str] = []
-    for op, av in items:
+    for op, av in _plain(items):
         if op is not sre.LITERAL:
             return "".join(text), False
         text.append(chr(av).lower())
