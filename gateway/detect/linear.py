@@ -207,6 +207,7 @@ class Cost:
     steps: int  # steps to try every way, at most
     reach: int  # characters read at or after the start, at most
     behind: int  # characters read before the start, at most
+    least: int = 0  # characters consumed, at least
 
 
 # Patterns already proven: a reload, or another gateway in the same process, proves each once.
@@ -256,33 +257,35 @@ def _seq(items: Sequence[tuple[Any, Any]], follow: Chars) -> Cost:
         follows[i] = after
         first, passes = _first_item(*items[i])
         after = first | after if passes else first
-    width = reach = behind = steps = 0
+    width = least = reach = behind = steps = 0
     ways = 1
     for (op, av), item_follow in zip(items, follows, strict=True):
         cost = _item(op, av, item_follow)
         steps = min(steps + _mul(ways, cost.steps), _CAP)
         ways = _mul(ways, cost.ways)
         reach = max(reach, width + cost.reach)
-        behind = max(behind, cost.behind - width)
+        # A lookbehind reads furthest back when the pieces before it consumed the least.
+        behind = max(behind, cost.behind - least)
         width += cost.width
+        least += cost.least
         if steps > STEP_LIMIT:
             raise NotLinear(
                 f"`{show(items)}`: one attempt may take {_big(steps)} steps (limit "
                 f"{_big(STEP_LIMIT)}): its pieces can each match the same text in several ways"
             )
-    return Cost(width, ways, steps, reach, behind)
+    return Cost(width, ways, steps, reach, behind, least)
 
 
 def _item(op: Any, av: Any, follow: Chars) -> Cost:
     if op in _SINGLE:
-        return Cost(1, 1, 1, 1, 0)
+        return Cost(1, 1, 1, 1, 0, 1)
     if op is sre.AT:
         return Cost(0, 1, 1, 1, 1)
     if op is sre.SUBPATTERN:
         return _seq(av[-1], follow)
     if op is sre.ATOMIC_GROUP:
         body = _seq(av, EMPTY)
-        return Cost(body.width, 1, body.steps, body.reach, body.behind)
+        return Cost(body.width, 1, body.steps, body.reach, body.behind, body.least)
     if op is sre.BRANCH:
         return _branch(av[1], follow)
     if op in _REPEATS:
@@ -328,6 +331,7 @@ def _branch(alternatives: Sequence[Any], follow: Chars) -> Cost:
         min(len(costs) + steps, _CAP),  # an alternative that cannot start here: one step
         max(c.reach for c in costs),
         max(c.behind for c in costs),
+        min(c.least for c in costs),
     )
 
 
@@ -365,7 +369,7 @@ def _repeat(op: Any, av: Any, follow: Chars) -> Cost:
         # the class can end in one place only; the other lengths fail at once.
         single = possessive or chars.disjoint(follow)
         ways = 1 if single else high - low + 1
-        return Cost(high, ways, 2 * high + 1, high + 1, 0)
+        return Cost(high, ways, 2 * high + 1, high + 1, 0, low)
     body = _seq(body_items, EMPTY if possessive else _first(body_items, EMPTY) | follow)
     base = 1 if possessive else body.ways
     # After each iteration either another one or what follows goes on; when they cannot
@@ -389,7 +393,7 @@ def _repeat(op: Any, av: Any, follow: Chars) -> Cost:
             "in several ways"
         )
     reach = max(body.reach, (high - 1) * body.width + body.reach) if high else 0
-    return Cost(high * body.width, total, steps, reach, body.behind)
+    return Cost(high * body.width, total, steps, reach, body.behind, low * body.least)
 
 
 def _big(n: int) -> str:

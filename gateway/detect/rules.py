@@ -11,10 +11,10 @@ and one unbounded repeat in the wrong place (`[.!?:] \W*` on a text of `. . . .`
 6 KB message hold a worker for seconds. So the pattern language is restricted, checked on
 the parsed pattern: every repeat has a maximum, so one match attempt reads a bounded span
 of text, and no repeat may match one text in many ways (`(a{1,9}){1,9}b`). A search is
-then at most a constant amount of work per character. Bounding the patterns was chosen over
-scanning windows around keyword hits (whose soundness would rest on every match holding its
-keyword, which is sampled, not proven) and over RE2 (no lookarounds, ASCII-only `\b`/`\w`,
-which every fr/es/de rule relies on).
+then at most a constant amount of work per character, by construction rather than by the
+luck of the texts tried. The bounded span also lets a pattern be searched only around its
+keywords' hits (`windows`), exactly: a long text with a few hits costs little. RE2 was not
+an option: no lookarounds, and an ASCII-only `\b`/`\w` that every fr/es/de rule relies on.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import ahocorasick
 import yaml
 
 from gateway.detect.linear import NotLinear, prove_linear
+from gateway.detect.windows import Span, keyword_windows, search_windows
 from gateway.errors import GatewayError
 
 Kind = Literal["harmful", "crisis", "refusal"]
@@ -75,12 +76,20 @@ class Match:
 
 
 class CompiledKind:
-    """Every rule of one kind: one keyword automaton arming per-rule patterns."""
+    """Every rule of one kind: one keyword automaton arming per-rule patterns.
+
+    An armed pattern is searched only where a match can start: around its keywords' hits
+    (`windows.keyword_windows`), so a long text with a few hits costs little.
+    """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
         self._patterns = [re.compile(rule.pattern, _FLAGS) for rule in self.rules]
-        self._always = tuple(i for i, rule in enumerate(self.rules) if not rule.keywords)
+        costs = [prove_linear(rule.pattern, _FLAGS) for rule in self.rules]
+        self._reaches = [cost.reach for cost in costs]
+        self._reach = max(self._reaches, default=0)
+        self._behind = max((cost.behind for cost in costs), default=0)
+        self._always = frozenset(i for i, rule in enumerate(self.rules) if not rule.keywords)
         armed_by: dict[str, set[int]] = {}
         for i, rule in enumerate(self.rules):
             for keyword in rule.keywords:
@@ -89,25 +98,30 @@ class CompiledKind:
         if armed_by:
             self._automaton = ahocorasick.Automaton()
             for keyword, indexes in armed_by.items():
-                self._automaton.add_word(keyword, frozenset(indexes))
+                self._automaton.add_word(keyword, (len(keyword), frozenset(indexes)))
             self._automaton.make_automaton()
 
     def armed(self, text: str) -> list[int]:
         """The indexes of the rules whose pattern must run on `text`, in rule order."""
-        found: set[int] = set(self._always)
-        if self._automaton is not None:
-            everything = len(self.rules)
-            for _end, indexes in self._automaton.iter(text.casefold()):
-                found |= indexes
-                if len(found) == everything:  # a keyword-dense text: no need to read on
-                    break
-        return sorted(found)
+        return sorted(self._plan(text)[0])
+
+    def _plan(self, text: str) -> tuple[set[int], list[Span]]:
+        """The armed rules, and where their matches may start."""
+        if self._automaton is None:
+            return set(self._always), []
+        found, windows = keyword_windows(
+            self._automaton, text, self._reach, self._behind, len(self.rules)
+        )
+        return found | self._always, windows
 
     def scan(self, text: str) -> tuple[Match, ...]:
         """The rules that match somewhere in `text`, each once, in rule order."""
+        armed, windows = self._plan(text)
+        whole = [(0, len(text))]
         out: list[Match] = []
-        for i in self.armed(text):
-            if self._patterns[i].search(text):
+        for i in sorted(armed):
+            spans = whole if i in self._always else windows
+            if search_windows(self._patterns[i], text, spans, self._reaches[i]):
                 rule = self.rules[i]
                 out.append(Match(rule.id, rule.category, rule.kind))
         return tuple(out)
