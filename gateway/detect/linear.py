@@ -25,13 +25,15 @@ other without a repeat around them; the tests measure the real constant.
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
+
+from gateway.detect.charsets import EMPTY, Chars, charset, variants
+from gateway.detect.pattern_text import show
 
 # Upper bound on the ways one repeat may match the same text at one position. A lazy word
 # window `(?:\w{1,40}\W{1,10}){0,7}?` has 8; `(a{1,9}){1,9}b` has about 10^9.
@@ -46,105 +48,10 @@ _CAP = 10**18  # saturating arithmetic: bounds stay cheap to compute even when a
 
 _SINGLE = (sre.LITERAL, sre.NOT_LITERAL, sre.IN, sre.ANY)
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
-_CATEGORY_RE = {
-    sre.CATEGORY_WORD: re.compile(r"\w"),
-    sre.CATEGORY_NOT_WORD: re.compile(r"\W"),
-    sre.CATEGORY_DIGIT: re.compile(r"\d"),
-    sre.CATEGORY_NOT_DIGIT: re.compile(r"\D"),
-    sre.CATEGORY_SPACE: re.compile(r"\s"),
-    sre.CATEGORY_NOT_SPACE: re.compile(r"\S"),
-}
-_DISJOINT_CATEGORIES = {
-    frozenset(pair)
-    for pair in (
-        (sre.CATEGORY_WORD, sre.CATEGORY_NOT_WORD),
-        (sre.CATEGORY_WORD, sre.CATEGORY_SPACE),
-        (sre.CATEGORY_DIGIT, sre.CATEGORY_NOT_DIGIT),
-        (sre.CATEGORY_DIGIT, sre.CATEGORY_NOT_WORD),
-        (sre.CATEGORY_DIGIT, sre.CATEGORY_SPACE),
-        (sre.CATEGORY_SPACE, sre.CATEGORY_NOT_SPACE),
-    )
-}
-_SMALL_RANGE = 512
 
 
 class NotLinear(ValueError):
     """A pattern whose matching time is not provably linear; the message names the construct."""
-
-
-@dataclass(frozen=True, slots=True)
-class Chars:
-    """A set of characters, over-approximated: literal characters, categories, or anything."""
-
-    chars: frozenset[str] = frozenset()
-    categories: frozenset[Any] = frozenset()
-    anything: bool = False
-
-    def __or__(self, other: Chars) -> Chars:
-        return Chars(
-            self.chars | other.chars,
-            self.categories | other.categories,
-            self.anything or other.anything,
-        )
-
-    @property
-    def empty(self) -> bool:
-        """Whether no character belongs to the set."""
-        return not (self.chars or self.categories or self.anything)
-
-    def disjoint(self, other: Chars) -> bool:
-        """Whether no character can belong to both sets (False when unsure)."""
-        if self.empty or other.empty:
-            return True
-        if self.anything or other.anything or self.chars & other.chars:
-            return False
-        if _chars_in(self.chars, other.categories) or _chars_in(other.chars, self.categories):
-            return False
-        return all(
-            frozenset((a, b)) in _DISJOINT_CATEGORIES
-            for a in self.categories
-            for b in other.categories
-        )
-
-    @property
-    def literal(self) -> bool:
-        """Whether the set holds literal characters only (no category, not anything)."""
-        return bool(self.chars) and not self.categories and not self.anything
-
-
-EMPTY = Chars()
-ANYTHING = Chars(anything=True)
-
-
-def _chars_in(chars: Iterable[str], categories: Iterable[Any]) -> bool:
-    return any(_CATEGORY_RE[cat].match(c) for cat in categories for c in chars)
-
-
-@functools.lru_cache(maxsize=4096)
-def _variants(code: int) -> frozenset[str]:
-    """A character and its case variants: patterns are matched case-insensitively."""
-    c = chr(code)
-    return frozenset((c, c.lower(), c.upper(), c.casefold()))
-
-
-def _charset(op: Any, av: Any) -> Chars:
-    """The characters one single-character item can match."""
-    if op is sre.LITERAL:
-        return Chars(_variants(av))
-    if op is not sre.IN:
-        return ANYTHING
-    out = EMPTY
-    for kind, value in av:
-        if kind is sre.LITERAL:
-            out |= Chars(_variants(value))
-        elif kind is sre.CATEGORY and value in _CATEGORY_RE:
-            out |= Chars(categories=frozenset((value,)))
-        elif kind is sre.RANGE and value[1] - value[0] <= _SMALL_RANGE:
-            for code in range(value[0], value[1] + 1):
-                out |= Chars(_variants(code))
-        else:  # NEGATE, a wide range, an unknown category: anything, to stay on the safe side
-            return ANYTHING
-    return out
 
 
 def _first(items: Sequence[tuple[Any, Any]], follow: Chars) -> Chars:
@@ -156,7 +63,7 @@ def _first(items: Sequence[tuple[Any, Any]], follow: Chars) -> Chars:
 def _first_item(op: Any, av: Any) -> tuple[Chars, bool]:
     """An item's first characters, and whether a match may consume none (passing through)."""
     if op in _SINGLE:
-        return _charset(op, av), False
+        return charset(op, av), False
     if op is sre.AT:
         return EMPTY, True
     if op is sre.SUBPATTERN:
@@ -352,7 +259,7 @@ def _compatible(a: tuple[str, bool], b: tuple[str, bool], follow: Chars) -> bool
         return False
     if whole and len(long) > len(short):
         # The short alternative is done; what follows it must start like the long one goes on.
-        return not Chars(_variants(ord(long[len(short)]))).disjoint(follow)
+        return not Chars(variants(ord(long[len(short)]))).disjoint(follow)
     return True
 
 
@@ -364,7 +271,7 @@ def _repeat(op: Any, av: Any, follow: Chars) -> Cost:
         )
     possessive = op is sre.POSSESSIVE_REPEAT
     if len(body_items) == 1 and body_items[0][0] in _SINGLE:
-        chars = _charset(*body_items[0])
+        chars = charset(*body_items[0])
         # Greedy or lazy, a run of one character class followed only by characters outside
         # the class can end in one place only; the other lengths fail at once.
         single = possessive or chars.disjoint(follow)
@@ -398,78 +305,3 @@ def _repeat(op: Any, av: Any, follow: Chars) -> Cost:
 
 def _big(n: int) -> str:
     return f"{n:.1e}" if n >= 10**7 else str(n)
-
-
-# Rendering parsed items back to pattern text, to name a construct in an error.
-_CATEGORY_TEXT = {
-    sre.CATEGORY_WORD: r"\w",
-    sre.CATEGORY_NOT_WORD: r"\W",
-    sre.CATEGORY_DIGIT: r"\d",
-    sre.CATEGORY_NOT_DIGIT: r"\D",
-    sre.CATEGORY_SPACE: r"\s",
-    sre.CATEGORY_NOT_SPACE: r"\S",
-}
-_AT_TEXT = {
-    sre.AT_BEGINNING: "^",
-    sre.AT_BEGINNING_STRING: r"\A",
-    sre.AT_END: "$",
-    sre.AT_END_STRING: r"\Z",
-    sre.AT_BOUNDARY: r"\b",
-    sre.AT_NON_BOUNDARY: r"\B",
-}
-_SHOW_LIMIT = 80
-
-
-def show(items: Sequence[tuple[Any, Any]]) -> str:
-    """Parsed pattern items as pattern text again (approximately), cut to a readable length."""
-    text = "".join(_show_item(op, av) for op, av in items)
-    return text if len(text) <= _SHOW_LIMIT else text[: _SHOW_LIMIT - 3] + "..."
-
-
-def _show_item(op: Any, av: Any) -> str:
-    if op is sre.LITERAL:
-        return re.escape(chr(av))
-    if op is sre.NOT_LITERAL:
-        return f"[^{re.escape(chr(av))}]"
-    if op is sre.ANY:
-        return "."
-    if op is sre.IN:
-        parts = [_show_class_part(kind, value) for kind, value in av]
-        if len(av) == 1 and av[0][0] is sre.CATEGORY:
-            return parts[0]
-        return "[" + "".join(parts) + "]"
-    if op is sre.AT:
-        return str(_AT_TEXT.get(av, ""))
-    if op is sre.BRANCH:
-        return "(?:" + "|".join(show(alt) for alt in av[1]) + ")"
-    if op is sre.SUBPATTERN:
-        return "(" + ("" if av[0] else "?:") + show(av[-1]) + ")"
-    if op is sre.ATOMIC_GROUP:
-        return "(?>" + show(av) + ")"
-    if op in (sre.ASSERT, sre.ASSERT_NOT):
-        sign = {(1, sre.ASSERT): "?=", (1, sre.ASSERT_NOT): "?!"}.get((av[0], op))
-        sign = sign or ("?<=" if op is sre.ASSERT else "?<!")
-        return f"({sign}{show(av[1])})"
-    if op in _REPEATS:
-        low, high, body = av
-        inner = show(body)
-        if len(body) > 1 or body[0][0] in _REPEATS:
-            inner = f"(?:{inner})"
-        bound = {(0, sre.MAXREPEAT): "*", (1, sre.MAXREPEAT): "+", (0, 1): "?"}.get(
-            (low, high), f"{{{low},{'' if high == sre.MAXREPEAT else high}}}"
-        )
-        suffix = {sre.MIN_REPEAT: "?", sre.POSSESSIVE_REPEAT: "+"}.get(op, "")
-        return inner + bound + suffix
-    return f"<{op}>"
-
-
-def _show_class_part(kind: Any, value: Any) -> str:
-    if kind is sre.LITERAL:
-        return re.escape(chr(value))
-    if kind is sre.RANGE:
-        return f"{re.escape(chr(value[0]))}-{re.escape(chr(value[1]))}"
-    if kind is sre.CATEGORY:
-        return _CATEGORY_TEXT.get(value, "?")
-    if kind is sre.NEGATE:
-        return "^"
-    return "?"

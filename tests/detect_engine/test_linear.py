@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from gateway.detect.linear import REACH_LIMIT, REPEAT_LIMIT, NotLinear, prove_linear, show
+from gateway.detect.linear import REACH_LIMIT, REPEAT_LIMIT, NotLinear, prove_linear
+from gateway.detect.pattern_text import show
 from gateway.detect.rules import RuleError, parse_pack
 
 PACK = """
