@@ -37,7 +37,10 @@ def _sound_database(path: Path) -> bytes:
     conn.execute("BEGIN")
     conn.executemany(
         sqlite_schema.INSERT[Strike],
-        [("t", f"conv_{i}", f"fp{i}", "weapons", "rule", float(i)) for i in range(3000)],
+        [
+            sqlite_schema.row(Strike("t", f"conv_{i}", f"fp{i}", "weapons", "rule", float(i)))
+            for i in range(3000)
+        ],
     )
     conn.execute("COMMIT")
     conn.close()

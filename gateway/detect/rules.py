@@ -1,10 +1,20 @@
-"""Rule packs: YAML files of categories and patterns, each rule proven by its examples.
+r"""Rule packs: YAML files of categories and patterns, each rule proven by its examples.
 
 A rule names `keywords`: literal stems one of which any text it matches must contain
 (checked on its examples at load). All keywords of a kind go into one Aho-Corasick
 automaton; a scan is one pass of it over the text, and only the few rules it arms run
 their pattern. A rule without keywords runs on every text (`lastword rules test` lists
 them: they cost every request).
+
+Every pattern is proven linear at load (`linear.prove_linear`): Python's `re` backtracks,
+and one unbounded repeat in the wrong place (`[.!?:] \W*` on a text of `. . . .`) made a
+6 KB message hold a worker for seconds. So the pattern language is restricted, checked on
+the parsed pattern: every repeat has a maximum, so one match attempt reads a bounded span
+of text, and no repeat may match one text in many ways (`(a{1,9}){1,9}b`). A search is
+then at most a constant amount of work per character, by construction rather than by the
+luck of the texts tried. The bounded span also lets a pattern be searched only around its
+keywords' hits (`windows`), exactly: a long text with a few hits costs little. RE2 was not
+an option: no lookarounds, and an ASCII-only `\b`/`\w` that every fr/es/de rule relies on.
 """
 
 from __future__ import annotations
@@ -20,6 +30,8 @@ from typing import Any, Literal
 import ahocorasick
 import yaml
 
+from gateway.detect.linear import NotLinear, prove_linear
+from gateway.detect.windows import Span, keyword_windows, search_windows
 from gateway.errors import GatewayError
 
 Kind = Literal["harmful", "crisis", "refusal"]
@@ -64,12 +76,20 @@ class Match:
 
 
 class CompiledKind:
-    """Every rule of one kind: one keyword automaton arming per-rule patterns."""
+    """Every rule of one kind: one keyword automaton arming per-rule patterns.
+
+    An armed pattern is searched only where a match can start: around its keywords' hits
+    (`windows.keyword_windows`), so a long text with a few hits costs little.
+    """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
         self._patterns = [re.compile(rule.pattern, _FLAGS) for rule in self.rules]
-        self._always = tuple(i for i, rule in enumerate(self.rules) if not rule.keywords)
+        costs = [prove_linear(rule.pattern, _FLAGS) for rule in self.rules]
+        self._reaches = [cost.reach for cost in costs]
+        self._reach = max(self._reaches, default=0)
+        self._behind = max((cost.behind for cost in costs), default=0)
+        self._always = frozenset(i for i, rule in enumerate(self.rules) if not rule.keywords)
         armed_by: dict[str, set[int]] = {}
         for i, rule in enumerate(self.rules):
             for keyword in rule.keywords:
@@ -78,22 +98,30 @@ class CompiledKind:
         if armed_by:
             self._automaton = ahocorasick.Automaton()
             for keyword, indexes in armed_by.items():
-                self._automaton.add_word(keyword, frozenset(indexes))
+                self._automaton.add_word(keyword, (len(keyword), frozenset(indexes)))
             self._automaton.make_automaton()
 
     def armed(self, text: str) -> list[int]:
         """The indexes of the rules whose pattern must run on `text`, in rule order."""
-        found: set[int] = set(self._always)
-        if self._automaton is not None:
-            for _end, indexes in self._automaton.iter(text.casefold()):
-                found |= indexes
-        return sorted(found)
+        return sorted(self._plan(text)[0])
+
+    def _plan(self, text: str) -> tuple[set[int], list[Span]]:
+        """The armed rules, and where their matches may start."""
+        if self._automaton is None:
+            return set(self._always), []
+        found, windows = keyword_windows(
+            self._automaton, text, self._reach, self._behind, len(self.rules)
+        )
+        return found | self._always, windows
 
     def scan(self, text: str) -> tuple[Match, ...]:
         """The rules that match somewhere in `text`, each once, in rule order."""
+        armed, windows = self._plan(text)
+        whole = [(0, len(text))]
         out: list[Match] = []
-        for i in self.armed(text):
-            if self._patterns[i].search(text):
+        for i in sorted(armed):
+            spans = whole if i in self._always else windows
+            if search_windows(self._patterns[i], text, spans, self._reaches[i]):
                 rule = self.rules[i]
                 out.append(Match(rule.id, rule.category, rule.kind))
         return tuple(out)
@@ -143,6 +171,10 @@ def _rule(raw: Any, category: str, kind: Kind, where: str) -> Rule:
         compiled = re.compile(pattern, _FLAGS)
     except re.error as exc:
         raise RuleError(f"{where}: rule {rid}: bad pattern: {exc}") from None
+    try:
+        prove_linear(pattern, _FLAGS)
+    except NotLinear as exc:
+        raise RuleError(f"{where}: rule {rid}: pattern not provably linear: {exc}") from None
     examples = raw.get("examples")
     if not isinstance(examples, dict):
         raise RuleError(f"{where}: rule {rid}: has no examples (`match` and `no_match`)")

@@ -1,7 +1,8 @@
 """Rule keywords are sound: any text a rule's pattern matches holds one of its keywords.
 
-The engine runs a pattern only when the text holds one of the rule's keywords, so a keyword
-set that misses a phrasing the pattern accepts silently disables the rule for that phrasing.
+The engine runs a pattern only when the text holds one of the rule's keywords, and only
+around their hits, so a keyword set that misses a phrasing the pattern accepts silently
+disables the rule for that phrasing. A keyword must lie where the match's attempt reads.
 Load time checks the examples; these tests check the corpora and strings sampled from the
 patterns themselves.
 """
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from gateway.conversation import normalize_text
+from gateway.detect.linear import prove_linear
 from gateway.detect.rules import Rule, load_rules
 from tests.detect.recall import read_corpus
 
@@ -31,6 +33,14 @@ def armed(rule: Rule, text: str) -> bool:
     """Whether `text` holds one of the rule's keywords, compared as the engine compares."""
     folded = text.casefold()
     return any(keyword.casefold() in folded for keyword in rule.keywords)
+
+
+def armed_near(rule: Rule, text: str, found: re.Match[str]) -> bool:
+    """Whether a keyword lies in what the match's attempt reads: the engine searches only
+    around keyword hits (gateway/detect/windows.py)."""
+    cost = prove_linear(rule.pattern, FLAGS)
+    start = found.start()
+    return armed(rule, text[max(0, start - cost.behind) : start + cost.reach])
 
 
 def sample(items: Any, rnd: random.Random) -> str:
@@ -76,9 +86,9 @@ def test_keywords_cover_sampled_matches(rule: Rule) -> None:
     for _ in range(SAMPLES_PER_RULE):
         text = sample(parsed, rnd)
         for candidate in (text, f"qz {text} qz", f"{text}."):
-            if compiled.search(candidate):
+            if found := compiled.search(candidate):
                 matched += 1
-                if not armed(rule, candidate):
+                if not armed_near(rule, candidate, found):
                     unarmed.append(candidate)
                 break
     assert matched > SAMPLES_PER_RULE // 4, "the sampler rarely produces a match"
@@ -86,7 +96,7 @@ def test_keywords_cover_sampled_matches(rule: Rule) -> None:
 
 
 def test_keywords_cover_corpus_matches() -> None:
-    """Every corpus line a pattern matches on its own holds one of that rule's keywords."""
+    """Every corpus line a pattern matches holds one of that rule's keywords where it reads."""
     texts = [
         sample.text
         for name in ("benign", "harmful", "crisis")
@@ -97,6 +107,6 @@ def test_keywords_cover_corpus_matches() -> None:
         f"{rule.id}: {text}"
         for rule in RULES
         for text in map(normalize_text, texts)
-        if re.search(rule.pattern, text, FLAGS) and not armed(rule, text)
+        if (found := re.search(rule.pattern, text, FLAGS)) and not armed_near(rule, text, found)
     ]
     assert not unarmed, "\n".join(unarmed)

@@ -1,0 +1,95 @@
+"""Searching only around keyword hits finds exactly what searching the whole text finds."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+
+import pytest
+
+from gateway.conversation import normalize_text
+from gateway.detect.rules import CompiledKind, Rule, RuleSet, load_rules
+from gateway.detect.windows import MAX_WINDOWS, keyword_windows
+from tests.detect.recall import read_corpus
+
+FLAGS = re.IGNORECASE | re.UNICODE
+RULES = load_rules()
+# Benign look-alikes, full of keywords and matching nothing, spread through neutral text so
+# that the windows around their hits stay apart. Longer than any rule's reach.
+BENIGN = [normalize_text(sample.text) for sample in read_corpus("corpus_benign.txt")]
+NEUTRAL = "lorem ipsum dolor sit amet, consectetur adipiscing elit. "
+FILLER_CHARS = 5_000
+
+
+def filler(rnd: random.Random, size: int) -> str:
+    """Neutral text with a benign look-alike every few hundred characters."""
+    parts: list[str] = []
+    length = 0
+    while length < size:
+        parts.append(rnd.choice(BENIGN) if rnd.random() < 0.3 else NEUTRAL * rnd.randint(1, 8))
+        length += len(parts[-1]) + 1
+    return " ".join(parts)
+
+
+def found(rules: RuleSet, rule: Rule, text: str) -> bool:
+    """Whether the engine reports `rule` on `text`."""
+    return rule.id in {match.rule_id for match in rules.scan(text, rule.kind)}
+
+
+def placements(rnd: random.Random, example: str) -> list[str]:
+    """The example at the start, in the middle and at the end of long benign text."""
+    before, after = filler(rnd, FILLER_CHARS), filler(rnd, FILLER_CHARS)
+    return [f"{example} {after}", f"{before} {example} {after}", f"{before} {example}"]
+
+
+@pytest.mark.parametrize("rule", RULES.rules, ids=lambda rule: rule.id)
+def test_windows_find_what_the_whole_text_search_finds(rule: Rule) -> None:
+    """Each example, anywhere in long text, is found (or not) as a whole-text search would."""
+    rnd = random.Random(rule.id)
+    compiled = re.compile(rule.pattern, FLAGS)
+    alone = CompiledKind([rule])  # its own reach: the narrowest windows
+    wrong = []
+    for example in (*rule.match, *rule.no_match):
+        for text in placements(rnd, normalize_text(example)):
+            if bool(alone.scan(text)) != bool(compiled.search(text)):
+                wrong.append(f"{example!r} at {text.index(normalize_text(example))}")
+    assert not wrong, wrong
+
+
+def test_a_text_whose_folding_changes_length_is_searched_whole() -> None:
+    """`ß` folds to `ss`: offsets no longer line up, so the whole text is one window."""
+    rule = next(r for r in RULES.rules if r.id == "weapons.make.en")
+    text = "Straße " * 3000 + rule.match[0]
+    _, windows = keyword_windows(
+        RULES.by_kind["harmful"]._automaton, text, 1000, 1, len(RULES.by_kind["harmful"].rules)
+    )
+    assert windows == [(0, len(text))]
+    assert found(RULES, rule, text)
+
+
+def test_many_far_apart_hits_end_in_one_window_to_the_end() -> None:
+    """Past MAX_WINDOWS separate windows, the rest of the text is one window: still exact."""
+    rule = next(r for r in RULES.rules if r.id == "weapons.make.en")
+    gap = "lorem ipsum " * 250
+    text = (f"sarin {gap} " * (MAX_WINDOWS + 20)) + rule.match[0]
+    harmful = RULES.by_kind["harmful"]
+    _, windows = keyword_windows(harmful._automaton, text, 1_000, 1, len(harmful.rules))
+    assert len(windows) == MAX_WINDOWS
+    assert windows[-1][1] == len(text)
+    assert found(RULES, rule, text)
+
+
+def test_a_long_text_with_few_hits_is_searched_around_them_only() -> None:
+    """A megabyte with one request in it costs a small part of searching it whole."""
+    rule = next(r for r in RULES.rules if r.id == "weapons.make.en")
+    text = "lorem ipsum dolor sit amet " * 40_000 + rule.match[0]
+    start = time.perf_counter()
+    assert found(RULES, rule, text)
+    windowed = time.perf_counter() - start
+    harmful = RULES.by_kind["harmful"]
+    start = time.perf_counter()
+    for i in harmful.armed(text):
+        re.compile(harmful.rules[i].pattern, FLAGS).search(text)
+    whole = time.perf_counter() - start
+    assert windowed < whole / 4
