@@ -175,8 +175,13 @@ def build_retention(settings: Settings) -> Retention:
 
 def create_app(settings: Settings, store: Store | None = None) -> web.Application:
     """Build the gateway application for `settings` (with `store` instead of opening one)."""
-    # aiohttp enforces the body limit while reading; the proxy turns it into a 413.
-    app = web.Application(client_max_size=settings.max_body_bytes)
+    # aiohttp enforces the body limit while reading; the proxy turns it into a 413. Request
+    # bodies reach the handlers as sent: the proxy decodes them itself (gateway.request_body),
+    # so that a bad one is answered in the caller's format and passthrough forwards it as is.
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        handler_args={"auto_decompress": False, "keepalive_timeout": settings.idle_timeout},
+    )
     app[SETTINGS] = settings
     upstreams = app[UPSTREAMS] = Upstreams(settings)
     runtime = app[RUNTIME] = Runtime(

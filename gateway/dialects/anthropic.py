@@ -35,6 +35,8 @@ _NATIVE_TYPES = {
     "upstream_unreachable": "api_error",
     "upstream_timeout": "timeout_error",
     "store_unavailable": "api_error",
+    "request_timeout": "timeout_error",
+    "unsupported_content_encoding": "invalid_request_error",
 }
 
 
