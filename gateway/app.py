@@ -178,9 +178,16 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     # aiohttp enforces the body limit while reading; the proxy turns it into a 413. Request
     # bodies reach the handlers as sent: the proxy decodes them itself (gateway.request_body),
     # so that a bad one is answered in the caller's format and passthrough forwards it as is.
+    # A client that goes away does not cancel its handler (aiohttp's default for servers,
+    # stated here so that every runner, tests' included, behaves the same): the handler sees
+    # the disconnect, and counts and records what happened.
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        handler_args={"auto_decompress": False, "keepalive_timeout": settings.idle_timeout},
+        handler_args={
+            "auto_decompress": False,
+            "keepalive_timeout": settings.idle_timeout,
+            "handler_cancellation": False,
+        },
     )
     app[SETTINGS] = settings
     upstreams = app[UPSTREAMS] = Upstreams(settings)

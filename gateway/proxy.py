@@ -56,6 +56,21 @@ def error_response(dialect: Dialect, exc: HTTPError) -> web.Response:
     return web.Response(status=exc.status, body=body, content_type="application/json")
 
 
+async def answer_and_close(request: web.Request, response: web.Response) -> web.Response:
+    """Send `response`, then close the connection: a client that timed out sending its body
+    may still be sending it, and no later request can follow on this connection."""
+    response.force_close()
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except _CLIENT_GONE:
+        pass
+    # Not aiohttp's lingering close (up to 10 s more reading the slow body): the transport
+    # sends what is written, then closes.
+    request.protocol.force_close()
+    return response
+
+
 def _upstream_error(exc: BaseException, family: Family) -> HTTPError:
     if isinstance(exc, asyncio.TimeoutError):
         metrics.UPSTREAM_ERRORS.labels(family, "timeout").inc()
@@ -179,12 +194,14 @@ class Proxy:
                 outcome = exchange.outcome
                 if outcome == "forwarded" and response.status >= 400:
                     outcome = f"upstream_{response.status // 100}xx"
+            except RequestTimeout as exc:
+                response = error_response(dialect, exc)
+                response.headers[REQUEST_ID_HEADER] = request_id
+                response = await answer_and_close(request, response)
+                outcome = _outcome(exc.status)
             except HTTPError as exc:
                 response = error_response(dialect, exc)
                 outcome = _outcome(exc.status)
-                if isinstance(exc, RequestTimeout):
-                    # The rest of the body may still come: this connection is done.
-                    response.force_close()
             except ClientDisconnected:
                 # Nobody is left to answer; the request line below is the only trace.
                 response = web.Response(status=400)
@@ -418,9 +435,7 @@ class Proxy:
         try:
             data = await self._passthrough_body(request)
         except RequestTimeout as exc:
-            refused = error_response(_ERROR_DIALECTS[family], exc)
-            refused.force_close()
-            return refused
+            return await answer_and_close(request, error_response(_ERROR_DIALECTS[family], exc))
         except ConnectionResetError:
             metrics.REQUEST_BODY_FAILURES.labels("passthrough", "client_disconnected").inc()
             log.info("client_disconnected", phase="request_body")
