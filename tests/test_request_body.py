@@ -19,6 +19,8 @@ from aiohttp.test_utils import TestServer
 from backports import zstd
 from prometheus_client import REGISTRY
 
+from gateway.cli import build_parser
+from gateway.config import ConfigError, load_settings
 from gateway.logs import configure_logging
 from tests.dialects.malformed_corpus import PATHS, VALID
 from tests.dialects.recorder import Recorder
@@ -304,3 +306,18 @@ async def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout(
     assert await asyncio.wait_for(silent_reader.read(), 10) == b""
     assert 0.4 <= time.monotonic() - opened < 9
     silent.close()
+
+
+def test_the_timeouts_come_from_flags_environment_and_defaults() -> None:
+    """30 s and 75 s by default; LASTWORD_BODY_TIMEOUT / _IDLE_TIMEOUT; flags win; 0 refused."""
+    defaults = load_settings({}, None, {})
+    assert (defaults.body_timeout, defaults.idle_timeout) == (30.0, 75.0)
+    environ = {"LASTWORD_BODY_TIMEOUT": "12.5", "LASTWORD_IDLE_TIMEOUT": "20"}
+    from_env = load_settings({}, None, environ)
+    assert (from_env.body_timeout, from_env.idle_timeout) == (12.5, 20.0)
+    args = build_parser().parse_args(["serve", "--body-timeout", "5", "--idle-timeout", "9"])
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
+    from_flags = load_settings(flags, None, environ)
+    assert (from_flags.body_timeout, from_flags.idle_timeout) == (5.0, 9.0)
+    with pytest.raises(ConfigError, match="body_timeout"):
+        load_settings({"body_timeout": 0}, None, {})
