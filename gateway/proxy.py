@@ -16,6 +16,7 @@ import aiohttp
 import orjson
 import structlog
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from multidict import CIMultiDict
 
 from gateway import metrics
@@ -436,7 +437,8 @@ class Proxy:
             data = await self._passthrough_body(request)
         except RequestTimeout as exc:
             return await answer_and_close(request, error_response(_ERROR_DIALECTS[family], exc))
-        except ConnectionResetError:
+        except (ConnectionResetError, RequestPayloadError):
+            # The client left, or cut its body short: nobody is waiting for an answer.
             metrics.REQUEST_BODY_FAILURES.labels("passthrough", "client_disconnected").inc()
             log.info("client_disconnected", phase="request_body")
             return web.Response(status=400)
