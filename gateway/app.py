@@ -175,8 +175,20 @@ def build_retention(settings: Settings) -> Retention:
 
 def create_app(settings: Settings, store: Store | None = None) -> web.Application:
     """Build the gateway application for `settings` (with `store` instead of opening one)."""
-    # aiohttp enforces the body limit while reading; the proxy turns it into a 413.
-    app = web.Application(client_max_size=settings.max_body_bytes)
+    # Request bodies reach the handlers as sent: the proxy decodes and bounds them itself
+    # (gateway.request_body), so that a bad one is answered in the caller's format, and
+    # passthrough forwards them as is. aiohttp's own limit still bounds what it reads whole.
+    # A client that goes away does not cancel its handler (aiohttp's default for servers,
+    # stated here so that every runner, tests' included, behaves the same): the handler sees
+    # the disconnect, and counts and records what happened.
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        handler_args={
+            "auto_decompress": False,
+            "keepalive_timeout": settings.idle_timeout,
+            "handler_cancellation": False,
+        },
+    )
     app[SETTINGS] = settings
     upstreams = app[UPSTREAMS] = Upstreams(settings)
     runtime = app[RUNTIME] = Runtime(

@@ -48,6 +48,8 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rules", type=Path, metavar="DIR")
     parser.add_argument("--admin-token", dest="admin_token")
     parser.add_argument("--shadow", action="store_true", default=None)
+    parser.add_argument("--body-timeout", dest="body_timeout", type=float, metavar="SECONDS")
+    parser.add_argument("--idle-timeout", dest="idle_timeout", type=float, metavar="SECONDS")
     parser.add_argument("--log-format", dest="log_format", choices=("json", "console"))
     parser.add_argument("--log-level", dest="log_level")
 
