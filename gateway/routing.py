@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 
 from aiohttp import web
 from yarl import URL
@@ -87,6 +88,8 @@ def _resolve(segments: list[str], *, merge_first: bool) -> list[str]:
     return [s for s in out if s]
 
 
+# Clients send the same few paths again and again; a refusal (an exception) is not kept.
+@lru_cache(maxsize=4096)
 def canonical_path(raw: str) -> str:
     """The path `raw` (as sent, without query) names, in the one spelling the gateway uses.
 
@@ -127,15 +130,21 @@ def family_of(request: web.BaseRequest) -> Family:
 ERROR_DIALECTS: dict[Family, Dialect] = {"anthropic": ANTHROPIC, "openai": OPENAI_CHAT}
 
 
+def lenient_path(path: str) -> str:
+    """The likeliest reading of any decoded path, in lower case: to choose an error format.
+
+    Never routed on: `\\` read as `/`, parameters dropped, dots resolved, slashes merged.
+    """
+    segments = [s.partition(";")[0] for s in path.replace("\\", "/").split("/")]
+    return "/" + "/".join(_resolve(segments, merge_first=True)).lower()
+
+
 def error_dialect(request: web.BaseRequest) -> Dialect:
     """The dialect of the gateway's own error answers to `request`, whatever its path.
 
-    A refused spelling of an inspected route is answered in that route's format: the
-    path is read leniently here (decoded, `\\` as `/`, parameters dropped), for the format only.
+    A refused spelling of an inspected route is answered in that route's format.
     """
-    segments = [s.partition(";")[0] for s in request.path.replace("\\", "/").split("/")]
-    lenient = "/" + "/".join(_resolve(segments, merge_first=True)).lower()
-    return INSPECTED_ROUTES.get(lenient) or ERROR_DIALECTS[family_of(request)]
+    return INSPECTED_ROUTES.get(lenient_path(request.path)) or ERROR_DIALECTS[family_of(request)]
 
 
 def upstream_target(request: web.Request) -> str:
@@ -169,7 +178,7 @@ def canonical_routing(refuse: RefusalRenderer) -> Callable[..., Awaitable[web.St
             return refuse(request, exc)
         if path == url.raw_path:
             return await handler(request)
-        log.info("path_canonicalized", raw_path=url.raw_path[:200], path=path)
+        log.debug("path_canonicalized", raw_path=url.raw_path[:200], path=path)
         query = url.raw_query_string
         routed = request.clone(rel_url=URL(path + ("?" + query if query else ""), encoded=True))
         match = await request.app.router.resolve(routed)

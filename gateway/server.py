@@ -18,8 +18,7 @@ from aiohttp import hdrs, web
 from gateway.admin import error_response as admin_error_response
 from gateway.errors import HTTPError
 from gateway.logs import get_logger
-from gateway.routing import AmbiguousPath, Handler, canonical_path, error_dialect
-from gateway.routing import is_admin as is_admin_path
+from gateway.routing import AmbiguousPath, Handler, error_dialect, is_admin, lenient_path
 
 log = get_logger("lastword.server")
 
@@ -34,14 +33,8 @@ _ERROR_TYPES = {
 }
 
 
-def _path(request: web.BaseRequest) -> str:
-    try:
-        return canonical_path(request.rel_url.raw_path)
-    except AmbiguousPath:
-        return request.path
-
-
-def _message(request: web.BaseRequest, status: int, path: str) -> str:
+def _message(request: web.BaseRequest, status: int) -> str:
+    path = request.path[:200]
     if status == 404:
         return f"No route for {request.method} {path}."
     if status == 405:
@@ -55,11 +48,11 @@ def error_page(
     request: web.BaseRequest, status: int, *, error: HTTPError | None = None
 ) -> web.Response:
     """The gateway's own answer with `status`: JSON in the format of the path's API."""
-    path = _path(request)
+    path = lenient_path(request.path)
     error_type = error.error_type if error else _ERROR_TYPES.get(status, "")
     error_type = error_type or ("invalid_request_error" if status < 500 else "api_error")
-    message = error.message if error else _message(request, status, path)
-    if is_admin_path(path):
+    message = error.message if error else _message(request, status)
+    if is_admin(path):
         return admin_error_response(status, error_type, message)
     dialect = error_dialect(request)
     body = dialect.error_body(status, error_type, message, error.param if error else None)
