@@ -7,6 +7,7 @@ upstream that records the raw path of every request it receives.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -371,3 +372,39 @@ async def test_the_gateways_own_paths_are_answered_here(rig: Rig, target: str) -
     assert status == 200
     assert body["status"] in ("ok", "ready")
     assert rig.seen == []
+
+
+async def _absolute_form(rig: Rig, target: str, body: dict[str, Any]) -> tuple[int, Any]:
+    """POST with a request target in absolute form (`POST http://host/path`), as proxies may."""
+    data = orjson.dumps(body)
+    head = [f"POST {target} HTTP/1.1", "Host: gateway.test", "Connection: close"]
+    head += [f"{k}: {v}" for k, v in SDK_HEADERS["anthropic"].items()]
+    head += ["Content-Type: application/json", f"Content-Length: {len(data)}"]
+    reader, writer = await asyncio.open_connection("127.0.0.1", rig.gateway.port)
+    try:
+        writer.write("\r\n".join(head).encode() + b"\r\n\r\n" + data)
+        answer = await asyncio.wait_for(reader.read(), timeout=30)
+    finally:
+        writer.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split(b" ")[1]), orjson.loads(rest.partition(b"\r\n\r\n")[2])
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://gateway.test/v1/messages",
+        "http://gateway.test/v1/./messages",
+        "http://gateway.test//v1/messages/",
+        "http://gateway.test/v1/x/../messages",
+        "HTTP://gateway.test/V1/%6Dessages",
+    ],
+)
+async def test_absolute_form_targets_are_routed_canonically(
+    ended: tuple[Rig, int], target: str
+) -> None:
+    """A target in absolute form is read by its path like any other: the ended thread stays so."""
+    rig, terminal = ended
+    status, body = await _absolute_form(rig, target, body_for("anthropic", HISTORY))
+    assert status == terminal, (target, body)
+    assert body["error"]["type"] == "conversation_ended"
