@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import os
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -21,14 +20,14 @@ from gateway.crisis import CrisisDirectory, CrisisDirectoryError, load_directory
 from gateway.detect import RuleError, RuleSet, load_rules
 from gateway.detect.classifier import Classifier
 from gateway.dialects import INSPECTED_ROUTES, Dialect
-from gateway.errors import HTTPError
 from gateway.inspection import Guard
 from gateway.logs import get_logger
+from gateway.metrics_endpoint import metrics_site, metrics_view
 from gateway.policy import Policy
 from gateway.proxy import Proxy
 from gateway.redirect import Redirector
 from gateway.routing import Handler, canonical_routing
-from gateway.server import GatewayRunner, error_page, install, refuse_path
+from gateway.server import install, refuse_path
 from gateway.store import Retention, Store, StoreError, open_store
 from gateway.store.types import DAY
 from gateway.upstream import Upstreams
@@ -122,37 +121,6 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if ready else 503)
 
 
-class MetricsUnauthorized(HTTPError):
-    """`/metrics` asked for without the configured bearer token (401)."""
-
-    status = 401
-    error_type = "authentication_error"
-
-
-def bearer_matches(request: web.Request, token: str) -> bool:
-    """Whether the request carries `Authorization: Bearer <token>`, compared in constant time."""
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    # Compared as bytes: a header may hold any octet.
-    given_bytes = given.strip().encode("utf-8", "surrogateescape")
-    return hmac.compare_digest(given_bytes, token.encode()) and scheme.lower() == "bearer"
-
-
-def metrics_view(settings: Settings) -> Handler:
-    """Prometheus exposition of every metric (all workers), behind `metrics_token` if set."""
-    token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
-    refusal = MetricsUnauthorized("A valid metrics bearer token is required.")
-
-    async def view(request: web.Request) -> web.StreamResponse:
-        if token and not bearer_matches(request, token):
-            page = error_page(request, refusal.status, error=refusal)
-            page.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
-            return page
-        body, content_type = metrics.exposition()
-        return web.Response(body=body, headers={"Content-Type": content_type})
-
-    return view
-
-
 def only(*methods: str) -> Handler:
     """A handler answering 405 (JSON, with `Allow`) to the methods a path does not serve."""
 
@@ -165,20 +133,6 @@ def only(*methods: str) -> Handler:
 async def elsewhere(_request: web.Request) -> web.StreamResponse:
     """`/metrics` on the main port when it is served on `metrics_port`: 404, not forwarded."""
     raise web.HTTPNotFound
-
-
-async def _metrics_site(settings: Settings) -> web.AppRunner:
-    """A small server of its own for /metrics, on `metrics_port`."""
-    app = web.Application()
-    install(app)
-    app.router.add_get("/metrics", metrics_view(settings))
-    runner = GatewayRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(
-        runner, settings.host, settings.metrics_port, reuse_port=settings.workers > 1
-    )
-    await site.start()
-    return runner
 
 
 def _on_signal(loop: asyncio.AbstractEventLoop, signum: int, handler: Callable[[], None]) -> bool:
@@ -254,7 +208,7 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
         )
         runtime.proxy = Proxy(settings, upstreams, guard, redirector)
         metrics.set_info(runtime.rules.version, len(runtime.rules.rules))
-        side = await _metrics_site(settings) if settings.metrics_port is not None else None
+        side = await metrics_site(settings) if settings.metrics_port is not None else None
         loop = asyncio.get_running_loop()
         hangup = _on_signal(loop, signal.SIGHUP, runtime.on_sighup)
         await upstreams.start()
