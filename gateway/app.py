@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from gateway import metrics
 from gateway.admin import add_admin_routes
@@ -26,7 +27,7 @@ from gateway.metrics_endpoint import metrics_site, metrics_view
 from gateway.policy import Policy
 from gateway.proxy import Proxy
 from gateway.redirect import Redirector
-from gateway.routing import Handler, canonical_routing
+from gateway.routing import canonical_routing
 from gateway.server import install, refuse_path
 from gateway.store import Retention, Store, StoreError, open_store
 from gateway.store.types import DAY

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hmac
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from gateway import metrics
 from gateway.config import Settings
 from gateway.errors import HTTPError
-from gateway.routing import Handler
 from gateway.server import GatewayRunner, error_page, install
 
 

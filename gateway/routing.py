@@ -9,10 +9,11 @@ So the gateway routes on the canonical path, sends exactly that path upstream, a
 from __future__ import annotations
 
 import string
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from functools import lru_cache
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from yarl import URL
 
 from gateway.dialects import ANTHROPIC, INSPECTED_ROUTES, OPENAI_CHAT, Dialect
@@ -154,16 +155,16 @@ def upstream_target(request: web.Request) -> str:
     return url.raw_path + ("?" + query if query else "")
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 RefusalRenderer = Callable[[web.Request, AmbiguousPath], web.StreamResponse]
 
 
-def canonical_routing(refuse: RefusalRenderer) -> Callable[..., Awaitable[web.StreamResponse]]:
+def canonical_routing(refuse: RefusalRenderer) -> Middleware:
     """A middleware that routes every request on its canonical path; `refuse` answers a 400.
 
     aiohttp has matched the path as received. When that is not the canonical spelling,
     the request is matched again under its canonical path and handled as such, so the
     handler (and the upstream, through `upstream_target`) only ever sees the canonical one.
+    It must be the innermost middleware: the handler matched again is called directly.
     """
 
     @web.middleware

@@ -14,11 +14,12 @@ from http import HTTPStatus
 from typing import Any
 
 from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler
 
 from gateway.admin import error_response as admin_error_response
 from gateway.errors import HTTPError
 from gateway.logs import get_logger
-from gateway.routing import AmbiguousPath, Handler, error_dialect, is_admin, lenient_path
+from gateway.routing import AmbiguousPath, error_dialect, is_admin, lenient_path
 
 log = get_logger("lastword.server")
 
