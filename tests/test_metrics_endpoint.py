@@ -1,4 +1,4 @@
-"""`metrics_token`: /metrics behind a bearer token, on the main port and on its own port."""
+"""The /metrics endpoint: behind `metrics_token` when set, on the main port and on its own."""
 
 from __future__ import annotations
 
