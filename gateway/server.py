@@ -91,7 +91,7 @@ async def _banner(_request: web.Request, response: web.StreamResponse) -> None:
 
 
 def install(app: web.Application) -> None:
-    """JSON error pages and the plain banner for `app`; add before other middlewares."""
+    """JSON error pages (wrapping every other middleware) and the plain banner for `app`."""
     app.middlewares.insert(0, json_errors)
     app.on_response_prepare.append(_banner)
 
