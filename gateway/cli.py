@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from prometheus_client import multiprocess as prometheus_multiprocess
 
 from gateway import metrics
@@ -24,6 +23,7 @@ from gateway.demo import main as demo_main
 from gateway.demo_script import SCRIPTS
 from gateway.detect import RuleError, load_rules
 from gateway.logs import configure_logging, get_logger, install_exception_hooks
+from gateway.server import run_app
 from gateway.simulate import SimulatorSettings, run_simulator
 from gateway.store import SQLiteStore, StoreError, open_store
 from gateway.web import main as web_demo_main
@@ -92,13 +92,12 @@ def _run_worker(settings: Settings) -> None:
     configure_logging(settings.log_format, settings.log_level)
     install_exception_hooks()
     try:
-        web.run_app(
+        # The gateway's runner: requests aiohttp cannot parse get JSON error pages too.
+        run_app(
             create_app(settings),
             host=settings.host,
             port=settings.port,
             reuse_port=settings.workers > 1,
-            print=None,
-            access_log=None,
         )
     except _STARTUP_ERRORS as exc:
         get_logger().critical("startup_failed", error=str(exc))

@@ -67,6 +67,7 @@ class Settings(BaseModel):
     port: int = Field(8080, ge=0, le=65535)
     workers: int = Field(1, ge=1, le=64)
     metrics_port: int | None = Field(None, ge=0, le=65535)
+    metrics_token: SecretStr | None = None
     anthropic_upstream: str = "https://api.anthropic.com"
     openai_upstream: str = "https://api.openai.com"
     store: str = "sqlite:///lastword.db"

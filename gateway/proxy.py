@@ -21,7 +21,7 @@ from multidict import CIMultiDict
 
 from gateway import metrics
 from gateway.config import Settings
-from gateway.dialects import ANTHROPIC, OPENAI_CHAT, OPENAI_RESPONSES, ChatRequest, Dialect
+from gateway.dialects import OPENAI_RESPONSES, ChatRequest, Dialect
 from gateway.dialects.base import Family
 from gateway.dialects.rewrite import END_TOOL, add_end_tool, add_guidance, tools_allowed
 from gateway.editor import ResponseEditor
@@ -35,13 +35,11 @@ from gateway.inspection import Guard, Inspection
 from gateway.logs import get_logger
 from gateway.redirect import Redirector
 from gateway.request_body import ClientDisconnected, RequestTimeout, failure_reason, read_body
+from gateway.routing import ERROR_DIALECTS, family_of, upstream_target
 from gateway.sse import SseSplitter
 from gateway.upstream import Upstreams, body_payload, request_headers, response_headers
 
 log = get_logger("lastword.proxy")
-
-# Errors on paths that are not inspected are written in the family's main dialect.
-_ERROR_DIALECTS: dict[Family, Dialect] = {"anthropic": ANTHROPIC, "openai": OPENAI_CHAT}
 
 REQUEST_ID_HEADER = "X-Lastword-Request-Id"
 _UPSTREAM_FAULTS = (aiohttp.ClientError, asyncio.TimeoutError)
@@ -128,16 +126,6 @@ class Exchange:
         series.requests(outcome).inc()
         series.overhead.observe(max(total - upstream, 0.0))
         return total
-
-
-def family_of(request: web.Request) -> Family:
-    """Which upstream a path that is not inspected goes to."""
-    path = request.path
-    if path.startswith("/v1/messages") or path.startswith("/v1/complete"):
-        return "anthropic"
-    if "anthropic-version" in request.headers or "x-api-key" in request.headers:
-        return "anthropic"
-    return "openai"
 
 
 CONVERSATION_ID = "X-Conversation-Id"
@@ -290,7 +278,7 @@ class Proxy:
             add_guidance(dialect.name, chat.body, redirect.guidance)
         if own_end_tool or (redirect is not None and redirect.guidance):
             body = orjson.dumps(chat.body)
-        url = self.upstreams.url(dialect.family, request.path_qs)
+        url = self.upstreams.url(dialect.family, upstream_target(request))
         headers = request_headers(request, decode=True)
         exchange.upstream_begins()
         try:
@@ -454,12 +442,12 @@ class Proxy:
     async def passthrough(self, request: web.Request) -> web.StreamResponse:
         """Forward any other path untouched to the upstream of its family."""
         family = family_of(request)
-        url = self.upstreams.url(family, request.path_qs)
+        url = self.upstreams.url(family, upstream_target(request))
         headers = request_headers(request, decode=False)
         try:
             data = await self._passthrough_body(request)
         except RequestTimeout as exc:
-            return await answer_and_close(request, error_response(_ERROR_DIALECTS[family], exc))
+            return await answer_and_close(request, error_response(ERROR_DIALECTS[family], exc))
         except (ConnectionResetError, RequestPayloadError):
             # The client left, or cut its body short: nobody is waiting for an answer.
             metrics.REQUEST_BODY_FAILURES.labels("passthrough", "client_disconnected").inc()
@@ -470,7 +458,7 @@ class Proxy:
                 request.method, url, data=data, headers=headers, auto_decompress=False
             )
         except _UPSTREAM_FAULTS as exc:
-            dialect = _ERROR_DIALECTS[family]
+            dialect = ERROR_DIALECTS[family]
             return error_response(dialect, _upstream_error(exc, family))
         try:
             response = web.StreamResponse(

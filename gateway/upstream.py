@@ -6,6 +6,7 @@ import io
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
 from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from gateway.config import Settings
 from gateway.dialects.base import Family
@@ -113,9 +114,13 @@ class Upstreams:
             raise RuntimeError("upstream pool used before start-up")
         return self._session
 
-    def url(self, family: Family, path_qs: str) -> str:
-        """The upstream URL for a client path; a base that ends in /v1 is not doubled."""
+    def url(self, family: Family, target: str) -> URL:
+        """The upstream URL for a routed path and query; a base ending in /v1 is not doubled.
+
+        Built as already encoded: the client library must neither resolve nor re-quote
+        what the gateway routed on (see `gateway.routing`).
+        """
         base = self._bases[family]
-        if base.endswith("/v1") and path_qs.startswith("/v1/"):
-            path_qs = path_qs[3:]
-        return base + path_qs
+        if base.endswith("/v1") and target.partition("?")[0][:4] in ("/v1", "/v1/"):
+            target = target[3:]
+        return URL(base + target, encoded=True)
