@@ -15,8 +15,8 @@ import pytest
 import gateway
 from gateway.crisis import load_directory
 from gateway.detect.rules import load_rules
-from tests.deploy.promql import ROOT
 
+ROOT = Path(__file__).resolve().parent.parent
 # Everything the wheel build reads; the Dockerfile's builder stage copies exactly these.
 BUILD_SOURCES = ("pyproject.toml", "setup.py", "README.md", "gateway/", "rules/")
 
@@ -64,6 +64,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _install(wheel: Path, *where: str) -> None:
+    """Install the wheel alone (its dependencies are this interpreter's) where told."""
     pip = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q"]
     _run([*pip, *where, str(wheel)], cwd=wheel.parent)
 
