@@ -15,7 +15,7 @@ from typing import Any
 
 from prometheus_client import multiprocess as prometheus_multiprocess
 
-from gateway import metrics
+from gateway import __version__, metrics
 from gateway.app import SUPERVISOR_ENV, build_retention, create_app
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.crisis import CrisisDirectoryError, load_directory
@@ -57,6 +57,7 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="lastword", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"lastword {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_flags(sub.add_parser("serve", help="run the gateway"))
     _serve_flags(sub.add_parser("check-config", help="validate settings and exit"))
