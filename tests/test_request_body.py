@@ -121,7 +121,8 @@ async def test_an_unsupported_encoding_gets_a_415(
 def _bomb(coding: str) -> bytes:
     """16 MB of spaces, compressed to a few KB."""
     if coding == "br":
-        return brotli.compress(b" " * (16 * 1024 * 1024), quality=5)
+        squeezed: bytes = brotli.compress(b" " * (16 * 1024 * 1024), quality=5)
+        return squeezed
     return CODINGS[coding](b" " * (16 * 1024 * 1024))
 
 

@@ -15,7 +15,7 @@ PATHS = {
     "responses": "/v1/responses",
 }
 
-VALID = {
+VALID: dict[str, dict[str, Any]] = {
     "anthropic": {"model": "m", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]},
     "chat": {"model": "m", "messages": [{"role": "user", "content": "hi"}]},
     "responses": {"model": "m", "input": "hi"},
