@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import aiohttp
-from servers import Servers, free_port, wait_ready  # type: ignore[import-not-found]
+from servers import Servers, free_port, wait_ready
 
 
 def _rss_mb(pid: int) -> float:

@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from gateway import metrics
 from gateway.admin import add_admin_routes
@@ -22,9 +23,12 @@ from gateway.detect.classifier import Classifier
 from gateway.dialects import INSPECTED_ROUTES, Dialect
 from gateway.inspection import Guard
 from gateway.logs import get_logger
+from gateway.metrics_endpoint import metrics_site, metrics_view
 from gateway.policy import Policy
 from gateway.proxy import Proxy
 from gateway.redirect import Redirector
+from gateway.routing import canonical_routing
+from gateway.server import install, refuse_path
 from gateway.store import Retention, Store, StoreError, open_store
 from gateway.store.types import DAY
 from gateway.upstream import Upstreams
@@ -118,23 +122,18 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if ready else 503)
 
 
-async def metrics_view(_request: web.Request) -> web.Response:
-    """Prometheus exposition of every metric (all workers)."""
-    body, content_type = metrics.exposition()
-    return web.Response(body=body, headers={"Content-Type": content_type})
+def only(*methods: str) -> Handler:
+    """A handler answering 405 (JSON, with `Allow`) to the methods a path does not serve."""
+
+    async def refuse(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPMethodNotAllowed(request.method, methods)
+
+    return refuse
 
 
-async def _metrics_site(settings: Settings) -> web.AppRunner:
-    """A small server of its own for /metrics, on `metrics_port`."""
-    app = web.Application()
-    app.router.add_get("/metrics", metrics_view)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(
-        runner, settings.host, settings.metrics_port, reuse_port=settings.workers > 1
-    )
-    await site.start()
-    return runner
+async def elsewhere(_request: web.Request) -> web.StreamResponse:
+    """`/metrics` on the main port when it is served on `metrics_port`: 404, not forwarded."""
+    raise web.HTTPNotFound
 
 
 def _on_signal(loop: asyncio.AbstractEventLoop, signum: int, handler: Callable[[], None]) -> bool:
@@ -175,8 +174,20 @@ def build_retention(settings: Settings) -> Retention:
 
 def create_app(settings: Settings, store: Store | None = None) -> web.Application:
     """Build the gateway application for `settings` (with `store` instead of opening one)."""
-    # aiohttp enforces the body limit while reading; the proxy turns it into a 413.
-    app = web.Application(client_max_size=settings.max_body_bytes)
+    # Request bodies reach the handlers as sent: the proxy decodes and bounds them itself
+    # (gateway.request_body), so that a bad one is answered in the caller's format, and
+    # passthrough forwards them as is. aiohttp's own limit still bounds what it reads whole.
+    # A client that goes away does not cancel its handler (aiohttp's default for servers,
+    # stated here so that every runner, tests' included, behaves the same): the handler sees
+    # the disconnect, and counts and records what happened.
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        handler_args={
+            "auto_decompress": False,
+            "keepalive_timeout": settings.idle_timeout,
+            "handler_cancellation": False,
+        },
+    )
     app[SETTINGS] = settings
     upstreams = app[UPSTREAMS] = Upstreams(settings)
     runtime = app[RUNTIME] = Runtime(
@@ -210,7 +221,7 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
         )
         runtime.proxy = Proxy(settings, upstreams, guard, redirector)
         metrics.set_info(runtime.rules.version, len(runtime.rules.rules))
-        side = await _metrics_site(settings) if settings.metrics_port is not None else None
+        side = await metrics_site(settings) if settings.metrics_port is not None else None
         loop = asyncio.get_running_loop()
         hangup = _on_signal(loop, signal.SIGHUP, runtime.on_sighup)
         await upstreams.start()
@@ -232,12 +243,25 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
         return await runtime.running_proxy().passthrough(request)
 
     app.cleanup_ctx.append(lifecycle)
+    install(app)
+    # Innermost: every handler below sees the request under its canonical path only.
+    app.middlewares.append(canonical_routing(refuse_path))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    own = ["/healthz", "/readyz"]
     if settings.metrics_port is None:
-        app.router.add_get("/metrics", metrics_view)
+        app.router.add_get("/metrics", metrics_view(settings))
+        own.append("/metrics")
+    else:
+        app.router.add_route("*", "/metrics", elsewhere)
+    # The gateway's own paths are never forwarded, whatever the method.
+    for path in own:
+        app.router.add_route("*", path, only("GET", "HEAD"))
     for path, dialect in INSPECTED_ROUTES.items():
         app.router.add_post(path, partial(inspected, dialect=dialect))
+        # A CORS preflight goes on to the upstream; any other method is no chat call.
+        app.router.add_route("OPTIONS", path, passthrough)
+        app.router.add_route("*", path, only("POST", "OPTIONS"))
     add_admin_routes(app.router, settings, runtime)
     app.router.add_route("*", "/{tail:.*}", passthrough)
     return app

@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from prometheus_client import multiprocess as prometheus_multiprocess
 
-from gateway import metrics
+from gateway import __version__, metrics
 from gateway.app import SUPERVISOR_ENV, build_retention, create_app
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.crisis import CrisisDirectoryError, load_directory
@@ -24,6 +23,7 @@ from gateway.demo import main as demo_main
 from gateway.demo_script import SCRIPTS
 from gateway.detect import RuleError, load_rules
 from gateway.logs import configure_logging, get_logger, install_exception_hooks
+from gateway.server import run_app
 from gateway.simulate import SimulatorSettings, run_simulator
 from gateway.store import SQLiteStore, StoreError, open_store
 from gateway.web import main as web_demo_main
@@ -51,6 +51,8 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--visible-notice", dest="visible_notice", action="store_true", default=None
     )
+    parser.add_argument("--body-timeout", dest="body_timeout", type=float, metavar="SECONDS")
+    parser.add_argument("--idle-timeout", dest="idle_timeout", type=float, metavar="SECONDS")
     parser.add_argument("--log-format", dest="log_format", choices=("json", "console"))
     parser.add_argument("--log-level", dest="log_level")
 
@@ -58,6 +60,7 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="lastword", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"lastword {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_flags(sub.add_parser("serve", help="run the gateway"))
     _serve_flags(sub.add_parser("check-config", help="validate settings and exit"))
@@ -93,13 +96,12 @@ def _run_worker(settings: Settings) -> None:
     configure_logging(settings.log_format, settings.log_level)
     install_exception_hooks()
     try:
-        web.run_app(
+        # The gateway's runner: requests aiohttp cannot parse get JSON error pages too.
+        run_app(
             create_app(settings),
             host=settings.host,
             port=settings.port,
             reuse_port=settings.workers > 1,
-            print=None,
-            access_log=None,
         )
     except _STARTUP_ERRORS as exc:
         get_logger().critical("startup_failed", error=str(exc))

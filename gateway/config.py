@@ -67,6 +67,7 @@ class Settings(BaseModel):
     port: int = Field(8080, ge=0, le=65535)
     workers: int = Field(1, ge=1, le=64)
     metrics_port: int | None = Field(None, ge=0, le=65535)
+    metrics_token: SecretStr | None = None
     anthropic_upstream: str = "https://api.anthropic.com"
     openai_upstream: str = "https://api.openai.com"
     store: str = "sqlite:///lastword.db"
@@ -85,6 +86,10 @@ class Settings(BaseModel):
     max_event_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     connect_timeout: float = Field(10.0, gt=0)
     upstream_timeout: float = Field(600.0, gt=0)
+    # A client has this long, from its headers, to send its whole request body.
+    body_timeout: float = Field(30.0, gt=0)
+    # A keep-alive connection with no request in flight is closed after this long.
+    idle_timeout: float = Field(75.0, gt=0)
     tenant_header: str | None = None
     store_failure: Literal["open", "closed"] = "open"
     policy: PolicySettings = Field(default_factory=PolicySettings)

@@ -106,6 +106,12 @@ UPSTREAM_ERRORS = Counter(
     "Upstream faults, by family and kind.",
     ["family", "kind"],
 )
+REQUEST_BODY_FAILURES = Counter(
+    f"{PREFIX}_request_body_failures_total",
+    "Request bodies the gateway did not read whole, by dialect and reason (timeout, "
+    "client_disconnected, too_large, bad_encoding, unsupported_encoding).",
+    ["dialect", "reason"],
+)
 CLASSIFIER_CALLS = Counter(
     f"{PREFIX}_classifier_requests_total",
     "Calls to the external classifier, by outcome.",

@@ -16,16 +16,16 @@ import aiohttp
 import orjson
 import structlog
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from multidict import CIMultiDict
 
 from gateway import metrics
 from gateway.config import Settings
-from gateway.dialects import ANTHROPIC, OPENAI_CHAT, OPENAI_RESPONSES, ChatRequest, Dialect
+from gateway.dialects import OPENAI_RESPONSES, ChatRequest, Dialect
 from gateway.dialects.base import Family
 from gateway.dialects.rewrite import END_TOOL, tools_allowed
 from gateway.editor import ResponseEditor
 from gateway.errors import (
-    BodyTooLarge,
     HTTPError,
     InternalError,
     UpstreamTimeout,
@@ -34,13 +34,12 @@ from gateway.errors import (
 from gateway.inspection import Guard, Inspection
 from gateway.logs import get_logger
 from gateway.redirect import Redirector
+from gateway.request_body import ClientDisconnected, RequestTimeout, failure_reason, read_body
+from gateway.routing import ERROR_DIALECTS, family_of, upstream_target
 from gateway.sse import SseSplitter
 from gateway.upstream import Upstreams, body_payload, request_headers, response_headers
 
 log = get_logger("lastword.proxy")
-
-# Errors on paths that are not inspected are written in the family's main dialect.
-_ERROR_DIALECTS: dict[Family, Dialect] = {"anthropic": ANTHROPIC, "openai": OPENAI_CHAT}
 
 REQUEST_ID_HEADER = "X-Lastword-Request-Id"
 _UPSTREAM_FAULTS = (aiohttp.ClientError, asyncio.TimeoutError)
@@ -54,6 +53,21 @@ def error_response(dialect: Dialect, exc: HTTPError) -> web.Response:
     """The dialect's error body for `exc`, with its status."""
     body = dialect.error_body(exc.status, exc.error_type, exc.message, exc.param)
     return web.Response(status=exc.status, body=body, content_type="application/json")
+
+
+async def answer_and_close(request: web.Request, response: web.Response) -> web.Response:
+    """Send `response`, then close the connection: a client that timed out sending its body
+    may still be sending it, and no later request can follow on this connection."""
+    response.force_close()
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except _CLIENT_GONE:
+        pass
+    # Not aiohttp's lingering close (up to 10 s more reading the slow body): the transport
+    # sends what is written, then closes.
+    request.protocol.force_close()
+    return response
 
 
 def _upstream_error(exc: BaseException, family: Family) -> HTTPError:
@@ -112,16 +126,6 @@ class Exchange:
         series.requests(outcome).inc()
         series.overhead.observe(max(total - upstream, 0.0))
         return total
-
-
-def family_of(request: web.Request) -> Family:
-    """Which upstream a path that is not inspected goes to."""
-    path = request.path
-    if path.startswith("/v1/messages") or path.startswith("/v1/complete"):
-        return "anthropic"
-    if "anthropic-version" in request.headers or "x-api-key" in request.headers:
-        return "anthropic"
-    return "openai"
 
 
 CONVERSATION_ID = "X-Conversation-Id"
@@ -184,9 +188,18 @@ class Proxy:
                 outcome = exchange.outcome
                 if outcome == "forwarded" and response.status >= 400:
                     outcome = f"upstream_{response.status // 100}xx"
+            except RequestTimeout as exc:
+                response = error_response(dialect, exc)
+                response.headers[REQUEST_ID_HEADER] = request_id
+                response = await answer_and_close(request, response)
+                outcome = _outcome(exc.status)
             except HTTPError as exc:
                 response = error_response(dialect, exc)
                 outcome = _outcome(exc.status)
+            except ClientDisconnected:
+                # Nobody is left to answer; the request line below is the only trace.
+                response = web.Response(status=400)
+                outcome = "client_disconnected"
             except Exception:
                 log.exception("internal_error", dialect=dialect.name)
                 response = error_response(dialect, InternalError("The gateway failed."))
@@ -203,19 +216,20 @@ class Proxy:
             )
             return response
 
-    async def _read_body(self, request: web.Request) -> bytes:
-        limit = self.settings.max_body_bytes
-        if (request.content_length or 0) > limit:
-            raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
+    async def _read_body(self, request: web.Request, dialect: Dialect) -> bytes:
+        """The decoded body, read within the body timeout and size limit (counted if not)."""
         try:
-            return await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raise BodyTooLarge(f"The request body is larger than {limit} bytes.") from None
+            return await read_body(
+                request, limit=self.settings.max_body_bytes, within=self.settings.body_timeout
+            )
+        except (HTTPError, ClientDisconnected) as exc:
+            metrics.REQUEST_BODY_FAILURES.labels(dialect.name, failure_reason(exc)).inc()
+            raise
 
     async def _inspect(
         self, request: web.Request, dialect: Dialect, exchange: Exchange
     ) -> web.StreamResponse:
-        body = await self._read_body(request)
+        body = await self._read_body(request, dialect)
         chat = dialect.parse_request(body)
         inspection = await self.guard.begin(request.headers, chat, dialect.family)
         # A Responses answer may be continued by its id alone (unless the client opted out
@@ -269,7 +283,7 @@ class Proxy:
             dialect.add_guidance(chat.body, redirect.guidance)
         if own_end_tool or (redirect is not None and redirect.guidance):
             body = orjson.dumps(chat.body)
-        url = self.upstreams.url(dialect.family, request.path_qs)
+        url = self.upstreams.url(dialect.family, upstream_target(request))
         headers = request_headers(request, decode=True)
         exchange.upstream_begins()
         try:
@@ -422,21 +436,38 @@ class Proxy:
             return None
         length = request.content_length
         if length is not None and length <= self.settings.max_body_bytes:
-            return body_payload(await request.read())
+            # Forwarded as sent, coding included; only the wait for it is bounded here.
+            timeout = self.settings.body_timeout
+            try:
+                async with asyncio.timeout(timeout):
+                    return body_payload(await request.read())
+            except TimeoutError:
+                metrics.REQUEST_BODY_FAILURES.labels("passthrough", "timeout").inc()
+                raise RequestTimeout(
+                    f"The request body did not arrive within {timeout:g} seconds."
+                ) from None
         return request.content.iter_any()
 
     async def passthrough(self, request: web.Request) -> web.StreamResponse:
         """Forward any other path untouched to the upstream of its family."""
         family = family_of(request)
-        url = self.upstreams.url(family, request.path_qs)
+        url = self.upstreams.url(family, upstream_target(request))
         headers = request_headers(request, decode=False)
-        data = await self._passthrough_body(request)
+        try:
+            data = await self._passthrough_body(request)
+        except RequestTimeout as exc:
+            return await answer_and_close(request, error_response(ERROR_DIALECTS[family], exc))
+        except (ConnectionResetError, RequestPayloadError):
+            # The client left, or cut its body short: nobody is waiting for an answer.
+            metrics.REQUEST_BODY_FAILURES.labels("passthrough", "client_disconnected").inc()
+            log.info("client_disconnected", phase="request_body")
+            return web.Response(status=400)
         try:
             upstream = await self.upstreams.session.request(
                 request.method, url, data=data, headers=headers, auto_decompress=False
             )
         except _UPSTREAM_FAULTS as exc:
-            dialect = _ERROR_DIALECTS[family]
+            dialect = ERROR_DIALECTS[family]
             return error_response(dialect, _upstream_error(exc, family))
         try:
             response = web.StreamResponse(

@@ -6,6 +6,7 @@ import io
 
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
 from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from gateway.config import Settings
 from gateway.dialects.base import Family
@@ -26,9 +27,8 @@ HOP_BY_HOP = frozenset(
 )
 # Recomputed by the HTTP layer on each side.
 _FRAMING = frozenset({"host", "content-length"})
-# aiohttp decodes a compressed request body as it reads it: the body forwarded is never the
-# encoded one the client labelled.
-_DECODED_REQUEST = frozenset({"content-encoding"})
+# An inspected request body is forwarded decoded, without the coding the client labelled.
+_DECODED_REQUEST = frozenset({"accept-encoding", "content-encoding"})
 VIA = "1.1 lastword"
 # Above this size aiohttp sends a body in pieces from a file-like object, not in one write.
 _LARGE_BODY = 1 << 20
@@ -49,12 +49,13 @@ def _connection_tokens(headers: CIMultiDictProxy[str] | CIMultiDict[str]) -> set
 def request_headers(request: web.Request, *, decode: bool) -> CIMultiDict[str]:
     """Headers to send upstream: the client's, less hop-by-hop, plus forwarding fields.
 
-    With `decode`, the client's Accept-Encoding is dropped so the upstream answers in a
-    form the gateway can read and the client library negotiates afresh with the gateway.
+    With `decode`, the body goes up decoded (its Content-Encoding is dropped), and so is the
+    client's Accept-Encoding, so the upstream answers in a form the gateway can read and the
+    client library negotiates afresh with the gateway. Without it the body goes as sent.
     """
-    drop = HOP_BY_HOP | _FRAMING | _DECODED_REQUEST | _connection_tokens(request.headers)
+    drop = HOP_BY_HOP | _FRAMING | _connection_tokens(request.headers)
     if decode:
-        drop = drop | {"accept-encoding"}
+        drop = drop | _DECODED_REQUEST
     out = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in drop)
     peer = request.remote or "unknown"
     prior = request.headers.get("x-forwarded-for")
@@ -113,9 +114,13 @@ class Upstreams:
             raise RuntimeError("upstream pool used before start-up")
         return self._session
 
-    def url(self, family: Family, path_qs: str) -> str:
-        """The upstream URL for a client path; a base that ends in /v1 is not doubled."""
+    def url(self, family: Family, target: str) -> URL:
+        """The upstream URL for a routed path and query; a base ending in /v1 is not doubled.
+
+        Built as already encoded: the client library must neither resolve nor re-quote
+        what the gateway routed on (see `gateway.routing`).
+        """
         base = self._bases[family]
-        if base.endswith("/v1") and path_qs.startswith("/v1/"):
-            path_qs = path_qs[3:]
-        return base + path_qs
+        if base.endswith("/v1") and target.partition("?")[0][:4] in ("/v1", "/v1/"):
+            target = target[3:]
+        return URL(base + target, encoded=True)

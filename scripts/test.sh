@@ -20,4 +20,10 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+
+# Lint, format and types first: each fails the run on its own (set -e).
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy  # strict, on gateway/, tests/ and bench/ (pyproject.toml [tool.mypy])
+
 .venv/bin/python -m pytest "$@"

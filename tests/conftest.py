@@ -16,6 +16,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.logs import configure_logging
 from gateway.simulate import SimulatorSettings, create_simulator_app
+from tests.dialects.recorder import RECORDER, Recorder, recorder_app
 from tests.store.redis_server import redis_url
 
 __all__ = ["redis_url"]
@@ -58,6 +59,42 @@ async def make_gateway(aiohttp_server: Any, simulator: TestServer) -> GatewayFac
 async def gateway(make_gateway: GatewayFactory) -> TestServer:
     """A gateway with default settings in front of the simulator."""
     return await make_gateway()
+
+
+@pytest.fixture
+async def upstream(aiohttp_server: Any) -> TestServer:
+    """An upstream that records every request it is sent and answers each API."""
+    server: TestServer = await aiohttp_server(recorder_app())
+    return server
+
+
+@pytest.fixture
+def recorder(upstream: TestServer) -> Recorder:
+    """What the recording upstream was sent."""
+    return upstream.app[RECORDER]
+
+
+@pytest.fixture
+async def make_recorded_gateway(aiohttp_server: Any, upstream: TestServer) -> GatewayFactory:
+    """Start a gateway in front of the recording upstream, settings overridden by keyword."""
+
+    async def make(**overrides: Any) -> TestServer:
+        values: dict[str, Any] = {
+            "anthropic_upstream": base_url(upstream),
+            "openai_upstream": base_url(upstream),
+            "store": "memory://",
+            **overrides,
+        }
+        server: TestServer = await aiohttp_server(create_app(Settings(**values)))
+        return server
+
+    return make
+
+
+@pytest.fixture
+async def recorded_gateway(make_recorded_gateway: GatewayFactory) -> TestServer:
+    """A gateway with default settings in front of the recording upstream."""
+    return await make_recorded_gateway()
 
 
 def free_port() -> int:

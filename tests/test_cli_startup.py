@@ -13,9 +13,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from gateway.store import sqlite_schema
-from gateway.store.types import Strike
 from tests.conftest import free_port
+from tests.store.sqlite_files import filled_database
 
 # Upstreams nobody contacts at start; loopback only.
 UPSTREAMS = [
@@ -29,22 +28,6 @@ UPSTREAMS = [
 def _serve(*flags: str) -> list[str]:
     port = str(free_port())
     return [sys.executable, "-m", "gateway", "serve", "--port", port, *UPSTREAMS, *flags]
-
-
-def _sound_database(path: Path) -> bytes:
-    """The bytes of a real store file with enough rows to span many pages."""
-    conn = sqlite_schema.connect(path)
-    conn.execute("BEGIN")
-    conn.executemany(
-        sqlite_schema.INSERT[Strike],
-        [
-            sqlite_schema.row(Strike("t", f"conv_{i}", f"fp{i}", "weapons", "rule", float(i)))
-            for i in range(3000)
-        ],
-    )
-    conn.execute("COMMIT")
-    conn.close()
-    return path.read_bytes()
 
 
 def _not_sqlite(sound: bytes) -> bytes:
@@ -80,7 +63,7 @@ def test_a_corrupt_database_stops_start_with_one_line(
     tmp_path: Path, damage: Callable[[bytes], bytes], problem: str, fmt: str
 ) -> None:
     """A file that is not SQLite, or damaged SQLite: one line with path and problem, exit 1."""
-    sound = _sound_database(tmp_path / "sound.db")
+    sound = filled_database(tmp_path / "sound.db")
     target = tmp_path / "corrupt.db"
     target.write_bytes(damage(sound))
     done = subprocess.run(
@@ -147,6 +130,6 @@ def test_the_resolved_database_path_is_logged_at_start(
 
 def test_a_sound_database_is_not_refused(tmp_path: Path) -> None:
     """A healthy store file passes the start-up check and the gateway starts."""
-    _sound_database(tmp_path / "lastword.db")
+    filled_database(tmp_path / "lastword.db")
     record = _starting_record(_serve("--store", "sqlite:///lastword.db"), tmp_path)
     assert record["database"] == str(tmp_path / "lastword.db")

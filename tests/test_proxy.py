@@ -18,10 +18,15 @@ from gateway.simulate import LAST_REQUEST
 from tests.conftest import GatewayFactory, base_url
 from tests.e2e.sdk_calls import KEY
 
-ANTHROPIC_BODY = {"model": "m", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
-CHAT_BODY = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
-RESPONSES_BODY = {"model": "m", "input": "hi"}
-ROUTES = {
+# Any values: the bodies go both to raw HTTP and, unpacked, to the SDKs' typed parameters.
+ANTHROPIC_BODY: dict[str, Any] = {
+    "model": "m",
+    "max_tokens": 50,
+    "messages": [{"role": "user", "content": "hi"}],
+}
+CHAT_BODY: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+RESPONSES_BODY: dict[str, Any] = {"model": "m", "input": "hi"}
+ROUTES: dict[str, tuple[str, dict[str, Any]]] = {
     "anthropic": ("/v1/messages", ANTHROPIC_BODY),
     "chat": ("/v1/chat/completions", CHAT_BODY),
     "responses": ("/v1/responses", RESPONSES_BODY),

@@ -75,7 +75,7 @@ def assert_same_as_reference(stream: bytes, cuts: list[int]) -> None:
 
 LINE_ENDS = st.sampled_from([b"\n", b"\r", b"\r\n"])
 VALUES = st.text(
-    alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)),
+    alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]),
     max_size=12,
 ).map(lambda s: s.encode())
 LINES = st.one_of(

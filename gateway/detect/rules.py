@@ -20,8 +20,8 @@ an option: no lookarounds, and an ASCII-only `\b`/`\w` that every fr/es/de rule 
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import re
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,9 +39,15 @@ KINDS: tuple[Kind, ...] = ("harmful", "crisis", "refusal")
 
 
 def _shipped_rules_dir() -> Path:
-    """The shipped rule packs: the source tree's `rules/`, else the copy a wheel installs."""
-    source = Path(__file__).resolve().parent.parent.parent / "rules"
-    return source if source.is_dir() else Path(sys.prefix) / "share" / "lastword" / "rules"
+    """The shipped rule packs: the package's own `rules/`, else the checkout's top-level one.
+
+    A wheel carries the top-level `rules/` as package data (setup.py), wherever it is
+    installed; a checkout, or an editable install of one, reads the folder itself.
+    """
+    packaged = importlib.resources.files("gateway") / "rules"
+    if isinstance(packaged, Path) and packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "rules"
 
 
 DEFAULT_RULES_DIR = _shipped_rules_dir()

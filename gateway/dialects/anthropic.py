@@ -38,6 +38,14 @@ from gateway.dialects.rewrite import (
     append_tool,
     appended_text,
 )
+from gateway.dialects.request_shapes import (
+    generic_blocks,
+    kind_of,
+    name_at,
+    object_at,
+    string_at,
+    tool_objects,
+)
 from gateway.dialects.shapes import Shapes
 from gateway.errors import BadRequest
 
@@ -47,12 +55,12 @@ _NATIVE_TYPES = {
     "upstream_timeout": "timeout_error",
     "upstream_event_too_large": "api_error",
     "store_unavailable": "api_error",
+    "request_timeout": "timeout_error",
+    "unsupported_content_encoding": "invalid_request_error",
 }
 
 
-def _source_hash(source: Any) -> str:
-    if not isinstance(source, dict):
-        return content_hash(orjson.dumps(source))
+def _source_hash(source: JSONObject) -> str:
     for key in ("data", "url", "file_id"):
         value = source.get(key)
         if isinstance(value, str):
@@ -60,7 +68,25 @@ def _source_hash(source: Any) -> str:
     return content_hash(orjson.dumps(source, option=orjson.OPT_SORT_KEYS))
 
 
-def content_blocks(content: Any, where: str) -> list[Block]:
+def _source(item: JSONObject, where: str) -> JSONObject:
+    """An image's or document's `source`, which must say where its content is."""
+    source = item.get("source")
+    if isinstance(source, dict) and (
+        any(isinstance(source.get(key), str) for key in ("data", "url", "file_id"))
+        or isinstance(source.get("content"), str | list)
+    ):
+        return source
+    raise BadRequest(
+        f"`{where}.source` is required: base64 data, a url, a file_id or content.", param=where
+    )
+
+
+# Content only the model writes: on an assistant turn it carries nothing a person wrote.
+_MODEL_ONLY = frozenset({"thinking", "redacted_thinking"})
+_TOOL_CALLS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
+
+
+def content_blocks(content: Any, where: str, role: Role = "user") -> list[Block]:
     """Canonical blocks of one message's `content` (a string or a list of blocks)."""
     if isinstance(content, str):
         block = make_text(content)
@@ -69,32 +95,46 @@ def content_blocks(content: Any, where: str) -> list[Block]:
         raise BadRequest(f"`{where}.content` must be a string or a list of content blocks.")
     out: list[Block] = []
     for i, item in enumerate(content):
-        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
-            raise BadRequest(f"`{where}.content.{i}` must be an object with a `type`.")
-        block = _block(item, f"{where}.content.{i}")
-        if block is not None:
-            out.append(block)
+        at = f"{where}.content.{i}"
+        out += _block(object_at(item, at), kind_of(item, at), at, role)
     return out
 
 
-def _block(item: JSONObject, where: str) -> Block | None:
-    kind = item["type"]
+def _block(item: JSONObject, kind: str, where: str, role: Role) -> list[Block]:
     if kind == "text":
-        text = item.get("text")
-        if not isinstance(text, str):
-            raise BadRequest(f"`{where}.text` must be a string.")
-        return make_text(text)
-    if kind in ("tool_use", "server_tool_use"):
-        return tool_call_block(item.get("name"), item.get("input"))
+        block = make_text(string_at(item, "text", where))
+        return [block] if block else []
+    if kind in _TOOL_CALLS:
+        arguments = item.get("input")
+        if not isinstance(arguments, dict):
+            raise BadRequest(f"`{where}.input` is required and must be an object.")
+        return [tool_call_block(name_at(item, where), arguments)]
     if kind == "tool_result":
-        inner = content_blocks(item.get("content") or "", where)
-        return Block("tool_result", " ".join(b.value for b in inner))
+        content = item.get("content")
+        inner = [] if content is None else content_blocks(content, where)
+        return [Block("tool_result", " ".join(b.value for b in inner))]
     if kind == "image":
-        return Block("image", _source_hash(item.get("source")))
+        return [Block("image", _source_hash(_source(item, where)))]
     if kind == "document":
-        return Block("file", _source_hash(item.get("source")))
-    # thinking, redacted_thinking and server tool results carry nothing a person wrote.
-    return None
+        return _document(item, where)
+    if kind == "container_upload":
+        return [Block("file", media_hash(string_at(item, "file_id", where)))]
+    if role == "assistant" and (kind in _MODEL_ONLY or kind.endswith("_tool_result")):
+        # Thinking and the results of the API's own server tools are the model's side.
+        return []
+    return generic_blocks(item)
+
+
+def _document(item: JSONObject, where: str) -> list[Block]:
+    """A document: its content by hash, and whatever text it carries, for the detectors."""
+    source = _source(item, where)
+    blocks = [Block("file", _source_hash(source))]
+    if source.get("type") == "text":
+        blocks += generic_blocks(source.get("data"))
+    elif source.get("type") == "content" and "content" in source:
+        blocks += content_blocks(source["content"], f"{where}.source")
+    blocks += generic_blocks([item.get("title"), item.get("context")])
+    return blocks
 
 
 def _system_text(system: Any) -> str:
@@ -103,8 +143,13 @@ def _system_text(system: Any) -> str:
     if isinstance(system, str):
         return system
     if isinstance(system, list):
-        parts = [b.get("text") for b in system if isinstance(b, dict)]
-        return " ".join(p for p in parts if isinstance(p, str))
+        parts = []
+        for i, block in enumerate(system):
+            at = f"system.{i}"
+            if kind_of(object_at(block, at), at) != "text":
+                raise BadRequest(f"`{at}.type` must be 'text'.", param="system")
+            parts.append(string_at(block, "text", at))
+        return " ".join(parts)
     raise BadRequest("`system` must be a string or a list of text blocks.", param="system")
 
 
@@ -128,13 +173,11 @@ class AnthropicDialect:
             if not isinstance(message, dict):
                 raise BadRequest(f"`messages.{i}` must be an object.")
             role = message.get("role")
+            # A tuple compares by equality: a list or object in `role` is refused, not hashed.
             if role not in ("user", "assistant"):
                 raise BadRequest(f"`messages.{i}.role` must be 'user' or 'assistant'.")
-            items.append((role, content_blocks(message.get("content"), f"messages.{i}")))
-        tools = data.get("tools")
-        names = frozenset(
-            t["name"] for t in tools or () if isinstance(t, dict) and isinstance(t.get("name"), str)
-        )
+            items.append((role, content_blocks(message.get("content"), f"messages.{i}", role)))
+        names = frozenset(t["name"] for t in tool_objects(data) if isinstance(t.get("name"), str))
         metadata = data.get("metadata")
         return ChatRequest(
             model=model,

@@ -23,6 +23,7 @@ from gateway.dialects.base import (
 from gateway.dialects.end_tool import ChatEndTool
 from gateway.dialects.notice_events import ChatNotice
 from gateway.dialects.rewrite import END_TOOL, END_TOOL_DESCRIPTION, END_TOOL_SCHEMA, append_tool
+from gateway.dialects.request_shapes import name_at, object_at, tool_objects
 from gateway.dialects.shapes import Shapes
 from gateway.errors import BadRequest
 
@@ -35,19 +36,35 @@ _MAX_TOOL_CALLS = 256
 def _assistant_blocks(message: JSONObject, where: str) -> list[Block]:
     blocks = openai_common.content_parts(message.get("content"), where)
     refusal = message.get("refusal")
-    if isinstance(refusal, str):
+    if refusal is not None:
+        if not isinstance(refusal, str):
+            raise BadRequest(f"`{where}.refusal` must be a string.", param=where)
         blocks += openai_common.content_parts(refusal, where)
-    calls = message.get("tool_calls") or ()
+    calls = message.get("tool_calls")
+    if calls is not None and not isinstance(calls, list):
+        raise BadRequest(f"`{where}.tool_calls` must be a list.", param=where)
+    for i, call in enumerate(calls or ()):
+        blocks.append(_tool_call(object_at(call, f"{where}.tool_calls[{i}]"), where))
     legacy = message.get("function_call")
-    for call in [*calls, {"function": legacy}] if legacy else calls:
-        fn = call.get("function") if isinstance(call, dict) else None
-        if isinstance(fn, dict):
-            blocks.append(tool_call_block(fn.get("name"), fn.get("arguments")))
+    if legacy is not None:
+        at = f"{where}.function_call"
+        fn = object_at(legacy, at)
+        blocks.append(tool_call_block(name_at(fn, at), fn.get("arguments")))
     return blocks
 
 
+def _tool_call(call: JSONObject, where: str) -> Block:
+    """A function call (name + arguments) or a custom tool call (name + input)."""
+    for key, arguments in (("function", "arguments"), ("custom", "input")):
+        if key in call:
+            at = f"{where}.{key}"
+            fn = object_at(call[key], at)
+            return tool_call_block(name_at(fn, at), fn.get(arguments))
+    raise BadRequest(f"`{where}` must be a function or a custom tool call.", param=where)
+
+
 def _tool_result(message: JSONObject, where: str) -> list[Block]:
-    inner = openai_common.content_parts(message.get("content"), where)
+    inner = openai_common.content_parts(message.get("content"), where, required=True)
     return [Block("tool_result", " ".join(b.value for b in inner))]
 
 
@@ -70,26 +87,31 @@ class OpenAIChatDialect:
         items: list[tuple[Role, list[Block]]] = []
         for i, message in enumerate(messages):
             where = f"messages[{i}]"
-            if not isinstance(message, dict) or message.get("role") not in _ROLES:
+            role = message.get("role") if isinstance(message, dict) else None
+            if not isinstance(role, str) or role not in _ROLES:
                 raise BadRequest(
                     f"`{where}` must be an object with a valid `role`.", param="messages"
                 )
-            role = message["role"]
             if role in _SYSTEM_ROLES:
-                parts = openai_common.content_parts(message.get("content"), where)
+                parts = openai_common.content_parts(message.get("content"), where, required=True)
                 system += [b.value for b in parts]
             elif role == "user":
-                items.append(("user", openai_common.content_parts(message.get("content"), where)))
+                content = message.get("content")
+                items.append(("user", openai_common.content_parts(content, where, required=True)))
             elif role == "assistant":
                 items.append(("assistant", _assistant_blocks(message, where)))
-            else:
+            elif role == "tool":
                 items.append(("user", _tool_result(message, where)))
+            else:
+                # The older `function` role: its content may be null.
+                inner = openai_common.content_parts(message.get("content"), where)
+                items.append(("user", [Block("tool_result", " ".join(b.value for b in inner))]))
         return ChatRequest(
             model=model,
             stream=optional_bool(data, "stream"),
             system=" ".join(system),
             turns=user_side(items),
-            tool_names=_tool_names(data.get("tools")),
+            tool_names=_tool_names(tool_objects(data)),
             body=data,
             end_user=end_user_of(data.get("safety_identifier") or data.get("user")),
         )
@@ -146,10 +168,10 @@ class OpenAIChatDialect:
         return b"data: " + self.error_body(502, error_type, message, None) + b"\n\n"
 
 
-def _tool_names(tools: Any) -> frozenset[str]:
+def _tool_names(tools: list[JSONObject]) -> frozenset[str]:
     names: set[str] = set()
-    for tool in tools or ():
-        fn = tool.get("function") if isinstance(tool, dict) else None
+    for tool in tools:
+        fn = tool.get("function") or tool.get("custom")
         if isinstance(fn, dict) and isinstance(fn.get("name"), str):
             names.add(fn["name"])
     return frozenset(names)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
 from gateway.conversation import Block, Role, tool_call_block, user_side
@@ -31,6 +29,7 @@ from gateway.dialects.rewrite import (
     append_tool,
     appended_text,
 )
+from gateway.dialects.request_shapes import generic_blocks, name_at, optional_str, tool_objects
 from gateway.dialects.shapes import Shapes
 from gateway.errors import BadRequest
 
@@ -39,25 +38,46 @@ _CALL_ITEMS = frozenset({"function_call", "custom_tool_call"})
 _OUTPUT_ITEMS = frozenset({"function_call_output", "custom_tool_call_output"})
 
 
+# Items only the model writes (reasoning, its own tool calls, MCP listings and approval
+# requests): the answer's side, which carries nothing a person wrote. Any `*_call` item is
+# one, including kinds added after this list was written.
+_MODEL_ITEMS = frozenset({"reasoning", "mcp_list_tools", "mcp_approval_request", "compaction"})
+
+
 def _item(item: JSONObject, where: str, system: list[str]) -> tuple[Role, list[Block]] | None:
     kind = item.get("type", "message")
+    if not isinstance(kind, str):
+        raise BadRequest(f"`{where}.type` must be a string.", param="input")
     if kind == "message":
-        role = item.get("role")
-        blocks = openai_common.content_parts(item.get("content"), where)
-        if role in ("system", "developer"):
-            system.extend(b.value for b in blocks)
-            return None
-        if role not in ("user", "assistant"):
-            raise BadRequest(f"`{where}.role` must be user, assistant, system or developer.")
-        return role, blocks
+        return _message(item, where, system)
     if kind in _CALL_ITEMS:
         args = item.get("arguments", item.get("input"))
-        return "assistant", [tool_call_block(item.get("name"), args)]
+        return "assistant", [tool_call_block(name_at(item, where), args)]
     if kind in _OUTPUT_ITEMS:
-        inner = openai_common.content_parts(item.get("output"), where)
+        output = item.get("output")
+        inner = openai_common.content_parts(output, f"{where}.output", required=True)
         return "user", [Block("tool_result", " ".join(b.value for b in inner))]
-    # reasoning items and item references carry nothing a person wrote.
-    return None
+    if kind == "item_reference":
+        # Stands for an earlier item the client does not resend: followed by the store.
+        return None
+    if kind in _MODEL_ITEMS or kind.endswith("_call"):
+        return None
+    if kind.endswith("_output"):
+        # The results of the API's other tools (computer, shell, ...), read as results.
+        text = " ".join(b.value for b in generic_blocks(item))
+        return "user", [Block("tool_result", text)]
+    return "user", generic_blocks(item)
+
+
+def _message(item: JSONObject, where: str, system: list[str]) -> tuple[Role, list[Block]] | None:
+    role = item.get("role")
+    if role not in ("user", "assistant", "system", "developer"):
+        raise BadRequest(f"`{where}.role` must be user, assistant, system or developer.")
+    blocks = openai_common.content_parts(item.get("content"), where, required=True)
+    if role in ("system", "developer"):
+        system.extend(b.value for b in blocks)
+        return None
+    return role, blocks
 
 
 class OpenAIResponsesDialect:
@@ -72,8 +92,8 @@ class OpenAIResponsesDialect:
         model = require_str(data, "model")
         raw_input = data.get("input")
         system: list[str] = []
-        instructions = data.get("instructions")
-        if isinstance(instructions, str):
+        instructions = optional_str(data, "instructions")
+        if instructions is not None:
             system.append(instructions)
         items: list[tuple[Role, list[Block]]] = []
         if isinstance(raw_input, str):
@@ -87,20 +107,22 @@ class OpenAIResponsesDialect:
                     items.append(turn)
         elif raw_input is not None:
             raise BadRequest("`input` must be a string or a list of items.", param="input")
-        previous = data.get("previous_response_id")
+        previous = optional_str(data, "previous_response_id")
         server = data.get("conversation")
         if isinstance(server, dict):
             server = server.get("id")
+        if server is not None and not isinstance(server, str):
+            raise BadRequest("`conversation` must be an id or an object with an `id`.")
         return ChatRequest(
             model=model,
             stream=optional_bool(data, "stream"),
             system=" ".join(system),
             turns=user_side(items),
-            tool_names=_tool_names(data.get("tools")),
+            tool_names=_tool_names(tool_objects(data)),
             body=data,
             end_user=end_user_of(data.get("safety_identifier") or data.get("user")),
-            previous_response_id=previous if isinstance(previous, str) else None,
-            server_conversation=server if isinstance(server, str) else None,
+            previous_response_id=previous,
+            server_conversation=server,
         )
 
     def new_watcher(self) -> ResponsesWatcher:
@@ -151,10 +173,8 @@ class OpenAIResponsesDialect:
         return b"event: error\ndata: " + orjson.dumps(event) + b"\n\n"
 
 
-def _tool_names(tools: Any) -> frozenset[str]:
-    return frozenset(
-        t["name"] for t in tools or () if isinstance(t, dict) and isinstance(t.get("name"), str)
-    )
+def _tool_names(tools: list[JSONObject]) -> frozenset[str]:
+    return frozenset(t["name"] for t in tools if isinstance(t.get("name"), str))
 
 
 class ResponsesWatcher:

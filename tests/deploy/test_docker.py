@@ -7,6 +7,7 @@ import tomllib
 
 from tests.deploy.dockerfile import DOCKERFILE, exec_form, final_user, instructions, stages
 from tests.deploy.promql import ROOT
+from tests.test_packaging import BUILD_SOURCES
 
 IGNORE = DOCKERFILE.with_name(DOCKERFILE.name + ".dockerignore")
 
@@ -56,6 +57,12 @@ def test_entrypoint_command_port_and_healthcheck() -> None:
     assert "/healthz" in command[-1]
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["lastword"] == "gateway.cli:main"
+
+
+def test_builder_copies_what_the_wheel_build_reads() -> None:
+    """The builder stage copies exactly the sources the packaging test builds the wheel from."""
+    copied = [args.split()[:-1] for args in stages()[0].all("COPY")]
+    assert sorted(source for sources in copied for source in sources) == sorted(BUILD_SOURCES)
 
 
 def test_build_context_holds_what_the_dockerfile_copies() -> None:

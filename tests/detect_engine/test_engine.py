@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 from prometheus_client import REGISTRY
 
 from gateway.detect.rules import RuleError, load_rules, parse_pack
@@ -133,7 +134,7 @@ def test_rules_test_command_fails_on_a_broken_pack(tmp_path: Path) -> None:
     assert "widgets.en" in done.stderr
 
 
-async def _flagged(gateway: object, text: str) -> bool:
+async def _flagged(gateway: TestServer, text: str) -> bool:
     """Whether a turn is flagged: a flagged turn the model refuses is a strike, visible in
     the admin view; simpler here, the detector counter moves."""
 
@@ -148,7 +149,7 @@ async def _flagged(gateway: object, text: str) -> bool:
     before = value()
     status, _, _ = await send(
         gateway, "anthropic", body_for("anthropic", [{"role": "user", "content": text}])
-    )  # type: ignore[arg-type]
+    )
     assert status == 200
     return value() > before
 

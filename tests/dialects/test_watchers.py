@@ -55,7 +55,7 @@ RESPONSES_STREAM = [
     {"type": "response.completed", "response": {"id": "r1", "status": "completed"}},
 ]
 RESPONSES_ROLES = [FIRST, OTHER, OTHER, FINAL]
-NORMAL = {
+NORMAL: dict[str, dict[str, Any]] = {
     "anthropic": {"stop_reason": "refusal", "provider_refusal": True, "text_head": "No."},
     "chat": {"stop_reason": "content_filter", "provider_refusal": True, "text_head": "No."},
     "responses": {"stop_reason": "completed", "text_head": "No."},
@@ -239,7 +239,7 @@ def observed(dialect: Dialect, stream: list[Any]) -> tuple[list[EventRole], dict
 def normal_seen(api: str) -> dict[str, Any]:
     """What the normal stream of `api` shows."""
     ids = {"anthropic": "msg_1", "chat": "c1", "responses": "r1"}
-    base = {
+    base: dict[str, Any] = {
         "stop_reason": None,
         "provider_refusal": False,
         "text_head": "",
@@ -336,7 +336,7 @@ ODD_BODIES: dict[str, tuple[str, dict[str, Any], dict[str, Any], int]] = {
     "anthropic: the id is a number": ("anthropic", {"id": 7}, {"response_id": None}, 1),
     "chat: choices is an object": (
         "chat",
-        {"choices": {"0": CHAT_BODY["choices"][0]}},  # type: ignore[index]
+        {"choices": {"0": CHAT_BODY["choices"][0]}},
         {"text_head": "", "stop_reason": None, "provider_refusal": False},
         1,
     ),
@@ -386,7 +386,7 @@ ODD_BODIES: dict[str, tuple[str, dict[str, Any], dict[str, Any], int]] = {
     ),
     "responses: an output item is a string": (
         "responses",
-        {"output": ["No.", *RESPONSES_BODY["output"]]},  # type: ignore[list-item]
+        {"output": ["No.", *RESPONSES_BODY["output"]]},
         {},
         1,
     ),

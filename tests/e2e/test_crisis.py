@@ -98,7 +98,7 @@ async def test_the_forwarded_request_carries_the_guidance(
     assert "end_conversation" not in last.body.decode()
 
 
-SYSTEM_FORMS = {
+SYSTEM_FORMS: dict[str, tuple[str, dict[str, Any]]] = {
     "anthropic string": ("anthropic", {"system": "Own prompt."}),
     "anthropic blocks": ("anthropic", {"system": [{"type": "text", "text": "Own prompt."}]}),
     "chat system": ("chat", {}),
@@ -153,9 +153,11 @@ async def test_anthropic_stream_carries_resources_on_message_start_and_a_named_e
                 extra_headers=headers,
             ) as stream:
                 async for event in stream:
-                    if event.type == "message_start":
+                    # A str: the gateway's own event type is outside the SDK's Literal.
+                    kind: str = event.type
+                    if kind == "message_start":
                         seen["start"] = getattr(event, "crisis_resources", None)
-                    elif event.type == "crisis_resources":
+                    elif kind == "crisis_resources":
                         seen["named"] = event
                 await stream.get_final_message()
             assert seen["start"]["country"] == "DE"

@@ -16,7 +16,9 @@ from tests.e2e.conversation_play import GREETING, HARMFUL, send, turn
 from tests.e2e.sdk_calls import KEY, MODEL_A, MODEL_O
 
 
-async def _two_refusals(gateway: TestServer, api: str) -> list[dict[str, Any]]:
+async def _two_refusals(gateway: TestServer, api: str) -> list[Any]:
+    """A history of two refused harmful turns and a third asked; Any items: the SDKs take
+    them as their own message params."""
     history: list[dict[str, Any]] = []
     for text in [GREETING, *HARMFUL[:2]]:
         status, _, headers = await turn(gateway, api, history, text)
@@ -67,7 +69,7 @@ async def test_anthropic_body_hides_the_call(lenient: TestServer) -> None:
         raw = await client.messages.with_raw_response.create(
             model=MODEL_A,
             max_tokens=100,
-            messages=history,  # type: ignore[arg-type]
+            messages=history,
         )
         message = await raw.parse()
     assert raw.headers["X-Conversation-Status"] == "ended"
@@ -80,16 +82,17 @@ async def test_anthropic_body_hides_the_call(lenient: TestServer) -> None:
 async def test_chat_hides_the_call(lenient: TestServer, stream: bool) -> None:
     """Chat Completions: no tool_calls, finish_reason stop, `conversation_ended` on it."""
     history = await _two_refusals(lenient, "chat")
+    completion: openai.types.chat.ChatCompletion
     async with openai.AsyncOpenAI(base_url=base_url(lenient) + "/v1", api_key=KEY) as client:
         if stream:
-            async with client.chat.completions.stream(model=MODEL_O, messages=history) as s:  # type: ignore[arg-type]
+            async with client.chat.completions.stream(model=MODEL_O, messages=history) as s:
                 signal = None
                 async for event in s:
                     if event.type == "chunk" and event.chunk.choices[0].finish_reason:
                         signal = getattr(event.chunk, "conversation_ended", None)
                 completion = await s.get_final_completion()
         else:
-            completion = await client.chat.completions.create(model=MODEL_O, messages=history)  # type: ignore[arg-type]
+            completion = await client.chat.completions.create(model=MODEL_O, messages=history)
             signal = getattr(completion, "conversation_ended", None)
     choice = completion.choices[0]
     assert not choice.message.tool_calls
@@ -101,14 +104,15 @@ async def test_chat_hides_the_call(lenient: TestServer, stream: bool) -> None:
 async def test_responses_hides_the_call(lenient: TestServer, stream: bool) -> None:
     """Responses: no function_call item, and `conversation_ended` on the final response."""
     history = await _two_refusals(lenient, "responses")
+    response: openai.types.responses.Response
     async with openai.AsyncOpenAI(base_url=base_url(lenient) + "/v1", api_key=KEY) as client:
         if stream:
-            async with client.responses.stream(model=MODEL_O, input=history) as s:  # type: ignore[arg-type]
+            async with client.responses.stream(model=MODEL_O, input=history) as s:
                 async for _ in s:
                     pass
                 response = await s.get_final_response()
         else:
-            response = await client.responses.create(model=MODEL_O, input=history)  # type: ignore[arg-type]
+            response = await client.responses.create(model=MODEL_O, input=history)
     assert [item.type for item in response.output] == ["message"]
     signal = getattr(response, "conversation_ended", None)
     assert signal is not None
@@ -123,11 +127,11 @@ async def test_no_tool_is_offered_when_tools_are_off(
     gateway: TestServer, simulator: TestServer
 ) -> None:
     """`tool_choice: none` means the model may call no tool: the gateway offers none."""
-    history = [{"role": "user", "content": "hello"}]
+    history: list[Any] = [{"role": "user", "content": "hello"}]
     async with openai.AsyncOpenAI(base_url=base_url(gateway) + "/v1", api_key=KEY) as client:
         await client.chat.completions.create(
             model=MODEL_O,
-            messages=history,  # type: ignore[arg-type]
+            messages=history,
             tools=[{"type": "function", "function": {"name": "lookup", "parameters": {}}}],
             tool_choice="none",
         )

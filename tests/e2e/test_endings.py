@@ -214,7 +214,8 @@ async def test_anthropic_sdk_raises_after_one_request_and_reads_the_inband_signa
 ) -> None:
     """Streaming the ending turn carries `conversation_ended` on message_delta (a named
     event only on request); the next call raises at once, a 410 never retried."""
-    history = (await play_until_ended(gateway))[:-2]  # up to the second refusal
+    # Any items: the SDK takes them as its own message params.
+    history: list[Any] = (await play_until_ended(gateway))[:-2]  # up to the second refusal
     history.append({"role": "user", "content": HARMFUL[2] + " Now."})
     requests: list[str] = []
     client = anthropic.AsyncAnthropic(
@@ -237,8 +238,10 @@ async def test_anthropic_sdk_raises_after_one_request_and_reads_the_inband_signa
         assert kinds.index("conversation_ended") == kinds.index("message_stop") - 1
         assert delta_conversation is not None
         assert delta_conversation["status"] == "ended"
+        reply = final.content[0]
+        assert isinstance(reply, anthropic.types.TextBlock)
         history += [
-            {"role": "assistant", "content": final.content[0].text},
+            {"role": "assistant", "content": reply.text},
             {"role": "user", "content": AFTER},
         ]
         requests.clear()
@@ -254,7 +257,7 @@ async def test_openai_sdk_reads_the_inband_signal_and_raises_after_one_request(
     api: str, gateway: TestServer
 ) -> None:
     """The finish chunk / response.completed carries `conversation_ended`; then a 410."""
-    history = (await play_until_ended(gateway, api))[:-2]
+    history: list[Any] = (await play_until_ended(gateway, api))[:-2]
     history.append({"role": "user", "content": HARMFUL[2] + " Now."})
     requests: list[str] = []
     client = openai.AsyncOpenAI(
@@ -268,14 +271,14 @@ async def test_openai_sdk_reads_the_inband_signal_and_raises_after_one_request(
             chunks = await client.chat.completions.create(
                 model=MODEL_O,
                 messages=history,
-                stream=True,  # type: ignore[arg-type]
+                stream=True,
             )
             async for chunk in chunks:
                 assert chunk.choices, "an extra chunk without choices reached the client"
                 if chunk.choices[0].finish_reason:
                     signal = getattr(chunk, "conversation_ended", None)
         else:
-            events = await client.responses.create(model=MODEL_O, input=history, stream=True)  # type: ignore[arg-type]
+            events = await client.responses.create(model=MODEL_O, input=history, stream=True)
             async for event in events:
                 if event.type == "response.completed":
                     signal = getattr(event, "conversation_ended", None)
@@ -284,9 +287,9 @@ async def test_openai_sdk_reads_the_inband_signal_and_raises_after_one_request(
         requests.clear()
         with pytest.raises(openai.APIStatusError) as caught:
             if api == "chat":
-                await client.chat.completions.create(model=MODEL_O, messages=history)  # type: ignore[arg-type]
+                await client.chat.completions.create(model=MODEL_O, messages=history)
             else:
-                await client.responses.create(model=MODEL_O, input=history)  # type: ignore[arg-type]
+                await client.responses.create(model=MODEL_O, input=history)
     assert len(requests) == 1, "the SDK retried a terminal answer"
     assert caught.value.status_code == 410
     assert caught.value.code == "conversation_ended"

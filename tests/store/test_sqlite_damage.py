@@ -8,19 +8,7 @@ import pytest
 
 from gateway.store import SQLiteStore, StoreError, open_store
 from gateway.store import sqlite_schema as sql
-from gateway.store.types import Strike
-
-
-def _filled(path: Path) -> bytes:
-    conn = sql.connect(path)
-    conn.execute("BEGIN")
-    conn.executemany(
-        sql.INSERT[Strike],
-        [("t", f"conv_{i}", f"fp{i}", "weapons", "rule", float(i)) for i in range(3000)],
-    )
-    conn.execute("COMMIT")
-    conn.close()
-    return path.read_bytes()
+from tests.store.sqlite_files import filled_database
 
 
 async def test_a_text_file_is_refused_with_its_absolute_path(
@@ -35,7 +23,7 @@ async def test_a_text_file_is_refused_with_its_absolute_path(
 
 async def test_damage_past_the_schema_is_found_by_the_check(tmp_path: Path) -> None:
     """A file whose later pages are garbled opens, and `check` reports it damaged."""
-    sound = _filled(tmp_path / "sound.db")
+    sound = filled_database(tmp_path / "sound.db")
     damaged = bytearray(sound)
     for i in range(len(damaged) // 2, len(damaged), 3):
         damaged[i] ^= 0x5A
@@ -50,7 +38,7 @@ async def test_damage_past_the_schema_is_found_by_the_check(tmp_path: Path) -> N
 
 async def test_a_sound_file_passes_the_check(tmp_path: Path) -> None:
     """`check` on a healthy file returns; the store knows its absolute path."""
-    _filled(tmp_path / "sound.db")
+    filled_database(tmp_path / "sound.db")
     store = await SQLiteStore.open(tmp_path / "sound.db")
     try:
         await store.check()
