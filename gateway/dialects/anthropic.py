@@ -31,13 +31,6 @@ from gateway.dialects.base import (
 )
 from gateway.dialects.end_tool import AnthropicEndTool
 from gateway.dialects.notice_events import AnthropicNotice
-from gateway.dialects.rewrite import (
-    END_TOOL,
-    END_TOOL_DESCRIPTION,
-    END_TOOL_SCHEMA,
-    append_tool,
-    appended_text,
-)
 from gateway.dialects.request_shapes import (
     generic_blocks,
     kind_of,
@@ -45,6 +38,13 @@ from gateway.dialects.request_shapes import (
     object_at,
     string_at,
     tool_objects,
+)
+from gateway.dialects.rewrite import (
+    END_TOOL,
+    END_TOOL_DESCRIPTION,
+    END_TOOL_SCHEMA,
+    append_tool,
+    appended_text,
 )
 from gateway.dialects.shapes import Shapes
 from gateway.errors import BadRequest

@@ -22,8 +22,8 @@ from gateway.dialects.base import (
 )
 from gateway.dialects.end_tool import ChatEndTool
 from gateway.dialects.notice_events import ChatNotice
-from gateway.dialects.rewrite import END_TOOL, END_TOOL_DESCRIPTION, END_TOOL_SCHEMA, append_tool
 from gateway.dialects.request_shapes import name_at, object_at, tool_objects
+from gateway.dialects.rewrite import END_TOOL, END_TOOL_DESCRIPTION, END_TOOL_SCHEMA, append_tool
 from gateway.dialects.shapes import Shapes
 from gateway.errors import BadRequest
 

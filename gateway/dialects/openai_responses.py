@@ -22,6 +22,7 @@ from gateway.dialects.base import (
 )
 from gateway.dialects.end_tool import ResponsesEndTool
 from gateway.dialects.notice_events import ResponsesNotice
+from gateway.dialects.request_shapes import generic_blocks, name_at, optional_str, tool_objects
 from gateway.dialects.rewrite import (
     END_TOOL,
     END_TOOL_DESCRIPTION,
@@ -29,7 +30,6 @@ from gateway.dialects.rewrite import (
     append_tool,
     appended_text,
 )
-from gateway.dialects.request_shapes import generic_blocks, name_at, optional_str, tool_objects
 from gateway.dialects.shapes import Shapes
 from gateway.errors import BadRequest
 

@@ -19,45 +19,54 @@ FRENCH = {"Accept-Language": "fr-FR"}
 ENDED_FR = WORDS["fr"].ended
 
 
-async def _text(gateway: TestServer, api: str, history: list[dict[str, str]], stream: bool) -> str:
+async def _anthropic_text(gateway: TestServer, history: list[Any], stream: bool) -> str:
+    async with anthropic.AsyncAnthropic(
+        base_url=base_url(gateway), api_key=KEY, default_headers=FRENCH
+    ) as client:
+        message: Any
+        if stream:
+            async with client.messages.stream(model=MODEL_A, max_tokens=200, messages=history) as s:
+                message = await s.get_final_message()
+        else:
+            message = await client.messages.create(model=MODEL_A, max_tokens=200, messages=history)
+        return "".join(b.text for b in message.content if b.type == "text")
+
+
+async def _chat_text(client: openai.AsyncOpenAI, history: list[Any], stream: bool) -> str:
+    if not stream:
+        completion = await client.chat.completions.create(model=MODEL_O, messages=history)
+        reply = completion.choices[0].message
+        return (reply.refusal or "") + (reply.content or "")
+    text = ""
+    chunks = await client.chat.completions.create(model=MODEL_O, messages=history, stream=True)
+    async for chunk in chunks:
+        if chunk.choices:
+            delta = chunk.choices[0].delta
+            text += delta.content or delta.refusal or ""
+    return text
+
+
+async def _responses_text(client: openai.AsyncOpenAI, history: list[Any], stream: bool) -> str:
+    response: Any
+    if stream:
+        async with client.responses.stream(model=MODEL_O, input=history) as s:
+            response = await s.get_final_response()
+    else:
+        response = await client.responses.create(model=MODEL_O, input=history)
+    parts = [p for item in response.output if item.type == "message" for p in item.content]
+    return "".join(str(getattr(p, "text", None) or getattr(p, "refusal", "")) for p in parts)
+
+
+async def _text(gateway: TestServer, api: str, history: list[Any], stream: bool) -> str:
     """One turn through the official SDK, streamed or not; the text an app would show."""
     if api == "anthropic":
-        async with anthropic.AsyncAnthropic(
-            base_url=base_url(gateway), api_key=KEY, default_headers=FRENCH
-        ) as client:
-            kwargs: dict[str, Any] = {"model": MODEL_A, "max_tokens": 200, "messages": history}
-            if stream:
-                async with client.messages.stream(**kwargs) as s:
-                    message = await s.get_final_message()
-            else:
-                message = await client.messages.create(**kwargs)
-            return "".join(b.text for b in message.content if b.type == "text")
+        return await _anthropic_text(gateway, history, stream)
     async with openai.AsyncOpenAI(
         base_url=base_url(gateway) + "/v1", api_key=KEY, default_headers=FRENCH
-    ) as oa:
+    ) as client:
         if api == "chat":
-            if stream:
-                text = ""
-                chunks = await oa.chat.completions.create(
-                    model=MODEL_O,
-                    messages=history,  # type: ignore[arg-type]
-                    stream=True,
-                )
-                async for chunk in chunks:
-                    if chunk.choices:
-                        delta = chunk.choices[0].delta
-                        text += delta.content or delta.refusal or ""
-                return text
-            completion = await oa.chat.completions.create(model=MODEL_O, messages=history)  # type: ignore[arg-type]
-            message = completion.choices[0].message
-            return (message.refusal or "") + (message.content or "")
-        if stream:
-            async with oa.responses.stream(model=MODEL_O, input=history) as s:  # type: ignore[arg-type]
-                response = await s.get_final_response()
-        else:
-            response = await oa.responses.create(model=MODEL_O, input=history)  # type: ignore[arg-type]
-        parts = [p for item in response.output if item.type == "message" for p in item.content]
-        return "".join(getattr(p, "text", None) or getattr(p, "refusal", "") for p in parts)
+            return await _chat_text(client, history, stream)
+        return await _responses_text(client, history, stream)
 
 
 APIS = ["anthropic", "chat", "responses"]
@@ -70,7 +79,7 @@ async def test_the_ending_turn_says_so_in_the_persons_language(
 ) -> None:
     """With `visible_notice`, the answer that ends the conversation ends with the notice."""
     gateway = await make_gateway(visible_notice=True)
-    history: list[dict[str, str]] = []
+    history: list[Any] = []
     texts = []
     for text in [GREETING, *HARMFUL]:
         history.append({"role": "user", "content": text})
