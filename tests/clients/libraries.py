@@ -32,6 +32,9 @@ NODE: Final = (
     "anthropic-node",
     "openai-node-chat",
     "openai-node-responses",
+    "vercel-anthropic",
+    "vercel-openai-responses",
+    "vercel-openai-chat",
 )
 LIBRARIES: Final = (*PYTHON, *NODE)
 

@@ -39,6 +39,7 @@ def _cells() -> list[Any]:
 
 def check(scenario: str, result: Result, statuses: list[int]) -> None:
     """What an app must be able to read from one scenario, and what reached the gateway."""
+    assert not result.get("errors"), f"the library reported stream errors: {result['errors']}"
     if scenario in ("plain", "streamed"):
         assert result["text"], result
         assert statuses == [200]
