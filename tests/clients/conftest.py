@@ -54,7 +54,9 @@ class CountedGateway:
         return base_url(self.server)
 
 
-async def start_counted(aiohttp_server: Any, upstream: TestServer, **overrides: Any) -> CountedGateway:
+async def start_counted(
+    aiohttp_server: Any, upstream: TestServer, **overrides: Any
+) -> CountedGateway:
     """Start a gateway (memory store) in front of `upstream`, counting its requests."""
     values: dict[str, Any] = {
         "anthropic_upstream": base_url(upstream),

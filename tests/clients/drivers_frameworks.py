@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anthropic
@@ -10,6 +11,7 @@ import openai
 from langchain_anthropic import ChatAnthropic
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_openai import ChatOpenAI
 
 from tests.clients.drivers_sdk import WEATHER_CHAT
 from tests.clients.scenario import (
@@ -61,8 +63,6 @@ class LangChain:
             return ChatAnthropic(
                 base_url=self.base, api_key=self.key, model=MODEL_A, default_headers=headers
             )
-        from langchain_openai import ChatOpenAI
-
         return ChatOpenAI(
             base_url=self.base + "/v1",
             api_key=self.key,
@@ -106,7 +106,10 @@ class LangChain:
             messages.append(answer)
         metadata = answer.response_metadata
         if self.flavour == "anthropic":
-            signal, via = metadata.get("conversation_ended"), "response_metadata['conversation_ended']"
+            signal, via = (
+                metadata.get("conversation_ended"),
+                "response_metadata['conversation_ended']",
+            )
         else:
             signal, via = _from_headers(metadata.get("headers")), "response_metadata['headers']"
         return messages, {"text": answer.text, "signal": signal, "via": via}
@@ -175,9 +178,10 @@ class LiteLLM:
             {"role": "tool", "tool_call_id": call.id, "content": TOOL_RESULT},
         ]
         final = self._complete(messages, tools=[WEATHER_CHAT])
-        import json
-
-        return {"call": [call.function.name, json.loads(call.function.arguments)], "text": final.choices[0].message.content}
+        return {
+            "call": [call.function.name, json.loads(call.function.arguments)],
+            "text": final.choices[0].message.content,
+        }
 
     def _play(self, stream: bool) -> tuple[list[Any], Result]:
         messages: list[Any] = []
@@ -234,4 +238,7 @@ class LiteLLM:
         response = self._complete(
             [{"role": "user", "content": CRISIS}], extra_headers={"Accept-Language": LOCALE}
         )
-        return {"resources": getattr(response, "crisis_resources", None), "via": "response.crisis_resources"}
+        return {
+            "resources": getattr(response, "crisis_resources", None),
+            "via": "response.crisis_resources",
+        }

@@ -22,10 +22,18 @@ from tests.clients.scenario import (
     Result,
 )
 
-WEATHER_A = {"name": "get_weather", "description": "Weather for a city", "input_schema": WEATHER_SCHEMA}
+WEATHER_A = {
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "input_schema": WEATHER_SCHEMA,
+}
 WEATHER_CHAT = {
     "type": "function",
-    "function": {"name": "get_weather", "description": "Weather for a city", "parameters": WEATHER_SCHEMA},
+    "function": {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "parameters": WEATHER_SCHEMA,
+    },
 }
 WEATHER_RESP = {"type": "function", "name": "get_weather", "parameters": WEATHER_SCHEMA}
 
@@ -60,9 +68,12 @@ class AnthropicSdk:
 
     def streamed(self) -> Result:
         """The stream helper's text deltas."""
-        with self.client, self.client.messages.stream(
-            model=MODEL_A, max_tokens=200, messages=[{"role": "user", "content": GREETING}]
-        ) as stream:
+        with (
+            self.client,
+            self.client.messages.stream(
+                model=MODEL_A, max_tokens=200, messages=[{"role": "user", "content": GREETING}]
+            ) as stream,
+        ):
             pieces = list(stream.text_stream)
         return {"text": "".join(pieces), "deltas": len(pieces)}
 
@@ -76,7 +87,9 @@ class AnthropicSdk:
                 {"role": "assistant", "content": first.content},
                 {
                     "role": "user",
-                    "content": [{"type": "tool_result", "tool_use_id": call.id, "content": TOOL_RESULT}],
+                    "content": [
+                        {"type": "tool_result", "tool_use_id": call.id, "content": TOOL_RESULT}
+                    ],
                 },
             ]
             final = self._create(history, tools=[WEATHER_A])
@@ -131,11 +144,14 @@ class AnthropicSdk:
             message = self._create(
                 [{"role": "user", "content": CRISIS}], extra_headers={"Accept-Language": LOCALE}
             )
-        return {"resources": getattr(message, "crisis_resources", None), "via": "message.crisis_resources"}
+        return {
+            "resources": getattr(message, "crisis_resources", None),
+            "via": "message.crisis_resources",
+        }
 
 
 class OpenAIChat:
-    """`openai.OpenAI` Chat Completions; a refusal goes back as `{"role": "assistant", "content": ""}`."""
+    """`openai.OpenAI` Chat Completions; a refusal goes back as empty assistant content."""
 
     def __init__(self, base: str, key: str) -> None:
         self.client = openai.OpenAI(base_url=base + "/v1", api_key=key)
@@ -161,14 +177,18 @@ class OpenAIChat:
         """tool_calls, then a tool message, then the answer."""
         messages: list[Any] = [{"role": "user", "content": TOOL_PROMPT}]
         with self.client:
-            first = self.client.chat.completions.create(model=MODEL_O, messages=messages, tools=[WEATHER_CHAT])
+            first = self.client.chat.completions.create(
+                model=MODEL_O, messages=messages, tools=[WEATHER_CHAT]
+            )
             reply = first.choices[0].message
             call = (reply.tool_calls or [])[0]
             messages += [
                 reply.model_dump(exclude_none=True),
                 {"role": "tool", "tool_call_id": call.id, "content": TOOL_RESULT},
             ]
-            final = self.client.chat.completions.create(model=MODEL_O, messages=messages, tools=[WEATHER_CHAT])
+            final = self.client.chat.completions.create(
+                model=MODEL_O, messages=messages, tools=[WEATHER_CHAT]
+            )
         args = json.loads(call.function.arguments)
         return {"call": [call.function.name, args], "text": final.choices[0].message.content}
 
@@ -223,7 +243,10 @@ class OpenAIChat:
                 messages=[{"role": "user", "content": CRISIS}],
                 extra_headers={"Accept-Language": LOCALE},
             )
-        return {"resources": getattr(completion, "crisis_resources", None), "via": "completion.crisis_resources"}
+        return {
+            "resources": getattr(completion, "crisis_resources", None),
+            "via": "completion.crisis_resources",
+        }
 
 
 class OpenAIResponses:
@@ -250,7 +273,10 @@ class OpenAIResponses:
         with self.client:
             first = self.client.responses.create(model=MODEL_O, input=history, tools=[WEATHER_RESP])
             call = next(item for item in first.output if item.type == "function_call")
-            history += [*first.output, {"type": "function_call_output", "call_id": call.call_id, "output": TOOL_RESULT}]
+            history += [
+                *first.output,
+                {"type": "function_call_output", "call_id": call.call_id, "output": TOOL_RESULT},
+            ]
             final = self.client.responses.create(model=MODEL_O, input=history, tools=[WEATHER_RESP])
         return {"call": [call.name, json.loads(call.arguments)], "text": final.output_text}
 
@@ -300,4 +326,7 @@ class OpenAIResponses:
             response = self.client.responses.create(
                 model=MODEL_O, input=CRISIS, extra_headers={"Accept-Language": LOCALE}
             )
-        return {"resources": getattr(response, "crisis_resources", None), "via": "response.crisis_resources"}
+        return {
+            "resources": getattr(response, "crisis_resources", None),
+            "via": "response.crisis_resources",
+        }

@@ -69,76 +69,109 @@ def _items() -> tuple[JSON, JSON]:
 def _responses_events(request: JSON) -> Iterator[tuple[str | None, JSON]]:
     call, message = _items()
     seq = itertools.count()
-    yield "response.created", {
-        "type": "response.created",
-        "sequence_number": next(seq),
-        "response": _response(request, "in_progress", []),
-    }
-    yield "response.output_item.added", {
-        "type": "response.output_item.added",
-        "sequence_number": next(seq),
-        "output_index": 0,
-        "item": {**call, "arguments": "", "status": "in_progress"},
-    }
-    for kind, extra in (("delta", {"delta": _ARGUMENTS}), ("done", {"arguments": _ARGUMENTS})):
-        yield f"response.function_call_arguments.{kind}", {
-            "type": f"response.function_call_arguments.{kind}",
+    yield (
+        "response.created",
+        {
+            "type": "response.created",
+            "sequence_number": next(seq),
+            "response": _response(request, "in_progress", []),
+        },
+    )
+    yield (
+        "response.output_item.added",
+        {
+            "type": "response.output_item.added",
             "sequence_number": next(seq),
             "output_index": 0,
-            "item_id": call["id"],
-            **extra,
-        }
-    yield "response.output_item.done", {
-        "type": "response.output_item.done",
-        "sequence_number": next(seq),
-        "output_index": 0,
-        "item": call,
-    }
+            "item": {**call, "arguments": "", "status": "in_progress"},
+        },
+    )
+    for kind, extra in (("delta", {"delta": _ARGUMENTS}), ("done", {"arguments": _ARGUMENTS})):
+        yield (
+            f"response.function_call_arguments.{kind}",
+            {
+                "type": f"response.function_call_arguments.{kind}",
+                "sequence_number": next(seq),
+                "output_index": 0,
+                "item_id": call["id"],
+                **extra,
+            },
+        )
+    yield (
+        "response.output_item.done",
+        {
+            "type": "response.output_item.done",
+            "sequence_number": next(seq),
+            "output_index": 0,
+            "item": call,
+        },
+    )
     part = message["content"][0]
     at = {"output_index": 1, "item_id": message["id"], "content_index": 0}
-    yield "response.output_item.added", {
-        "type": "response.output_item.added",
-        "sequence_number": next(seq),
-        "output_index": 1,
-        "item": {**message, "content": [], "status": "in_progress"},
-    }
-    yield "response.content_part.added", {
-        "type": "response.content_part.added",
-        "sequence_number": next(seq),
-        **at,
-        "part": {**part, "text": ""},
-    }
-    yield "response.output_text.delta", {
-        "type": "response.output_text.delta",
-        "sequence_number": next(seq),
-        **at,
-        "delta": TEXT,
-        "logprobs": [],
-    }
-    yield "response.output_text.done", {
-        "type": "response.output_text.done",
-        "sequence_number": next(seq),
-        **at,
-        "text": TEXT,
-        "logprobs": [],
-    }
-    yield "response.content_part.done", {
-        "type": "response.content_part.done",
-        "sequence_number": next(seq),
-        **at,
-        "part": part,
-    }
-    yield "response.output_item.done", {
-        "type": "response.output_item.done",
-        "sequence_number": next(seq),
-        "output_index": 1,
-        "item": message,
-    }
-    yield "response.completed", {
-        "type": "response.completed",
-        "sequence_number": next(seq),
-        "response": _response(request, "completed", [call, message]),
-    }
+    yield (
+        "response.output_item.added",
+        {
+            "type": "response.output_item.added",
+            "sequence_number": next(seq),
+            "output_index": 1,
+            "item": {**message, "content": [], "status": "in_progress"},
+        },
+    )
+    yield (
+        "response.content_part.added",
+        {
+            "type": "response.content_part.added",
+            "sequence_number": next(seq),
+            **at,
+            "part": {**part, "text": ""},
+        },
+    )
+    yield (
+        "response.output_text.delta",
+        {
+            "type": "response.output_text.delta",
+            "sequence_number": next(seq),
+            **at,
+            "delta": TEXT,
+            "logprobs": [],
+        },
+    )
+    yield (
+        "response.output_text.done",
+        {
+            "type": "response.output_text.done",
+            "sequence_number": next(seq),
+            **at,
+            "text": TEXT,
+            "logprobs": [],
+        },
+    )
+    yield (
+        "response.content_part.done",
+        {
+            "type": "response.content_part.done",
+            "sequence_number": next(seq),
+            **at,
+            "part": part,
+        },
+    )
+    yield (
+        "response.output_item.done",
+        {
+            "type": "response.output_item.done",
+            "sequence_number": next(seq),
+            "output_index": 1,
+            "item": message,
+        },
+    )
+    yield (
+        "response.completed",
+        {
+            "type": "response.completed",
+            "sequence_number": next(seq),
+            "response": _response(request, "completed", [call, message]),
+        },
+    )
 
 
 def _anthropic(request: JSON) -> JSON:

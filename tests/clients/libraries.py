@@ -7,10 +7,9 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
-
-from functools import partial
 
 from tests.clients.drivers_frameworks import LangChain, LiteLLM
 from tests.clients.drivers_sdk import AnthropicSdk, OpenAIChat, OpenAIResponses

@@ -45,7 +45,9 @@ async def test_responses_body_drops_the_call_and_its_tool(gateway: CountedGatewa
     """openai Python, not streamed: only the message is left, and `tools` is the app's own."""
     async with _openai(gateway) as client:
         response = await client.responses.create(
-            model=MODEL_O, input=HARMFUL[0], tools=[WEATHER_RESP]  # type: ignore[list-item]
+            model=MODEL_O,
+            input=HARMFUL[0],
+            tools=[WEATHER_RESP],  # type: ignore[list-item]
         )
     assert [item.type for item in response.output] == ["message"]
     assert response.output_text == TEXT
@@ -60,7 +62,10 @@ async def test_responses_stream_closes_up_output_index(gateway: CountedGateway) 
     tools: list[list[str]] = []
     async with _openai(gateway) as client:
         events = await client.responses.create(
-            model=MODEL_O, input=HARMFUL[0], tools=[WEATHER_RESP], stream=True  # type: ignore[list-item]
+            model=MODEL_O,
+            input=HARMFUL[0],
+            tools=[WEATHER_RESP],
+            stream=True,  # type: ignore[list-item]
         )
         async for event in events:
             assert END not in event.model_dump_json(), event.type

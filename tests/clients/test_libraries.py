@@ -60,6 +60,7 @@ def check(scenario: str, result: Result, statuses: list[int]) -> None:
         assert (result["status"], result["ended"]) == (410, True), result
         assert result["id"].startswith("conv_")
         assert statuses == [200] * ENDING_TURNS + [410], "a terminal answer was retried"
+        assert result.get("retryable") in (None, False), "the library calls a 410 retryable"
     else:
         resources = result["resources"]
         assert resources is not None, f"no helplines where the app reads them ({result['via']})"
