@@ -24,18 +24,22 @@ INSPECTED = frozenset({"/v1/messages", "/v1/chat/completions", "/v1/responses"})
 
 @dataclass
 class RequestLog:
-    """The status of every inspected request the gateway answered, in order."""
+    """The status and body of every inspected request the gateway answered, in order."""
 
     statuses: list[int] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
 
     def middleware(self) -> Callable[..., Awaitable[web.StreamResponse]]:
         """An aiohttp middleware that records each inspected request's answer status."""
 
         @web.middleware
         async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+            inspected = request.method == "POST" and request.path in INSPECTED
+            body = await request.read() if inspected else b""  # aiohttp keeps it for the handler
             response: web.StreamResponse = await handler(request)
-            if request.method == "POST" and request.path in INSPECTED:
+            if inspected:
                 self.statuses.append(response.status)
+                self.bodies.append(body)
             return response
 
         return record

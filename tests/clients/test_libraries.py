@@ -37,6 +37,17 @@ def _cells() -> list[Any]:
     return cells
 
 
+# How these libraries rewrite the assistant's turns when they send a history back (the
+# issue's cases): the ending must hold all the same. Checked on the request that ends it.
+REWRITES = {
+    "openai-py-chat": b'"content":""',
+    "openai-node-chat": b'"content":""',
+    "langchain-openai-chat": b'"content":""',
+    "litellm-openai": b'"content":""',
+    "vercel-openai-responses": b'"type":"item_reference"',
+}
+
+
 def check(scenario: str, result: Result, statuses: list[int]) -> None:
     """What an app must be able to read from one scenario, and what reached the gateway."""
     assert not result.get("errors"), f"the library reported stream errors: {result['errors']}"
@@ -66,7 +77,11 @@ def check(scenario: str, result: Result, statuses: list[int]) -> None:
         assert resources is not None, f"no helplines where the app reads them ({result['via']})"
         assert resources["country"] == "GB"
         assert resources["lines"]
-        assert statuses == [200]
+        if "streamed_resources" in result:  # the Vercel AI SDK streams it as well
+            assert result["streamed_resources"]["country"] == "GB"
+            assert statuses == [200, 200]
+        else:
+            assert statuses == [200]
 
 
 @pytest.mark.parametrize(("library", "scenario"), _cells())
@@ -75,3 +90,5 @@ async def test_library(library: str, scenario: str, counted: CountedGateway) -> 
     key = f"sk-clients-{secrets.token_hex(8)}"
     result = await run_scenario(library, scenario, counted.url, key)
     check(scenario, result, counted.log.statuses)
+    if scenario.startswith("end") and library in REWRITES:
+        assert REWRITES[library] in counted.log.bodies[ENDING_TURNS - 1]

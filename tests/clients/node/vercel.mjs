@@ -85,11 +85,18 @@ export function scenarios(model, signalOf) {
     throw new Error("the ended thread went on");
   };
 
+  // Not streamed: the raw body. Streamed: the first raw chunk, and no error part (a named
+  // crisis_resources event, sent by default before, broke useChat on every crisis turn).
   const crisis = async () => {
-    const result = await generateText({
-      model: model(), prompt: s.CRISIS, headers: { "Accept-Language": s.LOCALE },
-    });
-    return { resources: result.response.body?.crisis_resources ?? null, via: "result.response.body.crisis_resources" };
+    const options = { prompt: s.CRISIS, headers: { "Accept-Language": s.LOCALE } };
+    const result = await generateText({ model: model(), ...options });
+    const parts = await drain(streamText({ model: model(), ...options, includeRawChunks: true }));
+    return {
+      resources: result.response.body?.crisis_resources ?? null,
+      via: "result.response.body.crisis_resources",
+      streamed_resources: parts.raw.map((raw) => raw.crisis_resources).find((found) => found) ?? null,
+      errors: parts.errors,
+    };
   };
 
   return { plain, streamed, tool, ending, endingStreamed, endedThread, crisis };
