@@ -190,6 +190,63 @@ def _anthropic(request: JSON) -> JSON:
     }
 
 
+def _anthropic_events(request: JSON) -> Iterator[tuple[str | None, JSON]]:
+    body = _anthropic(request)
+    call, text = body["content"]
+    start = {
+        **body,
+        "content": [],
+        "stop_reason": None,
+        "usage": {"input_tokens": 5, "output_tokens": 1},
+    }
+    yield "message_start", {"type": "message_start", "message": start}
+    deltas = (
+        {"type": "input_json_delta", "partial_json": _ARGUMENTS},
+        {"type": "text_delta", "text": TEXT},
+    )
+    for index, (block, delta) in enumerate(zip((call, {**text, "text": ""}), deltas, strict=True)):
+        yield (
+            "content_block_start",
+            {"type": "content_block_start", "index": index, "content_block": block},
+        )
+        yield "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+        yield "content_block_stop", {"type": "content_block_stop", "index": index}
+    yield (
+        "message_delta",
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+            "usage": {"output_tokens": 9},
+        },
+    )
+    yield "message_stop", {"type": "message_stop"}
+
+
+def _chat_events(request: JSON) -> Iterator[tuple[str | None, JSON]]:
+    head = {
+        "id": "chatcmpl-endfirst",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": request.get("model", "gpt-4.1"),
+    }
+    call = {"index": 0, "id": "call_endfirst", "type": "function"}
+    deltas: list[tuple[JSON, str | None]] = [
+        (
+            {
+                "role": "assistant",
+                "tool_calls": [{**call, "function": {"name": END, "arguments": ""}}],
+            },
+            None,
+        ),
+        ({"tool_calls": [{"index": 0, "function": {"arguments": _ARGUMENTS}}]}, None),
+        ({"content": TEXT}, None),
+        ({}, "tool_calls"),
+    ]
+    for delta, finish in deltas:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        yield None, {**head, "choices": [choice]}
+
+
 def _chat(request: JSON) -> JSON:
     call = {"id": "call_endfirst", "type": "function", "function": {"name": END, "arguments": "{}"}}
     message = {"role": "assistant", "content": TEXT, "tool_calls": [call]}
@@ -213,13 +270,20 @@ async def responses(request: web.Request) -> web.Response:
 
 
 async def messages(request: web.Request) -> web.Response:
-    """POST /v1/messages (not streamed): the tool_use block before the text block."""
-    return web.json_response(_anthropic(orjson.loads(await request.read())))
+    """POST /v1/messages: the tool_use block (index 0) before the text block (index 1)."""
+    body = orjson.loads(await request.read())
+    if body.get("stream"):
+        return web.Response(body=_sse(_anthropic_events(body)), content_type="text/event-stream")
+    return web.json_response(_anthropic(body))
 
 
 async def chat(request: web.Request) -> web.Response:
-    """POST /v1/chat/completions (not streamed): the end call beside the text."""
-    return web.json_response(_chat(orjson.loads(await request.read())))
+    """POST /v1/chat/completions: the end call's chunks before the text."""
+    body = orjson.loads(await request.read())
+    if body.get("stream"):
+        events = _sse(_chat_events(body)) + b"data: [DONE]\n\n"
+        return web.Response(body=events, content_type="text/event-stream")
+    return web.json_response(_chat(body))
 
 
 def create_end_first_app() -> web.Application:

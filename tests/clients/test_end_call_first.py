@@ -135,3 +135,44 @@ async def test_chat_body_with_the_call_first(gateway: CountedGateway) -> None:
     assert not choice.message.tool_calls
     assert (choice.message.content, choice.finish_reason) == (TEXT, "stop")
     assert getattr(completion, "conversation_ended", None)["reason"] == "model"  # type: ignore[index]
+
+
+async def test_anthropic_stream_with_the_call_first(gateway: CountedGateway) -> None:
+    """Anthropic stream: the text block is the message's only block, at index 0 in every
+    event, and the stream helper rebuilds it; the signal rides on message_delta."""
+    indexes: list[int] = []
+    signal = None
+    async with (
+        anthropic.AsyncAnthropic(base_url=gateway.url, api_key=_key()) as client,
+        client.messages.stream(
+            model=MODEL_A, max_tokens=100, messages=[{"role": "user", "content": HARMFUL[0]}]
+        ) as stream,
+    ):
+        async for event in stream:
+            if event.type.startswith("content_block_"):
+                indexes.append(event.index)  # type: ignore[union-attr]
+            elif event.type == "message_delta":
+                signal = getattr(event, "conversation_ended", None)
+        message = await stream.get_final_message()
+    assert [(b.type, getattr(b, "text", None)) for b in message.content] == [("text", TEXT)]
+    assert indexes and set(indexes) == {0}
+    assert message.stop_reason == "end_turn"
+    assert signal is not None and signal["reason"] == "model"
+
+
+async def test_chat_stream_with_the_call_first(gateway: CountedGateway) -> None:
+    """Chat stream: no chunk carries the end call, the text arrives whole, finish `stop`."""
+    async with _openai(gateway) as client:
+        chunks = await client.chat.completions.create(
+            model=MODEL_O, messages=[{"role": "user", "content": HARMFUL[0]}], stream=True
+        )
+        text, finish, signal = "", None, None
+        async for chunk in chunks:
+            assert END not in chunk.model_dump_json()
+            choice = chunk.choices[0]
+            assert not choice.delta.tool_calls
+            text += choice.delta.content or ""
+            if choice.finish_reason:
+                finish, signal = choice.finish_reason, getattr(chunk, "conversation_ended", None)
+    assert (text, finish) == (TEXT, "stop")
+    assert signal is not None and signal["reason"] == "model"
