@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestServer
 
 from gateway.app import create_app
 from gateway.config import Settings
+from tests.clients.litellm_clients import close_cached_clients
 from tests.conftest import base_url
 
 INSPECTED = frozenset({"/v1/messages", "/v1/chat/completions", "/v1/responses"})
@@ -73,6 +74,13 @@ async def start_counted(
     app.middlewares.insert(0, log.middleware())
     server: TestServer = await aiohttp_server(app)
     return CountedGateway(server, log)
+
+
+@pytest.fixture(autouse=True)
+def close_litellm_clients() -> Iterator[None]:
+    """Close the HTTP clients LiteLLM caches for reuse: a test's gateway is gone after it."""
+    yield
+    close_cached_clients()
 
 
 @pytest.fixture

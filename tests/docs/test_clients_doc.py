@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.clients.litellm_clients import close_cached_clients
 from tests.conftest import GatewayFactory, base_url
 
 # LiteLLM fetches a price list from the internet at import unless told to use its own copy.
@@ -67,7 +68,10 @@ async def test_python_snippet_runs(line: int, code: str, make_gateway: GatewayFa
     # Padding keeps the doc's line numbers in tracebacks.
     compiled = compile("\n" * (line - 1) + code, str(DOC), "exec")
     namespace = {"BASE_URL": base_url(gateway), "API_KEY": f"sk-doc-{secrets.token_hex(8)}"}
-    await asyncio.to_thread(exec, compiled, namespace)
+    try:
+        await asyncio.to_thread(exec, compiled, namespace)
+    finally:
+        close_cached_clients()
 
 
 _JS_DRIVER = """
