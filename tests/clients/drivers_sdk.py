@@ -296,7 +296,8 @@ class OpenAIResponses:
             signal = getattr(response, "conversation_ended", None)
             history += response.output
         via = "get_final_response().conversation_ended" if stream else "response.conversation_ended"
-        return history, {"text": response.output_text, "signal": signal, "via": via}
+        result = {"text": response.output_text, "signal": signal, "via": via}
+        return history, {**result, "conversation": response.conversation}
 
     def ending(self) -> Result:
         """`response.conversation_ended`."""

@@ -66,6 +66,7 @@ def check(scenario: str, result: Result, statuses: list[int]) -> None:
         assert signal is not None, f"no end signal where the app reads it ({result['via']})"
         assert signal["status"] == "ended"
         assert signal["id"].startswith("conv_")
+        assert result.get("conversation") is None, "OpenAI's own conversation field was written"
         assert statuses == [200] * ENDING_TURNS
     elif scenario == "ended_thread":
         assert (result["status"], result["ended"]) == (410, True), result

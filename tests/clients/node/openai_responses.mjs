@@ -46,7 +46,8 @@ async function play(c, stream) {
     input.push(...response.output);
   }
   const via = stream ? "response.completed event .conversation_ended" : "response.conversation_ended";
-  return { input, result: { text: response.output_text, signal, via } };
+  const conversation = response.conversation ?? null; // OpenAI's own field: never written
+  return { input, result: { text: response.output_text, signal, via, conversation } };
 }
 
 export const ending = async () => (await play(client(), false)).result;
