@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestServer
 
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.simulate import SimulatorSettings, create_simulator_app
 from tests.clients.litellm_clients import close_cached_clients
 from tests.conftest import base_url
 
@@ -25,22 +26,36 @@ INSPECTED = frozenset({"/v1/messages", "/v1/chat/completions", "/v1/responses"})
 
 @dataclass
 class RequestLog:
-    """The status and body of every inspected request the gateway answered, in order."""
+    """The status of every inspected request the gateway answered, and the body of every
+    one it forwarded, in order."""
 
     statuses: list[int] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
 
     def middleware(self) -> Callable[..., Awaitable[web.StreamResponse]]:
-        """An aiohttp middleware that records each inspected request's answer status."""
+        """A gateway middleware that records each inspected request's answer status."""
 
         @web.middleware
         async def record(request: web.Request, handler: Any) -> web.StreamResponse:
-            inspected = request.method == "POST" and request.path in INSPECTED
-            body = await request.read() if inspected else b""  # aiohttp keeps it for the handler
             response: web.StreamResponse = await handler(request)
-            if inspected:
+            if request.method == "POST" and request.path in INSPECTED:
                 self.statuses.append(response.status)
-                self.bodies.append(body)
+            return response
+
+        return record
+
+    def upstream_middleware(self) -> Callable[..., Awaitable[web.StreamResponse]]:
+        """An upstream middleware that records each chat request's body as it arrived.
+
+        Read at the upstream, not the gateway: the gateway reads its request's body as a
+        stream, once (aiohttp keeps what `read()` returned for the upstream's handler).
+        """
+
+        @web.middleware
+        async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+            if request.method == "POST" and request.path in INSPECTED:
+                self.bodies.append(await request.read())
+            response: web.StreamResponse = await handler(request)
             return response
 
         return record
@@ -60,7 +75,7 @@ class CountedGateway:
 
 
 async def start_counted(
-    aiohttp_server: Any, upstream: TestServer, **overrides: Any
+    aiohttp_server: Any, upstream: TestServer, log: RequestLog | None = None, **overrides: Any
 ) -> CountedGateway:
     """Start a gateway (memory store) in front of `upstream`, counting its requests."""
     values: dict[str, Any] = {
@@ -70,7 +85,7 @@ async def start_counted(
         **overrides,
     }
     app = create_app(Settings(**values))
-    log = RequestLog()
+    log = log or RequestLog()
     app.middlewares.insert(0, log.middleware())
     server: TestServer = await aiohttp_server(app)
     return CountedGateway(server, log)
@@ -83,7 +98,16 @@ def close_litellm_clients() -> Iterator[None]:
     close_cached_clients()
 
 
+async def start_simulated(aiohttp_server: Any, **overrides: Any) -> CountedGateway:
+    """A gateway in front of a simulator of its own, counting requests at both."""
+    log = RequestLog()
+    simulator_app = create_simulator_app(SimulatorSettings())
+    simulator_app.middlewares.append(log.upstream_middleware())
+    simulator: TestServer = await aiohttp_server(simulator_app)
+    return await start_counted(aiohttp_server, simulator, log, **overrides)
+
+
 @pytest.fixture
-async def counted(aiohttp_server: Any, simulator: TestServer) -> CountedGateway:
+async def counted(aiohttp_server: Any) -> CountedGateway:
     """A default gateway in front of the simulator, counting inspected requests."""
-    return await start_counted(aiohttp_server, simulator)
+    return await start_simulated(aiohttp_server)

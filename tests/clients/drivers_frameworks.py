@@ -135,6 +135,7 @@ class LangChain:
         """invoke with Accept-Language: the answer's response_metadata."""
         answer = self.llm(**{"Accept-Language": LOCALE}).invoke(CRISIS)
         return {
+            "text": answer.text,
             "resources": answer.response_metadata.get("crisis_resources"),
             "via": "response_metadata['crisis_resources']",
         }
@@ -223,8 +224,8 @@ class LiteLLM:
             self._complete([*messages, {"role": "user", "content": AFTER}])
         # A LiteLLM exception (openai/: APIError, anthropic/: BadRequestError) keeps the
         # status and the response headers, not the body.
-        except (litellm.APIError, litellm.BadRequestError) as err:
-            headers = err.litellm_response_headers
+        except (litellm.exceptions.APIError, litellm.exceptions.BadRequestError) as err:
+            headers = getattr(err, "litellm_response_headers", {})
             return {
                 "status": int(err.status_code),
                 "ended": headers["x-conversation-status"] == "ended",
@@ -239,6 +240,7 @@ class LiteLLM:
             [{"role": "user", "content": CRISIS}], extra_headers={"Accept-Language": LOCALE}
         )
         return {
+            "text": response.choices[0].message.content or "",
             "resources": getattr(response, "crisis_resources", None),
             "via": "response.crisis_resources",
         }

@@ -27,7 +27,8 @@ WEATHER_A = {
     "description": "Weather for a city",
     "input_schema": WEATHER_SCHEMA,
 }
-WEATHER_CHAT = {
+# Typed as Any: the SDKs' own tool param types are unions of TypedDicts.
+WEATHER_CHAT: Any = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -35,7 +36,7 @@ WEATHER_CHAT = {
         "parameters": WEATHER_SCHEMA,
     },
 }
-WEATHER_RESP = {"type": "function", "name": "get_weather", "parameters": WEATHER_SCHEMA}
+WEATHER_RESP: Any = {"type": "function", "name": "get_weather", "parameters": WEATHER_SCHEMA}
 
 
 def _error(err: anthropic.APIStatusError | openai.APIStatusError) -> Result:
@@ -181,7 +182,7 @@ class OpenAIChat:
                 model=MODEL_O, messages=messages, tools=[WEATHER_CHAT]
             )
             reply = first.choices[0].message
-            call = (reply.tool_calls or [])[0]
+            call: Any = (reply.tool_calls or [])[0]
             messages += [
                 reply.model_dump(exclude_none=True),
                 {"role": "tool", "tool_call_id": call.id, "content": TOOL_RESULT},
@@ -282,6 +283,7 @@ class OpenAIResponses:
 
     def _play(self, stream: bool) -> tuple[list[Any], Result]:
         history: list[Any] = []
+        response: Any
         for text in [GREETING, *HARMFUL]:
             history.append({"role": "user", "content": text})
             if stream:

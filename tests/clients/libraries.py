@@ -37,10 +37,10 @@ NODE: Final = (
 )
 LIBRARIES: Final = (*PYTHON, *NODE)
 
-# Where a library gives an app no way to read an in-band field, the cell is a known gap,
-# not a gateway bug: strict, so the cell turns red the day the library starts showing it.
+# Where a library gives an app no way to read an in-band field, the app shows the text:
+# these cells run with `visible_notice: true`, and the signal must be in the answer's text.
 _LANGCHAIN_STREAM = "LangChain keeps no unknown field of a streamed event in its chunks"
-GAPS: Final[dict[tuple[str, str], str]] = {
+TEXT_ONLY: Final[dict[tuple[str, str], str]] = {
     ("langchain-anthropic", "ending_streamed"): _LANGCHAIN_STREAM,
     ("langchain-openai-chat", "ending_streamed"): _LANGCHAIN_STREAM,
     ("langchain-openai-responses", "ending_streamed"): _LANGCHAIN_STREAM,

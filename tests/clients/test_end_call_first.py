@@ -47,7 +47,7 @@ async def test_responses_body_drops_the_call_and_its_tool(gateway: CountedGatewa
         response = await client.responses.create(
             model=MODEL_O,
             input=HARMFUL[0],
-            tools=[WEATHER_RESP],  # type: ignore[list-item]
+            tools=[WEATHER_RESP],
         )
     assert [item.type for item in response.output] == ["message"]
     assert response.output_text == TEXT
@@ -62,10 +62,7 @@ async def test_responses_stream_closes_up_output_index(gateway: CountedGateway) 
     tools: list[list[str]] = []
     async with _openai(gateway) as client:
         events = await client.responses.create(
-            model=MODEL_O,
-            input=HARMFUL[0],
-            tools=[WEATHER_RESP],
-            stream=True,  # type: ignore[list-item]
+            model=MODEL_O, input=HARMFUL[0], tools=[WEATHER_RESP], stream=True
         )
         async for event in events:
             assert END not in event.model_dump_json(), event.type
@@ -81,7 +78,7 @@ async def test_responses_stream_helper_builds_the_final_response(gateway: Counte
     """openai Python `responses.stream()`: the final response holds the message alone."""
     async with (
         _openai(gateway) as client,
-        client.responses.stream(model=MODEL_O, input=HARMFUL[0], tools=[WEATHER_RESP]) as stream,  # type: ignore[list-item]
+        client.responses.stream(model=MODEL_O, input=HARMFUL[0], tools=[WEATHER_RESP]) as stream,
     ):
         async for _ in stream:
             pass
