@@ -25,7 +25,7 @@ from gateway.detect import RuleError, load_rules
 from gateway.logs import configure_logging, get_logger, install_exception_hooks
 from gateway.server import run_app
 from gateway.simulate import SimulatorSettings, run_simulator
-from gateway.store import SQLiteStore, StoreError, open_store
+from gateway.store import RedisStore, SQLiteStore, StoreError, StoreFormatError, open_store
 from gateway.web import main as web_demo_main
 
 
@@ -122,6 +122,14 @@ async def _check_store(settings: Settings) -> Path | None:
         if isinstance(store, SQLiteStore):
             await store.check()
             return store.path
+        if isinstance(store, RedisStore):
+            try:
+                await store.check()
+            except StoreFormatError:
+                raise
+            except StoreError as exc:
+                # Serving through an outage is store_failure's call, not start-up's.
+                get_logger().warning("store_unreachable_at_start", error=str(exc))
         return None
     finally:
         await store.close()

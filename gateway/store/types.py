@@ -19,6 +19,11 @@ class StoreError(Exception):
     """A backend failure (I/O, timeout, unreachable server); the cause is chained."""
 
 
+class StoreFormatError(StoreError):
+    """The store holds data in a format this gateway does not read (an older or newer
+    schema): refused at start, never served from."""
+
+
 @dataclass(frozen=True, slots=True)
 class Strike:
     """A user turn flagged as harmful and refused by the model, recorded at one fingerprint.
