@@ -25,7 +25,7 @@ from gateway.detect import RuleError, load_rules
 from gateway.logs import configure_logging, get_logger, install_exception_hooks
 from gateway.server import run_app
 from gateway.simulate import SimulatorSettings, run_simulator
-from gateway.store import SQLiteStore, StoreError, open_store
+from gateway.store import RedisStore, SQLiteStore, StoreError, StoreFormatError, open_store
 from gateway.web import main as web_demo_main
 
 
@@ -48,6 +48,9 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rules", type=Path, metavar="DIR")
     parser.add_argument("--admin-token", dest="admin_token")
     parser.add_argument("--shadow", action="store_true", default=None)
+    parser.add_argument(
+        "--visible-notice", dest="visible_notice", action="store_true", default=None
+    )
     parser.add_argument("--body-timeout", dest="body_timeout", type=float, metavar="SECONDS")
     parser.add_argument("--idle-timeout", dest="idle_timeout", type=float, metavar="SECONDS")
     parser.add_argument("--log-format", dest="log_format", choices=("json", "console"))
@@ -119,6 +122,14 @@ async def _check_store(settings: Settings) -> Path | None:
         if isinstance(store, SQLiteStore):
             await store.check()
             return store.path
+        if isinstance(store, RedisStore):
+            try:
+                await store.check()
+            except StoreFormatError:
+                raise
+            except StoreError as exc:
+                # Serving through an outage is store_failure's call, not start-up's.
+                get_logger().warning("store_unreachable_at_start", error=str(exc))
         return None
     finally:
         await store.close()

@@ -74,6 +74,9 @@ class Settings(BaseModel):
     rules: Path | None = None
     admin_token: SecretStr | None = None
     shadow: bool = False
+    # Also write the end signal and the helplines into the answer's text, for client apps
+    # that show only the text (off by default: the fields are what apps should read).
+    visible_notice: bool = False
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
     # The largest upstream SSE event the gateway holds; a larger one ends the stream with
     # an in-stream error. Events are mostly small deltas, but a Responses stream carries

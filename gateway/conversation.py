@@ -29,7 +29,6 @@ _CACHE_ENTRIES = 8192
 _CACHED_TEXT_CHARS = 4096
 _normalized: dict[str, str] = {}
 _text_blocks: dict[str, Block] = {}
-_steps: dict[tuple[bytes, Turn], bytes] = {}
 
 
 def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
@@ -89,16 +88,10 @@ class Block(NamedTuple):
 
 
 class Turn(NamedTuple):
-    """One speaker's contribution, in dialect-independent form.
-
-    `partials` holds, for a user turn merged from several messages, the blocks of each
-    leading run of those messages: where the conversation stood before the later ones
-    were added (see `Identity.aside`).
-    """
+    """One user-side message (a user message or a tool result), in dialect-independent form."""
 
     role: Role
     blocks: tuple[Block, ...]
-    partials: tuple[tuple[Block, ...], ...] = ()
 
     @property
     def text(self) -> str:
@@ -125,28 +118,16 @@ def tool_call_block(name: Any, arguments: Any) -> Block:
     return Block("tool_call", f"{label}\x00{canonical_json(arguments)}")
 
 
-def merge_turns(items: Iterable[tuple[Role, list[Block]]]) -> tuple[Turn, ...]:
-    """Build turns, merging consecutive blocks of one role and adjacent text blocks.
+def user_side(items: Iterable[tuple[Role, list[Block]]]) -> tuple[Turn, ...]:
+    """The user-side turns of a history, one per message, in order.
 
-    Both APIs accept consecutive messages of one role and read them as one turn, and a
-    text split over two blocks reads as one text, so the canonical form merges them.
+    Assistant messages leave no mark: clients rewrite them in ordinary ways (a refusal
+    re-sent empty, dropped, replayed as a reference) and may send any assistant text they
+    like, so a path keyed on them would both lose strikes and open a way around a lock.
+    Adjacent text blocks of one message read as one text.
     """
-    turns: list[tuple[Role, list[Block], list[int]]] = []
-    for role, blocks in items:
-        if not blocks:
-            continue
-        if turns and turns[-1][0] == role:
-            turns[-1][1].extend(blocks)
-            turns[-1][2].append(len(turns[-1][1]))
-        else:
-            turns.append((role, list(blocks), [len(blocks)]))
     return tuple(
-        Turn(
-            role,
-            _join_text(blocks),
-            tuple(_join_text(blocks[:end]) for end in ends[:-1]) if role == "user" else (),
-        )
-        for role, blocks, ends in turns
+        Turn("user", _join_text(blocks)) for role, blocks in items if role == "user" and blocks
     )
 
 
@@ -160,58 +141,42 @@ def _join_text(blocks: list[Block]) -> tuple[Block, ...]:
     return tuple(out)
 
 
-def _turn_bytes(turn: Turn) -> bytes:
-    parts: list[str] = [turn.role]
-    for block in turn.blocks:
-        parts.append(block.kind)
-        parts.append(block.value)
-    return "\x1f".join(parts).encode()
-
-
-def _head(tenant: str, system: str) -> bytes:
+def _head(tenant: str, end_user: str, system: str) -> bytes:
     head = hashlib.blake2b(_CHAIN_SEED, digest_size=16)
-    head.update(tenant.encode())
-    head.update(b"\x00")
-    head.update(normalize_text(system).encode())
+    for part in (tenant, end_user, normalize_text(system)):
+        head.update(part.encode())
+        head.update(b"\x00")
     return head.digest()
 
 
-def path_fingerprints(tenant: str, system: str, turns: Sequence[Turn]) -> list[str]:
-    """The hash chain over tenant, system prompt and turns: one fingerprint per prefix.
+def _points(start: bytes, turns: Sequence[Turn]) -> list[str]:
+    """One fingerprint after each turn, over the running stream of user-side blocks.
 
-    `result[i]` names the conversation up to and including `turns[i]`.
+    Text that continues text across a message boundary is fed as its continuation, so a
+    history whose messages were split or merged differently reaches the same fingerprint
+    at its newest turn, and every boundary it has is a point of its own.
     """
-    return _chain(_head(tenant, system), turns)
-
-
-def _aside(start: bytes, path: Sequence[str], turns: Sequence[Turn], offset: int = 0) -> list[str]:
-    """The fingerprints of the partial user turns: a user turn merged from several messages
-    also names each point its leading messages alone reached. A client that leaves out the
-    answer between two of its messages (or sends it empty) merges them into one turn; the
-    point of the first is still on its path, and so is whatever was recorded there."""
+    running = hashlib.blake2b(start, digest_size=16)
     out: list[str] = []
-    for i, turn in enumerate(turns):
-        if turn.partials:
-            before = start if offset + i == 0 else bytes.fromhex(path[offset + i - 1])
-            out.extend(_chain(before, [Turn("user", p)])[0] for p in turn.partials)
-    return out
-
-
-def _chain(state: bytes, turns: Sequence[Turn]) -> list[str]:
-    out: list[str] = []
+    previous = ""
     for turn in turns:
-        key = (state, turn)
-        following = _steps.get(key)
-        if following is None:
-            data = _turn_bytes(turn)
-            step = hashlib.blake2b(state, digest_size=16)
-            step.update(data)
-            following = step.digest()
-            if len(data) <= _CACHED_TEXT_CHARS:
-                _remember(_steps, key, following)
-        state = following
-        out.append(state.hex())
+        for block in turn.blocks:
+            if block.kind == "text" and previous == "text":
+                running.update(b" ")
+            else:
+                running.update(b"\x1e" + block.kind.encode() + b"\x1f")
+            running.update(block.value.encode())
+            previous = block.kind
+        out.append(running.copy().hexdigest())
     return out
+
+
+def path_fingerprints(
+    tenant: str, system: str, turns: Sequence[Turn], end_user: str = ""
+) -> list[str]:
+    """The fingerprints of tenant, end user, system prompt and user-side turns: one per
+    prefix. `result[i]` names the conversation up to and including `turns[i]`."""
+    return _points(_head(tenant, end_user, system), turns)
 
 
 def conversation_id(root_fingerprint: str) -> str:
@@ -245,56 +210,36 @@ def tenant_of(
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """Where a request stands: its tenant, conversation, and the fingerprint of every turn."""
+    """Where a request stands: its tenant, conversation, and the fingerprint of every
+    user-side turn on its path (assistant turns leave no mark)."""
 
     tenant: str
     conversation_id: str
     path: tuple[str, ...]
-    user_points: tuple[int, ...]
     alias: str | None = None
     # How many leading fingerprints came from an earlier response (previous_response_id).
     inherited: int = 0
-    # Points off the path that it passes all the same (partial merged user turns).
-    aside: tuple[str, ...] = ()
 
     @property
     def point(self) -> str | None:
         """The fingerprint at the newest user turn: the exact point the request is at."""
-        return self.path[self.user_points[-1]] if self.user_points else None
+        return self.path[-1] if len(self.path) > self.inherited else None
 
     @property
     def root(self) -> str | None:
         """The fingerprint at the first user turn: the conversation's root."""
-        if self.inherited:
-            return self.path[0]
-        return self.path[self.user_points[0]] if self.user_points else None
-
-    def after_response(self, response_id: str) -> tuple[str, ...]:
-        """The path once `response_id` answered this request: what a continuation inherits.
-
-        The answer's own content is not replayed by a client that continues with its id, so
-        the step is a hash of the id itself.
-        """
-        state = bytes.fromhex(self.path[-1]) if self.path else _CHAIN_SEED
-        step = hashlib.blake2b(state, digest_size=16, person=b"lastword-resp")
-        step.update(response_id.encode())
-        return (*self.path, step.hexdigest())
-
-    @property
-    def through_point(self) -> tuple[str, ...]:
-        """The fingerprints up to and including the newest user turn."""
-        return self.path[: self.user_points[-1] + 1] if self.user_points else ()
+        return self.path[0] if self.path else None
 
 
-def identify(tenant: str, system: str, turns: Sequence[Turn], alias: str | None) -> Identity:
-    """The identity of a request with this history."""
-    head = _head(tenant, system)
-    path = _chain(head, turns)
-    users = tuple(i for i, turn in enumerate(turns) if turn.role == "user")
+def identify(
+    tenant: str, system: str, turns: Sequence[Turn], alias: str | None, end_user: str = ""
+) -> Identity:
+    """The identity of a request with these user-side turns."""
+    head = _head(tenant, end_user, system)
+    path = _points(head, turns)
     # A request with no user turn yet is rooted at an empty first user turn.
-    root = path[users[0]] if users else _chain(head, [Turn("user", ())])[0]
-    aside = tuple(_aside(head, path, turns))
-    return Identity(tenant, conversation_id(root), tuple(path), users, alias or None, aside=aside)
+    root = path[0] if path else _points(head, [Turn("user", ())])[0]
+    return Identity(tenant, conversation_id(root), tuple(path), alias or None)
 
 
 def continue_identity(
@@ -304,10 +249,11 @@ def continue_identity(
     turns: Sequence[Turn],
     alias: str | None,
 ) -> Identity:
-    """The identity of a request that continues an earlier response's path with `turns`."""
-    state = bytes.fromhex(inherited[-1]) if inherited else _CHAIN_SEED
-    path = (*inherited, *_chain(state, turns))
-    offset = len(inherited)
-    users = tuple(offset + i for i, turn in enumerate(turns) if turn.role == "user")
-    aside = tuple(_aside(state, path, turns, offset))
-    return Identity(tenant, conversation, path, users, alias or None, inherited=offset, aside=aside)
+    """The identity of a request that continues an earlier response's path with `turns`.
+
+    The answer it continues leaves no mark, as everywhere: the path goes on from the
+    point the earlier request was at.
+    """
+    start = bytes.fromhex(inherited[-1]) if inherited else _CHAIN_SEED
+    path = (*inherited, *_points(start, turns))
+    return Identity(tenant, conversation, path, alias or None, inherited=len(inherited))

@@ -115,7 +115,7 @@ class Demo:
         return status, answer, headers
 
     async def ending_thread(self, session: aiohttp.ClientSession) -> None:
-        """Benign turns, refused harmful requests, the ending, the 409, an edited branch."""
+        """Benign turns, refused harmful requests, the ending, the 410, an edited branch."""
         s = self.script
         self.t.heading(s.titles["benign"])
         history: list[Message] = []
@@ -134,7 +134,7 @@ class Demo:
                 f"flagged and refused: strike {i} recorded" if counted else "no strike recorded"
             )
             if state == "ended":
-                info = answer["conversation"]
+                info = answer["conversation_ended"]
                 self.t.gateway(f"conversation ENDED ({info['reason']}), signalled in band")
             self.t.expect(counted, f"strike {i}")
             self.t.expect(state == ("ended" if i == len(s.harmful) else "active"), f"state {i}")
@@ -147,7 +147,7 @@ class Demo:
             f"{status} {error.get('type')}, x-should-retry: {headers.get('x-should-retry')}, "
             f"upstream called: {'yes' if called else 'no'}"
         )
-        self.t.expect(status == 409 and error.get("type") == "conversation_ended", "a 409")
+        self.t.expect(status == 410 and error.get("type") == "conversation_ended", "a 410")
         self.t.expect(not called, "no upstream call for an ended thread")
         self.t.heading(s.titles["branch"])
         edited = history[:branch_point]

@@ -1,8 +1,9 @@
 """One response's watcher and editor: every event is read, the few that carry signals change.
 
 Guarantee: an event is changed only to add the gateway's signals (`crisis_resources` on the
-first event, `conversation` on the event with the stop reason) or to take out the gateway's
-own end-tool call; every other byte reaches the client exactly as the upstream sent it.
+first event, `conversation_ended` on the event with the stop reason, and the visible notice
+where the operator turned it on) or to take out the gateway's own end-tool call; every
+other byte reaches the client exactly as the upstream sent it.
 An event the gateway cannot read or edit is passed on as it came and counted, and the
 watching goes on: one odd event costs neither the stream nor what follows it.
 """
@@ -16,9 +17,11 @@ import orjson
 from gateway import metrics
 from gateway.dialects import Dialect, EventRole, SseEvent
 from gateway.dialects.base import JSONObject
-from gateway.dialects.end_tool import DROP, ODD, EndToolFilter, end_tool_filter
+from gateway.dialects.end_tool import DROP, ODD, EndToolFilter
+from gateway.dialects.notice_events import NoticeWriter
 from gateway.inspection import Inspection
 from gateway.logs import get_logger
+from gateway.notice import notice_text
 from gateway.sse import encode_event
 
 log = get_logger("lastword.editor")
@@ -37,13 +40,24 @@ class ResponseEditor:
         *,
         own_end_tool: bool,
         resources: JSONObject | None = None,
+        named_events: bool = False,
+        notice_language: str | None = None,
     ) -> None:
+        """`named_events`: the client asked for named signal events; `notice_language`:
+        write the visible notice, in this language (None: none)."""
         self.dialect = dialect
         self.inspection = inspection
         self.watcher = dialect.new_watcher()
         self.own_end_tool = own_end_tool
-        self.filter: EndToolFilter | None = end_tool_filter(dialect.name) if own_end_tool else None
+        self.filter: EndToolFilter | None = dialect.end_tool_filter() if own_end_tool else None
         self.resources = resources
+        # Named signal events only where the client asked for them and the dialect's
+        # clients tolerate events they do not know.
+        self.named_events = named_events and dialect.named_signals
+        self.notice: NoticeWriter | None = None
+        if notice_language is not None:
+            self.notice = dialect.notice_writer()
+        self.notice_language = notice_language
         self.delivered: JSONObject | None = None
         self.finished = False
         self.ended = False
@@ -66,7 +80,8 @@ class ResponseEditor:
             # The stop reason carries the end signal; the closing event does, when no
             # readable stop reason came before it.
             signal = role is EventRole.FINAL or (role is EventRole.STOP and not self.recorded)
-            if self.filter is None and self.resources is None and not signal:
+            idle = self.filter is None and self.resources is None and self.notice is None
+            if idle and not signal:
                 continue
             out = await self._edit(event, signal)
             if out is not None:
@@ -128,14 +143,29 @@ class ResponseEditor:
                 # ride inside it too, so a client reading only the final response has them.
                 out = self._in_envelope(out, "crisis_resources", self.delivered)
             if await self._record():
-                conversation = self.inspection.conversation()
-                out = self._with(out, "conversation", conversation)
-                if self.dialect.named_signals:
-                    ending = {"type": "conversation_ended", "conversation": conversation}
-                    extra += encode_event("conversation_ended", ending)
+                ended = self.inspection.conversation()
+                out = self._with(out, "conversation_ended", ended)
+                if self.named_events:
+                    extra += encode_event(
+                        "conversation_ended", {"type": "conversation_ended", **ended}
+                    )
+            if (text := self._notice_text()) is not None:
+                assert self.notice is not None
+                inserted, out = self.notice.before_final(out, text)
+                before = b"".join(encode_event(name, payload) for name, payload in inserted)
+                self.notice = None  # once per answer
+                return before + encode_event(event.name, out) + extra
         if out is data and not extra:
             return None
         return encode_event(event.name, out) + extra
+
+    def _notice_text(self) -> str | None:
+        """The visible notice this answer gets, if the operator turned notices on."""
+        if self.notice is None:
+            return None
+        return notice_text(
+            ended=self.ended, resources=self.delivered, language=self.notice_language
+        )
 
     def _rewrite(self, data: JSONObject) -> tuple[JSONObject, bytes] | None:
         """The event's data with the end tool taken out and resources added (None: dropped)."""
@@ -148,11 +178,13 @@ class ResponseEditor:
                 self._note_unreadable("shape")
             elif isinstance(edit, dict):
                 data = edit
+        if self.notice is not None:
+            self.notice.see(data)
         # Resources wait for an event the client can read; the end signal, which belongs
         # on the stop reason's event, is given there whatever else it holds.
         if self.resources is not None and not self._odd:
             data = self._with(data, "crisis_resources", self.resources)
-            if self.dialect.named_signals:
+            if self.named_events:
                 extra += encode_event(
                     "crisis_resources", {"type": "crisis_resources", **self.resources}
                 )
@@ -210,9 +242,13 @@ class ResponseEditor:
         except Exception as exc:
             self._note_unreadable(type(exc).__name__)
         if self.resources is not None:
-            body["crisis_resources"] = self.resources
+            body["crisis_resources"] = self.delivered = self.resources
             changed = True
         if await self._record():
-            body["conversation"] = self.inspection.conversation()
+            body["conversation_ended"] = self.inspection.conversation()
+            changed = True
+        if (text := self._notice_text()) is not None:
+            assert self.notice is not None
+            self.notice.body(body, text)
             changed = True
         return orjson.dumps(body) if changed else raw

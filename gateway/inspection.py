@@ -25,7 +25,7 @@ from gateway.logs import get_logger
 from gateway.policy import (
     SUPPRESSED,
     Policy,
-    crisis_stands,
+    crisis_on,
     decide_strike,
     strike_category,
 )
@@ -79,9 +79,7 @@ class Guard:
     ) -> Inspection:
         """Identify the request, scan its newest user turn, read its path in one round trip."""
         identity = await self._identify(headers, chat, family)
-        newest = ""
-        if identity.user_points:
-            newest = chat.turns[identity.user_points[-1] - identity.inherited].text
+        newest = chat.turns[-1].text if identity.point is not None else ""
         flags = flag_turn(self.rules, newest)
         for match in (*flags.harmful, *flags.crisis):
             metrics.DETECTOR_MATCHES.labels(match.kind, match.category).inc()
@@ -97,7 +95,7 @@ class Guard:
                 inspection.state = await self.store.path_state(
                     identity.tenant,
                     identity.conversation_id,
-                    (*identity.path, *identity.aside, WHOLE_CONVERSATION),
+                    (*identity.path, WHOLE_CONVERSATION),
                 )
         except StoreError as exc:
             inspection.discard()
@@ -135,7 +133,7 @@ class Guard:
                     raise StoreUnavailable("The conversation store is unavailable.") from None
             if link is not None:
                 return continue_identity(tenant, link.conversation_id, link.path, chat.turns, alias)
-        return identify(tenant, chat.system, chat.turns, alias)
+        return identify(tenant, chat.system, chat.turns, alias, chat.end_user)
 
 
 class Inspection:
@@ -184,7 +182,7 @@ class Inspection:
         """The category of a crisis marked on this path and still standing, if any."""
         ident = self.identity
         marks = self.state.crisis
-        if not crisis_stands(self.guard.policy, marks, ident.path, ident.user_points):
+        if not crisis_on(self.guard.policy, marks, ident.path):
             return None
         return marks[-1].category
 
@@ -195,7 +193,7 @@ class Inspection:
         if self.flags.crisis:
             return True
         policy = self.guard.policy
-        return crisis_stands(policy, self.state.crisis, ident.path, ident.user_points)
+        return crisis_on(policy, self.state.crisis, ident.path)
 
     def conversation(self) -> dict[str, Any]:
         """The `conversation` object for this request's answer."""
@@ -243,7 +241,7 @@ class Inspection:
                     category,
                     refusal or "end_tool",
                     now,
-                    self._points(),
+                    ident.path,
                 )
                 reached = await self._strike(strike, now, own_end_tool)
             if model_ended and not reached and self.ending is None:
@@ -281,7 +279,7 @@ class Inspection:
             ident.tenant,
             key or response_id,
             ident.conversation_id,
-            ident.after_response(response_id),
+            ident.path,
             time.time(),
         )
         try:
@@ -295,16 +293,6 @@ class Inspection:
         if ident.alias:
             async with metrics.store_operation("set_alias"):
                 await self.guard.store.set_alias(ident.tenant, ident.conversation_id, ident.alias)
-
-    def _points(self) -> tuple[str, ...]:
-        """The points this request's path passes, root first, its own point last: points
-        inherited from an earlier response, partial merged turns, then its user turns."""
-        ident = self.identity
-        return (
-            *ident.path[: ident.inherited],
-            *ident.aside,
-            *(ident.path[i] for i in ident.user_points),
-        )
 
     async def _strike(self, strike: Strike, now: float, own_end_tool: bool) -> bool:
         """Record a strike and carry out what it brings, decided on the conversation as it
@@ -320,7 +308,7 @@ class Inspection:
         await self._alias()
         async with metrics.store_operation("add_strike"):
             state = await self.guard.store.add_strike(strike)
-        self.state = state.on((*ident.path, *ident.aside, WHOLE_CONVERSATION))
+        self.state = state.on((*ident.path, WHOLE_CONVERSATION))
         fields = {"conversation_id": ident.conversation_id, "category": strike.category}
         if strike.source == SUPPRESSED:
             log.info("strike_suppressed", rules=rules, **fields)

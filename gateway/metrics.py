@@ -42,7 +42,7 @@ ENDINGS = Counter(
 )
 REFUSED_AS_ENDED = Counter(
     f"{PREFIX}_refused_as_ended_total",
-    "Requests answered with the terminal 409 because their path had ended.",
+    "Requests answered with the terminal 410 because their path had ended.",
     ["dialect"],
 )
 STRIKES = Counter(f"{PREFIX}_strikes_total", "Strikes recorded, by category.", ["category"])

@@ -70,17 +70,6 @@ def categories_at_threshold(
     return tuple(sorted(reached))
 
 
-def crisis_stands(
-    policy: Policy, marks: Sequence[CrisisMark], path: Sequence[str], user_points: Sequence[int]
-) -> bool:
-    """Whether a crisis signal stands: marked on the newest user turn or one of the
-    `crisis_turns` user turns before it.
-
-    `path` holds the fingerprint of every turn; `user_points` the indexes of user turns.
-    """
-    return crisis_on(policy, marks, [path[i] for i in user_points])
-
-
 def crisis_on(policy: Policy, marks: Sequence[CrisisMark], points: Sequence[str]) -> bool:
     """Whether a crisis signal stands on a path given by its points, root first: marked on
     the last point or one of the `crisis_turns` points before it."""

@@ -23,7 +23,7 @@ from gateway import metrics
 from gateway.config import Settings
 from gateway.dialects import OPENAI_RESPONSES, ChatRequest, Dialect
 from gateway.dialects.base import Family
-from gateway.dialects.rewrite import END_TOOL, add_end_tool, add_guidance, tools_allowed
+from gateway.dialects.rewrite import END_TOOL, tools_allowed
 from gateway.editor import ResponseEditor
 from gateway.errors import (
     HTTPError,
@@ -80,7 +80,7 @@ def _upstream_error(exc: BaseException, family: Family) -> HTTPError:
 
 def _outcome(status: int) -> str:
     """The `outcome` label for an answer the gateway wrote itself."""
-    if status == 409:
+    if status == 410:
         return "refused_ended"
     if status < 500:
         return "rejected"
@@ -130,33 +130,38 @@ class Exchange:
 
 CONVERSATION_ID = "X-Conversation-Id"
 CONVERSATION_STATUS = "X-Conversation-Status"
+# Opt-in to named `conversation_ended` / `crisis_resources` SSE events (Anthropic streams
+# only): strict clients reject event types they do not know, so none are sent by default.
+NAMED_EVENTS = "X-Lastword-Named-Events"
 
 
 def terminal_response(
     dialect: Dialect, inspection: Inspection, resources: dict[str, Any] | None = None
 ) -> web.Response:
-    """The answer to a request that continues an ended path: 409, never retried.
+    """The answer to a request that continues an ended path: 410 Gone, never retried.
 
-    A person writing in crisis into an ended thread still gets the helplines.
+    Not 409: some client libraries retry a 409 whatever the headers say; none retries a
+    410. A person writing in crisis into an ended thread still gets the helplines.
     """
-    conversation = inspection.conversation()
+    ended = inspection.conversation()
     body = dialect.error_object(
-        409,
+        410,
         "conversation_ended",
         "This conversation has ended. Start a new conversation, or edit an earlier message.",
         None,
     )
-    body["conversation"] = conversation
+    body["conversation_ended"] = ended
     if resources is not None:
         body["crisis_resources"] = resources
     return web.Response(
-        status=409,
+        status=410,
         body=orjson.dumps(body),
         content_type="application/json",
         headers={
-            CONVERSATION_ID: conversation["id"],
+            CONVERSATION_ID: ended["id"],
             CONVERSATION_STATUS: "ended",
             "x-should-retry": "false",
+            "cache-control": "no-store",
         },
     )
 
@@ -273,9 +278,9 @@ class Proxy:
             and redirect is None
         )
         if own_end_tool:
-            add_end_tool(dialect.name, chat.body)
+            dialect.add_end_tool(chat.body)
         if redirect is not None and redirect.guidance:
-            add_guidance(dialect.name, chat.body, redirect.guidance)
+            dialect.add_guidance(chat.body, redirect.guidance)
         if own_end_tool or (redirect is not None and redirect.guidance):
             body = orjson.dumps(chat.body)
         url = self.upstreams.url(dialect.family, upstream_target(request))
@@ -293,6 +298,10 @@ class Proxy:
             inspection,
             own_end_tool=own_end_tool,
             resources=redirect.resources if redirect is not None else None,
+            named_events=request.headers.get(NAMED_EVENTS, "").strip().lower() == "true",
+            notice_language=(
+                self.redirector.language(request.headers) if self.settings.visible_notice else None
+            ),
         )
         return await self._relay(request, dialect, upstream, editor, exchange)
 

@@ -39,6 +39,11 @@ class Redirector:
     country_header: str | None = None
     default_country: str | None = None
 
+    def language(self, headers: Mapping[str, str]) -> str:
+        """The person's language, as the crisis texts would be written in."""
+        locale = self.directory.resolve_locale(headers, self.country_header, self.default_country)
+        return locale.language
+
     def plan(self, inspection: Inspection, headers: Mapping[str, str]) -> Redirect | None:
         """The redirect for this request, or None when no crisis stands on its path."""
         flagged = inspection.flags.crisis

@@ -52,7 +52,7 @@ async def end_thread(server: TestServer, opener: str, **headers: str) -> tuple[s
 async def ended_id(server: TestServer, history: list[Message]) -> str:
     """The id of the ended conversation `history` is in, read from its terminal answer."""
     status, _, headers = await turn(server, "anthropic", list(history), AFTER)
-    assert status == 409
+    assert status == 410
     return str(headers["X-Conversation-Id"])
 
 
@@ -289,7 +289,7 @@ async def test_pages_keep_endings_that_share_a_time(admin_gateway: TestServer) -
 
 
 async def test_an_admin_ends_every_branch_even_in_crisis(admin_gateway: TestServer) -> None:
-    """POST .../end: the thread and its branches get the 409 (reason admin), crisis or not;
+    """POST .../end: the thread and its branches get the 410 (reason admin), crisis or not;
     an unlock lifts it again."""
     history: list[Message] = []
     status, _, headers = await turn(
@@ -304,11 +304,11 @@ async def test_an_admin_ends_every_branch_even_in_crisis(admin_gateway: TestServ
     assert status == 200, body
     assert body["ending"]["reason"] == "admin"
     status, answer, headers = await turn(admin_gateway, "anthropic", list(history), AFTER)
-    assert (status, headers["X-Conversation-Status"]) == (409, "ended")
-    assert answer["conversation"]["reason"] == "admin"
+    assert (status, headers["X-Conversation-Status"]) == (410, "ended")
+    assert answer["conversation_ended"]["reason"] == "admin"
     branch = [history[0], {"role": "assistant", "content": "Other answer."}]
     status, _, _ = await turn(admin_gateway, "anthropic", branch, "Another branch.")
-    assert status == 409
+    assert status == 410
     status, _, _ = await admin(
         admin_gateway,
         f"/admin/conversations/{conversation_id}/unlock",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import orjson
@@ -83,6 +85,28 @@ def test_a_corrupt_database_stops_start_with_one_line(
     assert problem in lines[0]
     if fmt == "json":
         assert orjson.loads(lines[0])["level"] == "critical"
+
+
+def test_a_database_from_before_contract_2_stops_start_with_one_line(tmp_path: Path) -> None:
+    """A store written by an older Lastword (schema 3): one line saying so, exit 1."""
+    target = tmp_path / "old.db"
+    filled_database(target)
+    with closing(sqlite3.connect(target)) as conn:
+        conn.execute("UPDATE schema_version SET version = 3")
+        conn.commit()
+    done = subprocess.run(
+        _serve("--store", f"sqlite:///{target}"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "startup_failed" in lines[0]
+    assert "written by an older Lastword" in lines[0]
 
 
 def _starting_record(command: list[str], cwd: Path) -> dict[str, object]:

@@ -26,7 +26,7 @@ def anthropic(messages: list[dict[str, Any]], system: Any = "Be kind.") -> bytes
 
 def fingerprints(body: bytes, dialect: Any = ANTHROPIC, tenant: str = "t1") -> list[str]:
     request = dialect.parse_request(body)
-    return path_fingerprints(tenant, request.system, request.turns)
+    return path_fingerprints(tenant, request.system, request.turns, request.end_user)
 
 
 REFERENCE = fingerprints(anthropic(BASE))
@@ -173,8 +173,8 @@ def test_real_edits_change_the_fingerprint(body: bytes) -> None:
 def test_an_edit_keeps_the_shared_prefix() -> None:
     """Editing the last turn keeps the fingerprints of the turns before it."""
     edited = fingerprints(anthropic(_replace(2, "Something else entirely.")))
-    assert edited[:2] == REFERENCE[:2]
-    assert edited[2] != REFERENCE[2]
+    assert edited[:1] == REFERENCE[:1]
+    assert edited[1] != REFERENCE[1]
 
 
 def test_tenants_never_share_fingerprints() -> None:
@@ -189,3 +189,136 @@ def test_conversation_id_is_short_and_stable() -> None:
     assert first == conversation_id(fingerprints(anthropic(BASE))[0])
     assert first.startswith("conv_")
     assert len(first) == 5 + 24
+
+
+def _chat(messages: list[dict[str, Any]], **extra: Any) -> bytes:
+    system = {"role": "system", "content": "Be kind."}
+    return orjson.dumps({"model": "gpt", "messages": [system, *messages], **extra})
+
+
+ASSISTANT_REWRITES = {
+    "assistant dropped": (anthropic([BASE[0], BASE[2]]), ANTHROPIC),
+    "assistant re-sent empty (chat)": (
+        _chat([BASE[0], {"role": "assistant", "content": ""}, BASE[2]]),
+        OPENAI_CHAT,
+    ),
+    "refusal field instead of content (chat)": (
+        _chat([BASE[0], {"role": "assistant", "content": None, "refusal": "No."}, BASE[2]]),
+        OPENAI_CHAT,
+    ),
+    "assistant rewritten": (
+        anthropic([BASE[0], {"role": "assistant", "content": "Anything at all."}, BASE[2]]),
+        ANTHROPIC,
+    ),
+    "assistant inserted": (
+        anthropic(
+            [
+                {"role": "assistant", "content": "Hi! I am your assistant."},
+                BASE[0],
+                {"role": "assistant", "content": "one"},
+                {"role": "assistant", "content": "two"},
+                BASE[2],
+            ]
+        ),
+        ANTHROPIC,
+    ),
+    "item_reference replay (responses)": (
+        orjson.dumps(
+            {
+                "model": "gpt",
+                "instructions": "Be kind.",
+                "input": [BASE[0], {"type": "item_reference", "id": "msg_1"}, BASE[2]],
+            }
+        ),
+        OPENAI_RESPONSES,
+    ),
+    "assistant prefill after the newest turn": (
+        anthropic([*BASE, {"role": "assistant", "content": "Sure,"}]),
+        ANTHROPIC,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "dialect"), ASSISTANT_REWRITES.values(), ids=ASSISTANT_REWRITES.keys()
+)
+def test_assistant_turns_leave_no_mark_on_the_path(body: bytes, dialect: Any) -> None:
+    """Dropping, emptying, rewriting or inserting assistant messages keeps the path."""
+    assert fingerprints(body, dialect) == REFERENCE
+
+
+def test_messages_split_or_merged_reach_the_same_newest_point() -> None:
+    """Two user messages and one message holding both texts meet at the newest point."""
+    split = fingerprints(anthropic([BASE[0], BASE[2]]))
+    merged = fingerprints(
+        anthropic([{"role": "user", "content": f"{BASE[0]['content']} {BASE[2]['content']}"}])
+    )
+    assert merged[-1] == split[-1]
+
+
+def test_tool_results_are_on_the_path() -> None:
+    """A tool result is a user-side turn: a different result is a different path."""
+
+    def history(result: str) -> list[str]:
+        return fingerprints(
+            anthropic(
+                [
+                    {"role": "user", "content": "weather?"},
+                    {
+                        "role": "assistant",
+                        "content": [{"type": "tool_use", "id": "t", "name": "get", "input": {}}],
+                    },
+                    {
+                        "role": "user",
+                        "content": [{"type": "tool_result", "tool_use_id": "t", "content": result}],
+                    },
+                ]
+            )
+        )
+
+    assert history("sunny")[0] == history("rain")[0]
+    assert history("sunny")[1] != history("rain")[1]
+
+
+END_USERS = {
+    "anthropic metadata.user_id": (
+        orjson.dumps(
+            {
+                "model": "m",
+                "max_tokens": 9,
+                "system": "Be kind.",
+                "messages": BASE,
+                "metadata": {"user_id": "user-42"},
+            }
+        ),
+        ANTHROPIC,
+    ),
+    "chat safety_identifier": (_chat(BASE, safety_identifier="user-42"), OPENAI_CHAT),
+    "chat user": (_chat(BASE, user="user-42"), OPENAI_CHAT),
+    "responses safety_identifier": (
+        orjson.dumps(
+            {
+                "model": "gpt",
+                "instructions": "Be kind.",
+                "input": BASE,
+                "safety_identifier": "user-42",
+            }
+        ),
+        OPENAI_RESPONSES,
+    ),
+}
+
+
+@pytest.mark.parametrize(("body", "dialect"), END_USERS.values(), ids=END_USERS.keys())
+def test_the_end_user_is_part_of_the_identity(body: bytes, dialect: Any) -> None:
+    """One end user is one path through every API; without the id it is another path."""
+    named = fingerprints(body, dialect)
+    assert named == fingerprints(END_USERS["chat user"][0], OPENAI_CHAT)
+    assert not set(named) & set(REFERENCE)
+
+
+def test_two_end_users_with_the_same_words_never_share_a_conversation() -> None:
+    """Two people behind one key who open with the same words get two conversations."""
+    first = fingerprints(_chat(BASE, user="alice"), OPENAI_CHAT)
+    second = fingerprints(_chat(BASE, user="bob"), OPENAI_CHAT)
+    assert conversation_id(first[0]) != conversation_id(second[0])

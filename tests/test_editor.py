@@ -211,8 +211,8 @@ async def test_the_third_refusal_after_odd_events_ends_in_band(guard: Guard) -> 
     assert outs[0] == outs[1] == with_odd("anthropic", 2, b"{not json")
     final = [e for e in outs[2].split(b"\n\n") if b"message_delta" in e and b"data:" in e]
     data = orjson.loads(final[0].split(b"data: ", 1)[1])
-    assert data["conversation"]["status"] == "ended"
-    assert b"event: conversation_ended" in outs[2]
+    assert data["conversation_ended"]["status"] == "ended"
+    assert b"event: conversation_ended" not in outs[2]  # named events only on request
 
 
 async def test_a_watcher_fault_on_one_event_costs_only_that_event(

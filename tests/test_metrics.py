@@ -46,7 +46,7 @@ async def test_counters_move_by_exactly_the_expected_amounts(
     assert status == 200
     history = await play_until_ended(gateway)  # a benign turn, then three strikes
     status, _, _ = await turn(gateway, "anthropic", history, AFTER)
-    assert status == 409
+    assert status == 410
     moved = {key: _value(*key) - before[key] for key in WATCHED}
     assert moved == WATCHED
 

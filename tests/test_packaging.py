@@ -64,8 +64,14 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _install(wheel: Path, *where: str) -> None:
-    """Install the wheel alone (its dependencies are this interpreter's) where told."""
+    """Install the wheel alone (its dependencies are this interpreter's) where told.
+
+    `--ignore-installed`: else pip uninstalls the lastword this interpreter runs (the
+    editable install) before installing under `--prefix`, and every later test that starts
+    `python -m gateway` outside the checkout finds no gateway.
+    """
     pip = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q"]
+    pip.append("--ignore-installed")
     _run([*pip, *where, str(wheel)], cwd=wheel.parent)
 
 
@@ -115,3 +121,10 @@ def test_prefix_install_finds_its_rules(wheel: Path, tmp_path: Path) -> None:
     _install(wheel, "--prefix", str(prefix))
     site = Path(sysconfig.get_path("purelib", vars={"base": str(prefix)}))
     _assert_runs_from(site, prefix / "bin", tmp_path)
+
+
+def test_installing_elsewhere_leaves_this_install_alone(wheel: Path, tmp_path: Path) -> None:
+    """Installing the wheel under a prefix does not uninstall the lastword running here."""
+    _install(wheel, "--prefix", str(tmp_path / "prefix"))
+    probe = _run([sys.executable, "-c", "import gateway; print(gateway.__file__)"], cwd=tmp_path)
+    assert Path(probe.strip()) == Path(gateway.__file__)

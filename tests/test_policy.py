@@ -12,7 +12,6 @@ from gateway.policy import (
     StrikeOutcome,
     categories_at_threshold,
     crisis_on,
-    crisis_stands,
     decide_strike,
     strike_category,
 )
@@ -79,16 +78,6 @@ def test_strikes_suppressed_by_a_crisis_count_only_for_what_would_have_been() ->
     strikes = [Strike("t", "c", f"fp{i}", "weapons", SUPPRESSED, float(i)) for i in range(3)]
     assert categories_at_threshold(Policy(), strikes) == ()
     assert categories_at_threshold(Policy(), strikes, with_suppressed=True) == ("weapons",)
-
-
-def test_a_crisis_stands_for_the_configured_number_of_user_turns() -> None:
-    """A crisis mark stands on its own turn and the next `crisis_turns` user turns."""
-    path = [f"fp{i}" for i in range(10)]
-    users = [0, 2, 4, 6, 8]
-    mark = [CrisisMark("t", "conv_x", "fp2", "self_harm", 0.0)]
-    assert crisis_stands(Policy(crisis_turns=3), mark, path, users)
-    assert not crisis_stands(Policy(crisis_turns=2), mark, path, users)
-    assert not crisis_stands(Policy(), [], path, users)
 
 
 # A conversation's points: turns 1, 1-2, 1-3 on the main line, and a branch edited at turn 2.

@@ -11,8 +11,8 @@ from gateway.conversation import (
     Role,
     content_hash,
     media_hash,
-    merge_turns,
     tool_call_block,
+    user_side,
 )
 from gateway.conversation import text_block as make_text
 from gateway.dialects.base import (
@@ -23,11 +23,14 @@ from gateway.dialects.base import (
     Observation,
     SseEvent,
     ToolCall,
+    end_user_of,
     load_object,
     optional_bool,
     parse_json_data,
     require_str,
 )
+from gateway.dialects.end_tool import AnthropicEndTool
+from gateway.dialects.notice_events import AnthropicNotice
 from gateway.dialects.request_shapes import (
     generic_blocks,
     kind_of,
@@ -35,6 +38,13 @@ from gateway.dialects.request_shapes import (
     object_at,
     string_at,
     tool_objects,
+)
+from gateway.dialects.rewrite import (
+    END_TOOL,
+    END_TOOL_DESCRIPTION,
+    END_TOOL_SCHEMA,
+    append_tool,
+    appended_text,
 )
 from gateway.dialects.shapes import Shapes
 from gateway.errors import BadRequest
@@ -168,18 +178,47 @@ class AnthropicDialect:
                 raise BadRequest(f"`messages.{i}.role` must be 'user' or 'assistant'.")
             items.append((role, content_blocks(message.get("content"), f"messages.{i}", role)))
         names = frozenset(t["name"] for t in tool_objects(data) if isinstance(t.get("name"), str))
+        metadata = data.get("metadata")
         return ChatRequest(
             model=model,
             stream=optional_bool(data, "stream"),
             system=_system_text(data.get("system")),
-            turns=merge_turns(items),
+            turns=user_side(items),
             tool_names=names,
             body=data,
+            end_user=end_user_of(metadata.get("user_id") if isinstance(metadata, dict) else None),
         )
 
     def new_watcher(self) -> AnthropicWatcher:
         """A watcher for one Messages response."""
         return AnthropicWatcher()
+
+    def add_end_tool(self, body: JSONObject) -> None:
+        """Offer the end tool as a Messages tool (in place)."""
+        append_tool(
+            body,
+            {
+                "name": END_TOOL,
+                "description": END_TOOL_DESCRIPTION,
+                "input_schema": END_TOOL_SCHEMA,
+            },
+        )
+
+    def add_guidance(self, body: JSONObject, guidance: str) -> None:
+        """Append care guidance to `system`, a string or a list of text blocks (in place)."""
+        system = body.get("system")
+        if isinstance(system, list):
+            body["system"] = [*system, {"type": "text", "text": guidance}]
+        else:
+            body["system"] = appended_text(system, guidance)
+
+    def end_tool_filter(self) -> AnthropicEndTool:
+        """A filter taking the gateway's end-tool call out of one Messages response."""
+        return AnthropicEndTool()
+
+    def notice_writer(self) -> AnthropicNotice:
+        """A writer of the visible notice into one response."""
+        return AnthropicNotice()
 
     named_signals = True
     envelope: str | None = None

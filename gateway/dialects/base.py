@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import orjson
 
 from gateway.conversation import Turn
+
+if TYPE_CHECKING:
+    from gateway.dialects.end_tool import EndToolFilter
+    from gateway.dialects.notice_events import NoticeWriter
 from gateway.errors import BadRequest
 
 Family = Literal["anthropic", "openai"]
@@ -33,6 +37,9 @@ class ChatRequest:
     tool_names: frozenset[str]
     body: JSONObject
     previous_response_id: str | None = None
+    # The platform's own user behind a shared key (Anthropic `metadata.user_id`, OpenAI
+    # `safety_identifier` or `user`): part of the identity, so two people never share a path.
+    end_user: str = ""
     # Responses: an OpenAI-side conversation the request continues (`conversation`).
     server_conversation: str | None = None
 
@@ -124,6 +131,22 @@ class Dialect(Protocol):
         """A fresh watcher for one response."""
         ...
 
+    def add_end_tool(self, body: JSONObject) -> None:
+        """Offer the gateway's `end_conversation` tool beside the client's (in place)."""
+        ...
+
+    def add_guidance(self, body: JSONObject, guidance: str) -> None:
+        """Append care guidance to the system prompt, keeping the client's (in place)."""
+        ...
+
+    def end_tool_filter(self) -> EndToolFilter:
+        """A fresh filter taking the gateway's own end-tool call out of one response."""
+        ...
+
+    def notice_writer(self) -> NoticeWriter:
+        """A fresh writer of the visible notice into one response."""
+        ...
+
     def error_object(
         self, status: int, error_type: str, message: str, param: str | None
     ) -> JSONObject:
@@ -166,6 +189,11 @@ def optional_bool(body: JSONObject, key: str) -> bool:
     if not isinstance(value, bool):
         raise BadRequest(f"`{key}` must be a boolean.", param=key)
     return value
+
+
+def end_user_of(value: Any) -> str:
+    """An end-user id as the identity takes it: a string, else nothing."""
+    return value if isinstance(value, str) else ""
 
 
 def parse_json_data(event: SseEvent) -> JSONObject | None:

@@ -19,7 +19,6 @@ ODD: Final = "odd"
 Edit = JSONObject | str | None  # a changed event, DROP, ODD, or None for unchanged
 
 _BLOCK_EVENTS = frozenset({"content_block_start", "content_block_delta", "content_block_stop"})
-_FINAL_RESPONSES = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
 class EndToolFilter(Protocol):
@@ -36,6 +35,11 @@ class EndToolFilter(Protocol):
 
 def _is_end_call(item: Any) -> bool:
     return isinstance(item, dict) and item.get("name") == END_TOOL
+
+
+def _is_end_item(item: Any) -> bool:
+    """A Responses output item that is the end tool's call."""
+    return _is_end_call(item) and item.get("type") == "function_call"
 
 
 def _objects(value: Any) -> list[JSONObject] | None:
@@ -180,55 +184,63 @@ class ChatEndTool:
         return True
 
 
+def _without_end_tool(response: JSONObject) -> bool:
+    """Take the gateway's tool out of a response's echoed `tools` (in place)."""
+    tools = response.get("tools")
+    if not isinstance(tools, list):
+        return False
+    kept = [t for t in tools if not _is_end_call(t)]
+    if len(kept) == len(tools):
+        return False
+    response["tools"] = kept
+    return True
+
+
 class ResponsesEndTool:
-    """Responses: drops the `function_call` item's events and its place in the output."""
+    """Responses: drops the `function_call` item's events, closes up later `output_index`
+    values, and takes the tool out of the `tools` every response object echoes."""
 
     def __init__(self) -> None:
         self.dropped: set[int] = set()
         self.called = False
 
     def event(self, data: JSONObject) -> Edit:
-        """Drop the item's added/arguments/done events; remove it from the final output."""
-        kind = data.get("type", "")
+        """Drop the item's events, renumber later items, clean the response objects."""
         item = data.get("item")
         index = data.get("output_index")
-        if isinstance(item, dict) and item.get("type") == "function_call" and _is_end_call(item):
+        if _is_end_item(item):
             self.called = True
             if is_index(index):
                 self.dropped.add(index)
             return DROP
         if index is not None and not is_index(index):
             return ODD
-        if index in self.dropped:
-            return DROP
-        if kind in _FINAL_RESPONSES and self.called:
-            response = data.get("response")
-            if not isinstance(response, dict):
-                return ODD
-            output = response.get("output")
-            if output is not None and _objects(output) is None:
-                return ODD
-            response = dict(response)
-            if self.body(response):
-                return {**data, "response": response}
+        if is_index(index) and self.dropped:
+            if index in self.dropped:
+                return DROP
+            shift = sum(1 for d in self.dropped if d < index)
+            if shift:
+                return {**data, "output_index": index - shift}
+        if "response" not in data:
+            return None
+        response = data["response"]
+        if not isinstance(response, dict):
+            return ODD
+        output = response.get("output")
+        if output is not None and _objects(output) is None:
+            return ODD
+        cleaned = dict(response)
+        if self.body(cleaned):
+            return {**data, "response": cleaned}
         return None
 
     def body(self, body: JSONObject) -> bool:
-        """Remove the `function_call` item from `output`."""
+        """Remove the `function_call` item from `output` and the tool from `tools`."""
+        changed = _without_end_tool(body)
         output = _objects(body.get("output"))
-        if output is None:
-            return False
-        kept = [i for i in output if not (i.get("type") == "function_call" and _is_end_call(i))]
-        if len(kept) == len(output):
-            return False
-        body["output"] = kept
-        return True
-
-
-def end_tool_filter(dialect: str) -> EndToolFilter:
-    """A fresh filter for one response in `dialect`."""
-    if dialect == "anthropic":
-        return AnthropicEndTool()
-    if dialect == "openai_chat":
-        return ChatEndTool()
-    return ResponsesEndTool()
+        if output is not None:
+            kept = [i for i in output if not _is_end_item(i)]
+            if len(kept) != len(output):
+                body["output"] = kept
+                changed = True
+        return changed

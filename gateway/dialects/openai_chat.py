@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.conversation import Block, Role, merge_turns, tool_call_block
+from gateway.conversation import Block, Role, tool_call_block, user_side
 from gateway.dialects import openai_common
 from gateway.dialects.base import (
     ChatRequest,
@@ -14,12 +14,16 @@ from gateway.dialects.base import (
     Observation,
     SseEvent,
     ToolCall,
+    end_user_of,
     load_object,
     optional_bool,
     parse_json_data,
     require_str,
 )
+from gateway.dialects.end_tool import ChatEndTool
+from gateway.dialects.notice_events import ChatNotice
 from gateway.dialects.request_shapes import name_at, object_at, tool_objects
+from gateway.dialects.rewrite import END_TOOL, END_TOOL_DESCRIPTION, END_TOOL_SCHEMA, append_tool
 from gateway.dialects.shapes import Shapes
 from gateway.errors import BadRequest
 
@@ -106,14 +110,45 @@ class OpenAIChatDialect:
             model=model,
             stream=optional_bool(data, "stream"),
             system=" ".join(system),
-            turns=merge_turns(items),
+            turns=user_side(items),
             tool_names=_tool_names(tool_objects(data)),
             body=data,
+            end_user=end_user_of(data.get("safety_identifier") or data.get("user")),
         )
 
     def new_watcher(self) -> ChatWatcher:
         """A watcher for one Chat Completions response."""
         return ChatWatcher()
+
+    def add_end_tool(self, body: JSONObject) -> None:
+        """Offer the end tool as a function tool (in place)."""
+        function = {
+            "name": END_TOOL,
+            "description": END_TOOL_DESCRIPTION,
+            "parameters": END_TOOL_SCHEMA,
+        }
+        append_tool(body, {"type": "function", "function": function})
+
+    def add_guidance(self, body: JSONObject, guidance: str) -> None:
+        """Insert care guidance as a system message after the client's own (in place)."""
+        messages = list(body.get("messages") or [])
+        at = 0
+        while (
+            at < len(messages)
+            and isinstance(messages[at], dict)
+            and messages[at].get("role") in _SYSTEM_ROLES
+        ):
+            at += 1
+        messages.insert(at, {"role": "system", "content": guidance})
+        body["messages"] = messages
+
+    def end_tool_filter(self) -> ChatEndTool:
+        """A filter taking the gateway's end-tool call out of one Chat response."""
+        return ChatEndTool()
+
+    def notice_writer(self) -> ChatNotice:
+        """A writer of the visible notice into one response."""
+        return ChatNotice()
 
     named_signals = False
     envelope: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from gateway.conversation import Block, Role, merge_turns, tool_call_block
+from gateway.conversation import Block, Role, tool_call_block, user_side
 from gateway.dialects import openai_common
 from gateway.dialects.base import (
     ChatRequest,
@@ -14,12 +14,22 @@ from gateway.dialects.base import (
     Observation,
     SseEvent,
     ToolCall,
+    end_user_of,
     load_object,
     optional_bool,
     parse_json_data,
     require_str,
 )
+from gateway.dialects.end_tool import ResponsesEndTool
+from gateway.dialects.notice_events import ResponsesNotice
 from gateway.dialects.request_shapes import generic_blocks, name_at, optional_str, tool_objects
+from gateway.dialects.rewrite import (
+    END_TOOL,
+    END_TOOL_DESCRIPTION,
+    END_TOOL_SCHEMA,
+    append_tool,
+    appended_text,
+)
 from gateway.dialects.shapes import Shapes
 from gateway.errors import BadRequest
 
@@ -107,9 +117,10 @@ class OpenAIResponsesDialect:
             model=model,
             stream=optional_bool(data, "stream"),
             system=" ".join(system),
-            turns=merge_turns(items),
+            turns=user_side(items),
             tool_names=_tool_names(tool_objects(data)),
             body=data,
+            end_user=end_user_of(data.get("safety_identifier") or data.get("user")),
             previous_response_id=previous,
             server_conversation=server,
         )
@@ -117,6 +128,30 @@ class OpenAIResponsesDialect:
     def new_watcher(self) -> ResponsesWatcher:
         """A watcher for one Responses response."""
         return ResponsesWatcher()
+
+    def add_end_tool(self, body: JSONObject) -> None:
+        """Offer the end tool as a function tool (in place)."""
+        append_tool(
+            body,
+            {
+                "type": "function",
+                "name": END_TOOL,
+                "description": END_TOOL_DESCRIPTION,
+                "parameters": END_TOOL_SCHEMA,
+            },
+        )
+
+    def add_guidance(self, body: JSONObject, guidance: str) -> None:
+        """Append care guidance to `instructions` (in place)."""
+        body["instructions"] = appended_text(body.get("instructions"), guidance)
+
+    def end_tool_filter(self) -> ResponsesEndTool:
+        """A filter taking the gateway's end-tool call out of one Responses answer."""
+        return ResponsesEndTool()
+
+    def notice_writer(self) -> ResponsesNotice:
+        """A writer of the visible notice into one response."""
+        return ResponsesNotice()
 
     named_signals = False
     envelope: str | None = "response"

@@ -1,6 +1,7 @@
-"""Changes the gateway makes to a request on its way upstream, per dialect.
+"""What the gateway adds to a request on its way upstream, shared by the dialects.
 
-Two, both additive: the `end_conversation` tool the model may call, and care guidance
+Two additions, both made by each dialect in its own format (`Dialect.add_end_tool`,
+`Dialect.add_guidance`): the `end_conversation` tool the model may call, and care guidance
 appended to the system prompt. The client's own tools and system prompt are kept whole.
 """
 
@@ -27,31 +28,6 @@ END_TOOL_SCHEMA: JSONObject = {
 }
 
 
-def end_tool(dialect: str) -> JSONObject:
-    """The end tool's definition in `dialect`'s tool format."""
-    if dialect == "anthropic":
-        return {
-            "name": END_TOOL,
-            "description": END_TOOL_DESCRIPTION,
-            "input_schema": END_TOOL_SCHEMA,
-        }
-    if dialect == "openai_chat":
-        return {
-            "type": "function",
-            "function": {
-                "name": END_TOOL,
-                "description": END_TOOL_DESCRIPTION,
-                "parameters": END_TOOL_SCHEMA,
-            },
-        }
-    return {
-        "type": "function",
-        "name": END_TOOL,
-        "description": END_TOOL_DESCRIPTION,
-        "parameters": END_TOOL_SCHEMA,
-    }
-
-
 def tools_allowed(body: JSONObject) -> bool:
     """Whether the request lets the model call tools at all (`tool_choice` not none)."""
     choice = body.get("tool_choice")
@@ -60,30 +36,13 @@ def tools_allowed(body: JSONObject) -> bool:
     return not (isinstance(choice, dict) and choice.get("type") == "none")
 
 
-def add_end_tool(dialect: str, body: JSONObject) -> None:
-    """Offer the end tool beside the client's tools (in place)."""
+def append_tool(body: JSONObject, tool: JSONObject) -> None:
+    """Offer `tool` beside the client's tools (in place)."""
     tools: list[Any] = list(body.get("tools") or [])
-    tools.append(end_tool(dialect))
+    tools.append(tool)
     body["tools"] = tools
 
 
-def add_guidance(dialect: str, body: JSONObject, guidance: str) -> None:
-    """Append care guidance to the system prompt, keeping the client's own (in place)."""
-    if dialect == "anthropic":
-        system = body.get("system")
-        if isinstance(system, list):
-            body["system"] = [*system, {"type": "text", "text": guidance}]
-        elif isinstance(system, str) and system:
-            body["system"] = f"{system}\n\n{guidance}"
-        else:
-            body["system"] = guidance
-    elif dialect == "openai_chat":
-        messages = list(body.get("messages") or [])
-        at = 0
-        while at < len(messages) and messages[at].get("role") in ("system", "developer"):
-            at += 1
-        messages.insert(at, {"role": "system", "content": guidance})
-        body["messages"] = messages
-    else:
-        instructions = body.get("instructions")
-        body["instructions"] = f"{instructions}\n\n{guidance}" if instructions else guidance
+def appended_text(text: Any, guidance: str) -> str:
+    """`guidance` after the client's own text, when it has any."""
+    return f"{text}\n\n{guidance}" if isinstance(text, str) and text else guidance

@@ -22,6 +22,7 @@ from gateway.store.types import (
     Retention,
     Store,
     StoreError,
+    StoreFormatError,
     Strike,
     Unlock,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "SQLiteStore",
     "Store",
     "StoreError",
+    "StoreFormatError",
     "Strike",
     "Unlock",
     "open_store",

@@ -37,12 +37,18 @@ from gateway.store.types import (
     ResponseLink,
     Retention,
     StoreError,
+    StoreFormatError,
     Strike,
     Unlock,
     cutoff,
 )
 
 PREFIX = "lastword:"
+# The format of what this gateway writes, kept under SCHEMA_KEY. Version 2: paths of
+# user-side turns with the end user (contract 2). A server holding Lastword keys and no
+# mark was written before it, by a gateway whose paths this one cannot read.
+SCHEMA_KEY = f"{PREFIX}schema"
+SCHEMA_VERSION = 2
 
 
 class RedisStore:
@@ -73,6 +79,28 @@ class RedisStore:
             retry=Retry(NoBackoff(), 1),
         )
         return cls(client, retention, clock)
+
+    async def check(self) -> None:
+        """Refuse a server written in another format (StoreFormatError); mark a new one.
+
+        Raises StoreError when the server cannot be reached.
+        """
+        with _translated():
+            found = await self._client.get(SCHEMA_KEY)
+            if found is None:
+                async for _ in self._client.scan_iter(match=f"{PREFIX}*", count=1000):
+                    raise StoreFormatError(
+                        "Redis store holds data of an older Lastword whose conversation paths"
+                        f" this one (schema {SCHEMA_VERSION}) cannot read: use a new database"
+                        f" or delete the {PREFIX}* keys"
+                    )
+                await self._client.set(SCHEMA_KEY, SCHEMA_VERSION, nx=True)
+                return
+        version = found.decode() if isinstance(found, bytes) else str(found)
+        if version != str(SCHEMA_VERSION):
+            raise StoreFormatError(
+                f"Redis store has schema {version}; this Lastword reads schema {SCHEMA_VERSION}"
+            )
 
     async def path_state(
         self, tenant: str, conversation_id: str, fingerprints: Sequence[str]

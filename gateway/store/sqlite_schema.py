@@ -51,8 +51,14 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # Each strike keeps the points its own is reached through (a JSON array), so a strike on
     # a shallower point finds the deeper paths it completes. Older rows read as no path.
     3: ("ALTER TABLE strikes ADD COLUMN path TEXT NOT NULL DEFAULT '[]'",),
+    # Paths changed meaning (assistant turns leave no mark; the end user is part of the
+    # identity): no statement, but a file written before holds paths no request reaches.
+    4: (),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
+# The oldest schema whose paths this gateway reads: an older file is refused, not migrated
+# (nothing was released with it).
+OLDEST_READABLE = 4
 
 COLUMNS = {
     "strikes": "tenant, conversation_id, fingerprint, category, source, at, path",
@@ -139,6 +145,12 @@ def migrate(conn: sqlite3.Connection) -> None:
         if found is not None and found > SCHEMA_VERSION:
             raise sqlite3.DatabaseError(
                 f"schema version {found} is newer than this gateway's {SCHEMA_VERSION}"
+            )
+        if found is not None and found < OLDEST_READABLE:
+            raise sqlite3.DatabaseError(
+                f"schema version {found} was written by an older Lastword whose conversation"
+                f" paths this one (schema {SCHEMA_VERSION}) cannot read: start with a new"
+                " database file"
             )
         for version in range((found or 1) + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[version]:

@@ -19,12 +19,17 @@ class StoreError(Exception):
     """A backend failure (I/O, timeout, unreachable server); the cause is chained."""
 
 
+class StoreFormatError(StoreError):
+    """The store holds data in a format this gateway does not read (an older or newer
+    schema): refused at start, never served from."""
+
+
 @dataclass(frozen=True, slots=True)
 class Strike:
     """A user turn flagged as harmful and refused by the model, recorded at one fingerprint.
 
-    `path` holds the fingerprints of the points the struck one is reached through (user
-    turns, and points inherited or passed aside), root first, the struck point last: it
+    `path` holds the fingerprints of the points the struck one is reached through (its
+    user-side turns, inherited ones included), root first, the struck point last: it
     lets a later strike on a shallower point find the deeper paths it brings to the
     threshold. Empty on strikes recorded without it.
     """

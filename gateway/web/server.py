@@ -3,7 +3,7 @@
 The backend is what a real chat application runs next to its page: it serves the static
 files and forwards `POST /api/messages` to the gateway's `POST /v1/messages` with the API
 key set here, so the key never reaches the browser. It streams the gateway's answer back
-byte for byte: the page reads the same SSE events, statuses, 409 bodies and
+byte for byte: the page reads the same SSE events, statuses, 410 bodies and
 `X-Conversation-*` headers an SDK would.
 """
 

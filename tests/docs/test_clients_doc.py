@@ -1,15 +1,18 @@
 """Every code block of docs/clients.md runs against a real gateway in front of the simulator.
 
-Python blocks run as they are, with the official sync SDKs, in a worker thread while the
-in-process servers serve on the test's loop; each gets `BASE_URL` (the gateway root) and a
-fresh `API_KEY`, so no two blocks share a conversation. The JavaScript block runs under
-Node when it is installed, with a small driver appended that plays a conversation to its end.
+Python blocks run as they are (the official sync SDKs, LangChain, LiteLLM), in a worker
+thread while the in-process servers serve on the test's loop; each gets `BASE_URL` (the
+gateway root) and a fresh `API_KEY`, so no two blocks share a conversation. The `js` block
+(fetch, no library) runs under Node with a small driver appended that plays a conversation
+to its end; each `javascript` block is a module of its own that imports the Node libraries
+installed in tests/clients/node.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import re
 import secrets
 import shutil
@@ -17,7 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.clients.litellm_clients import close_cached_clients
 from tests.conftest import GatewayFactory, base_url
+
+# LiteLLM fetches a price list from the internet at import unless told to use its own copy.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "clients.md"
 _FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -34,16 +41,27 @@ def code_blocks(language: str) -> list[tuple[int, str]]:
 
 
 PYTHON = code_blocks("python")
+NODE_MODULES = Path(__file__).resolve().parents[1] / "clients" / "node" / "node_modules"
+JAVASCRIPT = code_blocks("javascript")
 
 
 def test_the_guide_has_its_snippets() -> None:
-    """The guide shows Python snippets for both SDKs and one JavaScript block."""
+    """The guide shows Python snippets for the SDKs, LangChain and LiteLLM, one fetch
+    block, and Node snippets for the official SDKs and the Vercel AI SDK."""
     python = "\n".join(code for _, code in PYTHON)
-    assert len(PYTHON) >= 8
-    assert "import anthropic" in python and "import openai" in python
+    assert len(PYTHON) >= 11
+    for module in ("anthropic", "openai", "langchain_anthropic", "langchain_openai", "litellm"):
+        assert f"import {module}" in python or f"from {module} import" in python, module
     assert len(code_blocks("js")) == 1
+    javascript = "\n".join(code for _, code in JAVASCRIPT)
+    for package in ("@anthropic-ai/sdk", "openai", "ai", "@ai-sdk/anthropic", "@ai-sdk/openai"):
+        assert f'from "{package}"' in javascript, package
 
 
+# LiteLLM's own code warns (pydantic adapters for its TypedDicts, deprecated pydantic
+# attribute access); the suite turns warnings into errors, which would break LiteLLM.
+@pytest.mark.filterwarnings("ignore:.*`ReadOnly` qualifier:UserWarning")
+@pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince211")
 @pytest.mark.parametrize(("line", "code"), PYTHON, ids=[f"line {n}" for n, _ in PYTHON])
 async def test_python_snippet_runs(line: int, code: str, make_gateway: GatewayFactory) -> None:
     """The snippet runs to its end against a gateway, its own assertions included."""
@@ -51,7 +69,10 @@ async def test_python_snippet_runs(line: int, code: str, make_gateway: GatewayFa
     # Padding keeps the doc's line numbers in tracebacks.
     compiled = compile("\n" * (line - 1) + code, str(DOC), "exec")
     namespace = {"BASE_URL": base_url(gateway), "API_KEY": f"sk-doc-{secrets.token_hex(8)}"}
-    await asyncio.to_thread(exec, compiled, namespace)
+    try:
+        await asyncio.to_thread(exec, compiled, namespace)
+    finally:
+        close_cached_clients()
     # Whatever the snippet left for the garbage collector (an unclosed client's sockets)
     # is finalized now, inside this test, and fails it: not some later test, by chance.
     namespace.clear()
@@ -90,11 +111,10 @@ for (const turn of [anthropicTurn, chatTurn]) {
 """
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 async def test_js_snippet_reads_the_end_and_the_resources(
     make_gateway: GatewayFactory, tmp_path: Path
 ) -> None:
-    """Both fetch readers see the in-band end, then the 409, then crisis resources."""
+    """Both fetch readers see the in-band end, then the 410, then crisis resources."""
     gateway = await make_gateway()
     (_, code), *_ = code_blocks("js")
     api_key = f"sk-doc-{secrets.token_hex(8)}"
@@ -115,3 +135,35 @@ async def test_js_snippet_reads_the_end_and_the_resources(
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     assert proc.returncode == 0, (out + err).decode()
+
+
+async def _run_node(script: Path) -> None:
+    node = shutil.which("node")
+    assert node is not None, "Node.js is needed: scripts/test.sh installs it"
+    proc = await asyncio.create_subprocess_exec(
+        node,
+        str(script),
+        cwd=script.parent,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=90)
+    assert proc.returncode == 0, (out + err).decode()
+
+
+@pytest.mark.parametrize(("line", "code"), JAVASCRIPT, ids=[f"line {n}" for n, _ in JAVASCRIPT])
+async def test_node_library_snippet_runs(
+    line: int, code: str, make_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    """The module runs to its end under Node against a gateway, its assertions included."""
+    assert NODE_MODULES.is_dir(), "run scripts/test.sh: it installs tests/clients/node"
+    gateway = await make_gateway()
+    (tmp_path / "node_modules").symlink_to(NODE_MODULES, target_is_directory=True)
+    script = tmp_path / "snippet.mjs"
+    # Import declarations are hoisted, so the constants may come first; the padding keeps
+    # the doc's line numbers in stack traces.
+    head = (
+        f'const BASE_URL = "{base_url(gateway)}"; const API_KEY = "sk-doc-{secrets.token_hex(8)}";'
+    )
+    script.write_text(head + "\n" * (line - 1) + code, encoding="utf-8")
+    await _run_node(script)

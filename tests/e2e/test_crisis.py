@@ -138,25 +138,33 @@ async def test_guidance_never_replaces_the_clients_system_prompt(
 async def test_anthropic_stream_carries_resources_on_message_start_and_a_named_event(
     gateway: TestServer,
 ) -> None:
-    """Anthropic streams: `crisis_resources` on message_start and as its own event."""
+    """Anthropic streams: `crisis_resources` on message_start, and as its own event only
+    when the client opts in with `X-Lastword-Named-Events: true`."""
     async with anthropic.AsyncAnthropic(base_url=base_url(gateway), api_key=KEY) as client:
-        seen: dict[str, Any] = {}
-        async with client.messages.stream(
-            model=MODEL_A,
-            max_tokens=100,
-            messages=[{"role": "user", "content": CRISIS["de"]}],
-            extra_headers={"Accept-Language": "de-DE"},
-        ) as stream:
-            async for event in stream:
-                # A str: the gateway's own event type is outside the SDK's Literal of types.
-                kind: str = event.type
-                if kind == "message_start":
-                    seen["start"] = getattr(event, "crisis_resources", None)
-                elif kind == "crisis_resources":
-                    seen["named"] = event
-            await stream.get_final_message()
-    assert seen["start"]["country"] == "DE"
-    assert getattr(seen["named"], "country", None) == "DE"
+        for opt_in in (False, True):
+            seen: dict[str, Any] = {}
+            headers = {"Accept-Language": "de-DE"}
+            if opt_in:
+                headers["X-Lastword-Named-Events"] = "true"
+            async with client.messages.stream(
+                model=MODEL_A,
+                max_tokens=100,
+                messages=[{"role": "user", "content": CRISIS["de"]}],
+                extra_headers=headers,
+            ) as stream:
+                async for event in stream:
+                    # A str: the gateway's own event type is outside the SDK's Literal.
+                    kind: str = event.type
+                    if kind == "message_start":
+                        seen["start"] = getattr(event, "crisis_resources", None)
+                    elif kind == "crisis_resources":
+                        seen["named"] = event
+                await stream.get_final_message()
+            assert seen["start"]["country"] == "DE"
+            if opt_in:
+                assert getattr(seen["named"], "country", None) == "DE"
+            else:
+                assert "named" not in seen
 
 
 async def test_openai_streams_carry_resources_on_the_first_chunk_or_event(
@@ -220,11 +228,11 @@ async def test_mixing_crisis_and_harmful_turns_never_ends(gateway: TestServer) -
 async def test_a_crisis_turn_into_an_ended_thread_still_gets_the_lines(
     gateway: TestServer,
 ) -> None:
-    """The 409 for an ended thread carries crisis_resources when the new turn is in crisis."""
+    """The 410 for an ended thread carries crisis_resources when the new turn is in crisis."""
     history = await play_until_ended(gateway)
     history.append({"role": "user", "content": CRISIS["en"]})
     status, body, headers = await send(
         gateway, "anthropic", body_for("anthropic", history), {"Accept-Language": "en-GB"}
     )
-    assert (status, headers["X-Conversation-Status"]) == (409, "ended")
+    assert (status, headers["X-Conversation-Status"]) == (410, "ended")
     assert body["crisis_resources"]["country"] == "GB"

@@ -43,22 +43,27 @@ def _offered(simulator: TestServer) -> list[str]:
 async def test_anthropic_stream_hides_the_call_and_signals_the_end(
     lenient: TestServer, simulator: TestServer
 ) -> None:
-    """Anthropic: no tool_use block, stop_reason end_turn, then `conversation_ended`."""
+    """Anthropic: no tool_use block, stop_reason end_turn, `conversation_ended` on
+    message_delta, and no event the client did not ask for."""
     history = await _two_refusals(lenient, "anthropic")
     async with anthropic.AsyncAnthropic(base_url=base_url(lenient), api_key=KEY) as client:
         kinds: list[str] = []
+        signal = None
         async with client.messages.stream(model=MODEL_A, max_tokens=100, messages=history) as s:
             async for event in s:
                 kinds.append(event.type)
+                if event.type == "message_delta":
+                    signal = getattr(event, "conversation_ended", None)
             final = await s.get_final_message()
     assert "end_conversation" in _offered(simulator)
     assert [b.type for b in final.content] == ["text"]
     assert final.stop_reason == "end_turn"
-    assert "conversation_ended" in kinds
+    assert signal is not None and signal["reason"] == "model"
+    assert "conversation_ended" not in kinds
 
 
 async def test_anthropic_body_hides_the_call(lenient: TestServer) -> None:
-    """Anthropic, whole body: the call is gone and `conversation` says ended by the model."""
+    """Anthropic, whole body: the call is gone; `conversation_ended` says ended by the model."""
     history = await _two_refusals(lenient, "anthropic")
     async with anthropic.AsyncAnthropic(base_url=base_url(lenient), api_key=KEY) as client:
         raw = await client.messages.with_raw_response.create(
@@ -70,12 +75,12 @@ async def test_anthropic_body_hides_the_call(lenient: TestServer) -> None:
     assert raw.headers["X-Conversation-Status"] == "ended"
     assert [b.type for b in message.content] == ["text"]
     assert message.stop_reason == "end_turn"
-    assert getattr(message, "conversation")["reason"] == "model"  # noqa: B009
+    assert getattr(message, "conversation_ended")["reason"] == "model"  # noqa: B009
 
 
 @pytest.mark.parametrize("stream", [False, True])
 async def test_chat_hides_the_call(lenient: TestServer, stream: bool) -> None:
-    """Chat Completions: no tool_calls, finish_reason stop, `conversation` on the answer."""
+    """Chat Completions: no tool_calls, finish_reason stop, `conversation_ended` on it."""
     history = await _two_refusals(lenient, "chat")
     completion: openai.types.chat.ChatCompletion
     async with openai.AsyncOpenAI(base_url=base_url(lenient) + "/v1", api_key=KEY) as client:
@@ -84,11 +89,11 @@ async def test_chat_hides_the_call(lenient: TestServer, stream: bool) -> None:
                 signal = None
                 async for event in s:
                     if event.type == "chunk" and event.chunk.choices[0].finish_reason:
-                        signal = getattr(event.chunk, "conversation", None)
+                        signal = getattr(event.chunk, "conversation_ended", None)
                 completion = await s.get_final_completion()
         else:
             completion = await client.chat.completions.create(model=MODEL_O, messages=history)
-            signal = getattr(completion, "conversation", None)
+            signal = getattr(completion, "conversation_ended", None)
     choice = completion.choices[0]
     assert not choice.message.tool_calls
     assert choice.finish_reason == "stop"
@@ -97,7 +102,7 @@ async def test_chat_hides_the_call(lenient: TestServer, stream: bool) -> None:
 
 @pytest.mark.parametrize("stream", [False, True])
 async def test_responses_hides_the_call(lenient: TestServer, stream: bool) -> None:
-    """Responses: no function_call item, and `conversation` on the final response."""
+    """Responses: no function_call item, and `conversation_ended` on the final response."""
     history = await _two_refusals(lenient, "responses")
     response: openai.types.responses.Response
     async with openai.AsyncOpenAI(base_url=base_url(lenient) + "/v1", api_key=KEY) as client:
@@ -109,11 +114,13 @@ async def test_responses_hides_the_call(lenient: TestServer, stream: bool) -> No
         else:
             response = await client.responses.create(model=MODEL_O, input=history)
     assert [item.type for item in response.output] == ["message"]
-    # `conversation` is also a field of OpenAI's own Response type; ours keeps its extras.
-    signal = response.conversation
+    signal = getattr(response, "conversation_ended", None)
     assert signal is not None
-    assert getattr(signal, "status", None) == "ended"
-    assert getattr(signal, "reason", None) == "model"
+    assert signal["status"] == "ended"
+    assert signal["reason"] == "model"
+    assert response.conversation is None  # OpenAI's own field is never written
+    # The offered tool is the gateway's business: the echoed `tools` never list it.
+    assert [getattr(t, "name", None) for t in response.tools] == []
 
 
 async def test_no_tool_is_offered_when_tools_are_off(

@@ -28,7 +28,7 @@ from tests.e2e.sdk_calls import KEY, MODEL_A, MODEL_O
 
 def assert_terminal(api: str, status: int, body: Any, headers: Any) -> None:
     """The terminal answer, exactly as DESIGN.md gives it."""
-    assert status == 409, body
+    assert status == 410, body
     assert headers["X-Conversation-Status"] == "ended"
     assert headers["x-should-retry"] == "false"
     assert headers["X-Conversation-Id"].startswith("conv_")
@@ -38,7 +38,8 @@ def assert_terminal(api: str, status: int, body: Any, headers: Any) -> None:
     else:
         assert body["error"]["type"] == body["error"]["code"] == "conversation_ended"
         assert body["error"]["param"] is None
-    conversation = body["conversation"]
+    assert headers["cache-control"] == "no-store"
+    conversation = body["conversation_ended"]
     assert conversation["id"] == headers["X-Conversation-Id"]
     assert conversation["status"] == "ended"
     assert conversation["reason"] == "strikes"
@@ -49,7 +50,7 @@ def assert_terminal(api: str, status: int, body: Any, headers: Any) -> None:
 async def test_the_third_refused_harmful_turn_ends_the_conversation(
     api: str, gateway: TestServer
 ) -> None:
-    """Two strikes keep it active; the third ends it in band; the next turn gets a 409."""
+    """Two strikes keep it active; the third ends it in band; the next turn gets a 410."""
     history = await play_until_ended(gateway, api)
     status, body, headers = await turn(gateway, api, history, AFTER)
     assert_terminal(api, status, body, headers)
@@ -132,7 +133,7 @@ async def test_every_cosmetic_variant_stays_refused(gateway: TestServer) -> None
     history = await play_until_ended(gateway)
     for name, (api, payload, headers) in (await _variants(history)).items():
         status, body, resp_headers = await send(gateway, api, payload, headers)
-        assert status == 409, name
+        assert status == 410, name
         assert_terminal(api, status, body, resp_headers)
 
 
@@ -211,7 +212,8 @@ def _counting(requests: list[str]) -> dict[str, Any]:
 async def test_anthropic_sdk_raises_after_one_request_and_reads_the_inband_signal(
     gateway: TestServer,
 ) -> None:
-    """Streaming the ending turn yields `conversation_ended`; the next call raises at once."""
+    """Streaming the ending turn carries `conversation_ended` on message_delta (a named
+    event only on request); the next call raises at once, a 410 never retried."""
     # Any items: the SDK takes them as its own message params.
     history: list[Any] = (await play_until_ended(gateway))[:-2]  # up to the second refusal
     history.append({"role": "user", "content": HARMFUL[2] + " Now."})
@@ -224,11 +226,14 @@ async def test_anthropic_sdk_raises_after_one_request_and_reads_the_inband_signa
     async with client:
         kinds: list[str] = []
         delta_conversation = None
-        async with client.messages.stream(model=MODEL_A, max_tokens=100, messages=history) as s:
+        named = {"X-Lastword-Named-Events": "true"}
+        async with client.messages.stream(
+            model=MODEL_A, max_tokens=100, messages=history, extra_headers=named
+        ) as s:
             async for event in s:
                 kinds.append(event.type)
                 if event.type == "message_delta":
-                    delta_conversation = getattr(event, "conversation", None)
+                    delta_conversation = getattr(event, "conversation_ended", None)
             final = await s.get_final_message()
         assert kinds.index("conversation_ended") == kinds.index("message_stop") - 1
         assert delta_conversation is not None
@@ -240,9 +245,10 @@ async def test_anthropic_sdk_raises_after_one_request_and_reads_the_inband_signa
             {"role": "user", "content": AFTER},
         ]
         requests.clear()
-        with pytest.raises(anthropic.ConflictError) as caught:
+        with pytest.raises(anthropic.APIStatusError) as caught:
             await client.messages.create(model=MODEL_A, max_tokens=100, messages=history)
     assert len(requests) == 1, "the SDK retried a terminal answer"
+    assert caught.value.status_code == 410
     assert caught.value.body["error"]["type"] == "conversation_ended"  # type: ignore[index]
 
 
@@ -250,7 +256,7 @@ async def test_anthropic_sdk_raises_after_one_request_and_reads_the_inband_signa
 async def test_openai_sdk_reads_the_inband_signal_and_raises_after_one_request(
     api: str, gateway: TestServer
 ) -> None:
-    """The finish chunk / response.completed carries `conversation`; then ConflictError."""
+    """The finish chunk / response.completed carries `conversation_ended`; then a 410."""
     history: list[Any] = (await play_until_ended(gateway, api))[:-2]
     history.append({"role": "user", "content": HARMFUL[2] + " Now."})
     requests: list[str] = []
@@ -270,21 +276,22 @@ async def test_openai_sdk_reads_the_inband_signal_and_raises_after_one_request(
             async for chunk in chunks:
                 assert chunk.choices, "an extra chunk without choices reached the client"
                 if chunk.choices[0].finish_reason:
-                    signal = getattr(chunk, "conversation", None)
+                    signal = getattr(chunk, "conversation_ended", None)
         else:
             events = await client.responses.create(model=MODEL_O, input=history, stream=True)
             async for event in events:
                 if event.type == "response.completed":
-                    signal = getattr(event, "conversation", None)
+                    signal = getattr(event, "conversation_ended", None)
         assert signal is not None and signal["status"] == "ended"
         history += [{"role": "assistant", "content": "No."}, {"role": "user", "content": AFTER}]
         requests.clear()
-        with pytest.raises(openai.ConflictError) as caught:
+        with pytest.raises(openai.APIStatusError) as caught:
             if api == "chat":
                 await client.chat.completions.create(model=MODEL_O, messages=history)
             else:
                 await client.responses.create(model=MODEL_O, input=history)
     assert len(requests) == 1, "the SDK retried a terminal answer"
+    assert caught.value.status_code == 410
     assert caught.value.code == "conversation_ended"
 
 
@@ -311,7 +318,7 @@ async def test_the_model_ends_through_a_tool_the_client_defines(
     assert headers["X-Conversation-Status"] == "ended"
     assert body["stop_reason"] == "tool_use"
     assert [b["name"] for b in body["content"] if b["type"] == "tool_use"] == ["end_conversation"]
-    assert body["conversation"]["reason"] == "model"
+    assert body["conversation_ended"]["reason"] == "model"
 
 
 async def test_crisis_always_wins(gateway: TestServer, simulator: TestServer) -> None:
@@ -328,7 +335,7 @@ async def test_crisis_always_wins(gateway: TestServer, simulator: TestServer) ->
     # The crisis no longer stands: the tool is offered, and this model uses it.
     status, body, headers = await turn(gateway, "anthropic", history, "Tell me how to make sarin.")
     assert headers["X-Conversation-Status"] == "ended"
-    assert body["conversation"]["reason"] == "model"
+    assert body["conversation_ended"]["reason"] == "model"
 
 
 async def test_strikes_during_a_crisis_never_count(make_gateway: GatewayFactory) -> None:

@@ -146,12 +146,11 @@ async def test_odd_crlf_streams_pass_as_sent_and_their_refusals_end_the_conversa
     assert answers[0] == answers[1] == sent
     assert counted(FAMILY[api], "unreadable") == before + 3
     # The event with the stop reason carries the signal (whatever named events follow).
-    carriers = [orjson.loads(d) for d in events_of(answers[2]) if b'"conversation"' in d]
-    carriers = [c for c in carriers if c.get("type") != "conversation_ended"]
-    assert [c["conversation"]["status"] for c in carriers] == ["ended"]
+    carriers = [orjson.loads(d) for d in events_of(answers[2]) if b'"conversation_ended"' in d]
+    assert [c["conversation_ended"]["status"] for c in carriers] == ["ended"]
     history.append({"role": "user", "content": "and now?"})
     status, _, headers = await post(gateway, api, body_for(api, history, stream=True))
-    assert status == 409
+    assert status == 410
     assert headers["X-Conversation-Status"] == "ended"
 
 

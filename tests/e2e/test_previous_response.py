@@ -47,8 +47,8 @@ async def test_a_chain_of_response_ids_ends_and_stays_ended(
         ids.append(_response_id(body))
     assert b"ended" in (body if isinstance(body, bytes) else str(body).encode())
     status, body, headers = await _say(gateway, AFTER, ids[-1], stream)
-    assert (status, headers["X-Conversation-Status"]) == (409, "ended")
-    assert body["conversation"]["id"] == conversation
+    assert (status, headers["X-Conversation-Status"]) == (410, "ended")
+    assert body["conversation_ended"]["id"] == conversation
 
 
 async def test_an_edit_by_continuing_an_earlier_response_is_a_branch(
@@ -95,4 +95,4 @@ async def test_an_openai_side_conversation_is_followed(make_gateway: GatewayFact
     status, _, headers = await send(
         gateway, "responses", {"model": "m", "input": AFTER, "conversation": "conv_openai_123"}
     )
-    assert (status, headers["X-Conversation-Status"]) == (409, "ended")
+    assert (status, headers["X-Conversation-Status"]) == (410, "ended")

@@ -88,9 +88,9 @@ async def play_trials(urls: list[str], tag: str) -> list[int]:
             if conversation != "ended":
                 missed.append(trial)
                 continue
-            assert status >= 400
+            assert status == 410
             assert body["error"]["type"] == "conversation_ended"
-            assert body["conversation"]["reason"] == "strikes"
+            assert body["conversation_ended"]["reason"] == "strikes"
     return missed
 
 

@@ -31,7 +31,7 @@ async def test_the_ending_holds_on_every_store(
     gateway = await make_gateway(store=url[backend])
     history = await play_until_ended(gateway)
     status, _, _ = await turn(gateway, "anthropic", history, AFTER)
-    assert status == 409
+    assert status == 410
 
 
 async def test_an_acknowledged_ending_survives_a_restart(
@@ -44,7 +44,7 @@ async def test_an_acknowledged_ending_survives_a_restart(
     await first.close()
     second = await make_gateway(store=url)
     status, _, headers = await turn(second, "anthropic", history, AFTER)
-    assert (status, headers["X-Conversation-Status"]) == (409, "ended")
+    assert (status, headers["X-Conversation-Status"]) == (410, "ended")
 
 
 async def test_replicas_on_one_redis_share_endings(
@@ -55,7 +55,7 @@ async def test_replicas_on_one_redis_share_endings(
     two = await make_gateway(store=clean_redis)
     history = await play_until_ended(one)
     status, _, _ = await turn(two, "chat", history, AFTER)
-    assert status == 409
+    assert status == 410
 
 
 @pytest.mark.parametrize("api", ["anthropic", "chat", "responses"])

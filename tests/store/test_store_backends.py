@@ -21,10 +21,12 @@ from gateway.store import (
     Retention,
     SQLiteStore,
     StoreError,
+    StoreFormatError,
     Strike,
     open_store,
 )
-from gateway.store.redis import RedisStore
+from gateway.store.redis import SCHEMA_KEY, RedisStore
+from gateway.store.redis import SCHEMA_VERSION as REDIS_SCHEMA
 from gateway.store.sqlite_schema import SCHEMA, SCHEMA_VERSION
 from tests.store.redis_server import free_port
 from tests.store.store_helpers import START, FakeClock
@@ -88,32 +90,47 @@ async def test_sqlite_state_survives_reopen(tmp_path: Path, clock: FakeClock) ->
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
-async def test_sqlite_version_1_file_is_migrated_on_open(tmp_path: Path, clock: FakeClock) -> None:
-    """A file written by schema version 1 gains the responses table and the strikes' paths,
-    and keeps its records (its strikes read with no path)."""
+@pytest.mark.parametrize("version", [1, 2, 3])
+async def test_sqlite_file_from_before_contract_2_is_refused(tmp_path: Path, version: int) -> None:
+    """A file whose paths were written with assistant turns in them (schema 1 to 3) is
+    refused with a clear StoreError, and left as it was."""
     path = tmp_path / "lastword.db"
     with closing(sqlite3.connect(path)) as conn:
-        conn.executescript(SCHEMA)  # exactly what version 1 ran on a new file
-        conn.execute("INSERT INTO schema_version VALUES (1)")
+        conn.executescript(SCHEMA)
+        conn.execute("INSERT INTO schema_version VALUES (?)", (version,))
         conn.execute(
             "INSERT INTO strikes VALUES (NULL, ?, ?, 'fp-1', 'violence', 'x', ?)", (T, C, START)
         )
-        conn.execute("INSERT INTO aliases VALUES (?, ?, 'thread', ?)", (T, C, START))
         conn.commit()
-    link = ResponseLink(T, "resp_1", C, PATH, START)
-    for _ in range(2):  # the second open finds nothing left to migrate
-        store = await SQLiteStore.open(path, clock=clock)
-        try:
-            (old,) = (await store.path_state(T, C, PATH)).strikes
-            assert old == Strike(T, C, "fp-1", "violence", "x", START, ())
-            assert await store.resolve(T, "thread") == C
-            await store.link_response(link)
-            assert await store.linked_response(T, "resp_1") == link
-        finally:
-            await store.close()
+    with pytest.raises(StoreError, match=f"schema version {version} was written by an older"):
+        await SQLiteStore.open(path)
     with closing(sqlite3.connect(path)) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
-        assert conn.execute("SELECT COUNT(*) FROM responses").fetchone() == (1,)
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(version,)]
+        assert conn.execute("SELECT COUNT(*) FROM strikes").fetchone() == (1,)
+
+
+async def test_redis_schema_is_marked_then_checked(redis_url: str) -> None:
+    """A new Redis is marked with this gateway's schema; one holding Lastword keys and no
+    mark, or another schema, is refused (StoreFormatError); nothing is changed."""
+    client = Redis.from_url(redis_url)
+    store = RedisStore.from_url(redis_url)
+    try:
+        await client.flushdb()
+        await store.check()
+        assert await client.get(SCHEMA_KEY) == str(REDIS_SCHEMA).encode()
+        await store.check()  # marked: checks again, quietly
+        await client.flushdb()
+        await client.set("lastword:conv:t:conv_x:strikes", "old")
+        with pytest.raises(StoreFormatError, match="older Lastword"):
+            await store.check()
+        assert await client.get(SCHEMA_KEY) is None
+        await client.set(SCHEMA_KEY, "1")
+        with pytest.raises(StoreFormatError, match="schema 1"):
+            await store.check()
+    finally:
+        await client.flushdb()
+        await client.aclose()
+        await store.close()
 
 
 async def test_sqlite_newer_schema_is_refused(tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ async def send(page: Page, text: str) -> None:
 
 
 async def test_a_conversation_in_the_browser(demo: WebDemo, page: Page) -> None:
-    """Streaming, the crisis banner, the ending, an edited branch, the 409, starting over."""
+    """Streaming, the crisis banner, the ending, an edited branch, the 410, starting over."""
     errors: list[str] = []  # uncaught exceptions in the page's script
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     messages = page.locator("#messages article")
@@ -152,7 +152,7 @@ async def test_a_conversation_in_the_browser(demo: WebDemo, page: Page) -> None:
     await snap(page, "4-edited-branch")
 
     # The ended thread comes back (a reload restores the stored history), and the page does
-    # not know it ended: its next message gets the gateway's 409, and the page shows it.
+    # not know it ended: its next message gets the gateway's 410, and the page shows it.
     restore = "([key, value]) => sessionStorage.setItem(key, value)"
     await page.evaluate(restore, [STORAGE_KEY, ended_history])
     await page.reload()
@@ -160,12 +160,12 @@ async def test_a_conversation_in_the_browser(demo: WebDemo, page: Page) -> None:
     await expect(field).to_be_enabled()
     async with page.expect_response("**/api/messages") as response:
         await send(page, AFTER)
-    assert (await response.value).status == 409
+    assert (await response.value).status == 410
     await expect(ended).to_be_visible()
     await expect(field).to_be_disabled()
     await expect(field).to_have_value(AFTER)
     await expect(messages).to_have_count(2 * len(HARMFUL))
-    await snap(page, "5-terminal-409")
+    await snap(page, "5-terminal-410")
 
     # The notice's own button starts over; the unsent draft stays in the input.
     await ended.get_by_role("button", name="Start a new conversation").click()

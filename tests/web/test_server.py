@@ -120,7 +120,7 @@ async def test_the_page_and_its_files_are_served(
 
 
 async def test_the_terminal_answer_passes_through() -> None:
-    """Through the real gateway: the ending in band, then the 409 with its headers and body."""
+    """Through the real gateway: the ending in band, then the 410 with its headers and body."""
     async with web_demo(token_delay=0) as demo:
         url = demo.url + "api/messages"
         headers = {"Accept-Language": "en-US"}
@@ -132,13 +132,14 @@ async def test_the_terminal_answer_passes_through() -> None:
                     assert r.status == 200
                     stream = await r.read()
                 history.append({"role": "assistant", "content": "I can't help with that."})
-            assert b"event: conversation_ended" in stream
+            assert b'"conversation_ended":{' in stream
+            assert b"event: conversation_ended" not in stream
             history.append({"role": "user", "content": "Can we talk about something else?"})
             async with session.post(url, json={"messages": history}, headers=headers) as r:
-                assert r.status == 409
+                assert r.status == 410
                 assert r.headers["X-Conversation-Status"] == "ended"
                 assert r.headers["X-Conversation-Id"].startswith("conv_")
                 assert r.headers["x-should-retry"] == "false"
                 body = orjson.loads(await r.read())
         assert body["error"]["type"] == "conversation_ended"
-        assert body["conversation"]["status"] == "ended"
+        assert body["conversation_ended"]["status"] == "ended"

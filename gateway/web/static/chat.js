@@ -8,9 +8,8 @@
 //     the text as it arrives.
 //  3. Show the helplines when the gateway attaches `crisis_resources`.
 //  4. Treat the end signal as final. It comes in band on the turn that ends the
-//     conversation (a `conversation_ended` event, and a `conversation` object with status
-//     "ended" on `message_delta`), or as a 409 with error type `conversation_ended` to any
-//     later attempt. Either way: disable the input, offer a new conversation.
+//     conversation (a `conversation_ended` object with status "ended" on `message_delta`),
+//     or as a 410 with error type `conversation_ended` to any later attempt. Either way: disable the input, offer a new conversation.
 //  5. Let the user edit an earlier message: the history is cut there, and what they send
 //     next is a new branch, which the gateway lets through.
 //
@@ -24,7 +23,7 @@ const STORAGE_KEY = "lastword-demo-history";
 
 // The history as the Messages API wants it: [{role: "user" | "assistant", content: "..."}].
 // Kept in sessionStorage so that a reload keeps the thread. Whether the thread has ended
-// is deliberately not kept: the gateway owns that, and answers 409 to the next send.
+// is deliberately not kept: the gateway owns that, and answers 410 to the next send.
 let history = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || "[]");
 let ended = false; // the gateway said this conversation has ended
 let busy = false; // an answer is streaming
@@ -61,7 +60,7 @@ async function* readEvents(response) {
 }
 
 // Reads one streamed answer, writing its text into `bubble` as it comes.
-// Returns the text and, when this turn ended the conversation, the `conversation` object.
+// Returns the text and, when this turn ended the conversation, the `conversation_ended` object.
 async function readAnswer(response, bubble) {
   let text = "";
   let endedBy = null;
@@ -69,12 +68,8 @@ async function readAnswer(response, bubble) {
   for await (const { event, data } of readEvents(response)) {
     switch (event) {
       case "message_start":
-        // The gateway attaches crisis resources to the first event of the stream...
+        // The gateway attaches crisis resources to the first event of the stream.
         if (data.crisis_resources) showCrisis(data.crisis_resources);
-        break;
-      case "crisis_resources":
-        // ...and sends them again as a named event. Showing them twice changes nothing.
-        showCrisis(data);
         break;
       case "content_block_delta":
         if (data.delta.type === "text_delta") {
@@ -83,11 +78,10 @@ async function readAnswer(response, bubble) {
         }
         break;
       case "message_delta":
-        // The event that carries the stop reason also carries the end signal.
-        if (data.conversation?.status === "ended") endedBy = data.conversation;
-        break;
-      case "conversation_ended":
-        endedBy = data.conversation;
+        // The event that carries the stop reason also carries the end signal, and the
+        // helplines when the crisis was only recognised in the answer.
+        if (data.conversation_ended?.status === "ended") endedBy = data.conversation_ended;
+        if (data.crisis_resources) showCrisis(data.crisis_resources);
         break;
       case "message_stop":
         complete = true;
@@ -132,8 +126,10 @@ async function send(text) {
       const body = await response.json().catch(() => ({}));
       takeBack();
       // The terminal answer: this thread continues an ended one and will never be served.
-      if (response.status === 409 && body.error?.type === "conversation_ended") {
-        showEnded(body.conversation);
+      // Helplines ride on error answers too: a person in crisis is never left without them.
+      if (body.crisis_resources) showCrisis(body.crisis_resources);
+      if (response.status === 410 && body.error?.type === "conversation_ended") {
+        showEnded(body.conversation_ended);
       } else {
         showError(body.error?.message || `The request failed (HTTP ${response.status}).`);
       }
