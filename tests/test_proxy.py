@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -121,19 +122,22 @@ async def test_a_body_over_the_limit_gets_a_413(api: str, make_gateway: GatewayF
     assert_error_shape(api, answer)
 
 
-def _closed_port() -> int:
+@pytest.fixture
+def refusing_port() -> Iterator[int]:
+    """A loopback port bound and never listened on: connections are refused, and no other
+    server can take the port while the test runs (a port merely freed could be reused)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        yield int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize("api", ROUTES)
 @pytest.mark.parametrize("stream", [False, True])
 async def test_an_unreachable_upstream_gets_a_502(
-    api: str, stream: bool, make_gateway: GatewayFactory
+    api: str, stream: bool, make_gateway: GatewayFactory, refusing_port: int
 ) -> None:
     """Nothing listens upstream: 502 in the caller's format, streaming or not."""
-    dead = f"http://127.0.0.1:{_closed_port()}"
+    dead = f"http://127.0.0.1:{refusing_port}"
     gateway = await make_gateway(anthropic_upstream=dead, openai_upstream=dead)
     path, body = ROUTES[api]
     status, answer, _ = await post(gateway, path, {**body, "stream": stream})

@@ -142,12 +142,13 @@ async def test_failures_are_not_cached(make_classifier: MakeClassifier, script: 
 
 async def test_unreachable_upstream_is_an_error(session: aiohttp.ClientSession) -> None:
     """A refused connection fails open as an `error`."""
+    # Bound and never listened on, for the whole test: refused, and no one else's port.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    settings = ClassifierSettings(url=f"http://127.0.0.1:{port}")
-    before = calls("error")
-    verdict = await Classifier(settings, session).classify("t", FP_A)
+        settings = ClassifierSettings(url=f"http://127.0.0.1:{port}")
+        before = calls("error")
+        verdict = await Classifier(settings, session).classify("t", FP_A)
     assert verdict.failed
     assert calls("error") == before + 1
 
