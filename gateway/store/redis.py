@@ -6,13 +6,15 @@ Keys (all under `lastword:`), per conversation `conv:<tenant>:<conversation id>:
 - `alias`: the conversation's alias; and `alias:<tenant>:<alias>` the way back.
 `response:<tenant>:<response id>` holds one response link, JSON (see `redis_codec`).
 Audit indexes `endings` and `endings:<tenant>` (sorted sets) and the `lifted` hash (ending JSON
--> lifted time) span conversations, as does `crisis:<tenant>` (one member per crisis turn). A conversation's records are few, so path reads fetch
-them whole and keep the path's fingerprints locally: the request carries no fingerprint list.
+-> lifted time) span conversations, as does `crisis:<tenant>` (one member per crisis turn).
+A conversation's records are few, so path reads fetch them whole and keep the path's
+fingerprints locally: the request carries no fingerprint list.
 Every key gets the TTL of its retention, refreshed on write, so memory stays bounded.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -199,7 +201,7 @@ class RedisStore:
         """The tenant's endings and crisis turns counted between consecutive `edges`, one
         call (crisis marks written before the crisis-turn index existed are not counted)."""
         now, ret = self._clock(), self._retention
-        spans = list(zip(edges, edges[1:], strict=False))
+        spans = list(itertools.pairwise(edges))
         bounds: list[str | int] = [len(spans)]
         for floor in (cutoff(ret.endings, now), cutoff(ret.crisis, now)):
             for lo, hi in spans:

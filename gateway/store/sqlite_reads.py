@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Sequence
 
@@ -82,7 +83,7 @@ def activity(
 ) -> Activity:
     """The tenant's endings and crisis turns counted between consecutive `edges`."""
     endings, crisis = [], []
-    for lo, hi in zip(edges, edges[1:], strict=False):
+    for lo, hi in itertools.pairwise(edges):
         params = {"t": tenant, "lo": lo, "hi": hi, **floors}
         endings.append(int(conn.execute(sql.COUNT_ENDINGS, params).fetchone()[0]))
         crisis.append(int(conn.execute(sql.COUNT_CRISIS, params).fetchone()[0]))

@@ -33,7 +33,9 @@ async def test_counts_fall_in_half_open_intervals(store: Store, clock: FakeClock
     assert found == Activity(EDGES, (2, 1, 0), (0, 0, 2))
 
 
-async def test_lifted_endings_count_and_other_tenants_do_not(store: Store, clock: FakeClock) -> None:
+async def test_lifted_endings_count_and_other_tenants_do_not(
+    store: Store, clock: FakeClock
+) -> None:
     """An ending lifted on appeal still counts where it happened; another tenant's never do."""
     await store.end(ending("c1", START + 10))
     await store.unlock(Unlock(T, "c1", "reviewer", "appeal granted", START + 20))
