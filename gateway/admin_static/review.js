@@ -65,6 +65,16 @@ function cell(content, className) {
   return td;
 }
 
+// A row of `table`; each cell carries its column's name, which narrow screens show
+// beside it when the table is laid out as one card per row.
+function tableRow(table, cells) {
+  const names = [...table.tHead.rows[0].cells].map((th) => th.textContent);
+  const tr = document.createElement("tr");
+  cells.forEach((td, i) => { if (names[i] && td.colSpan === 1) td.dataset.label = names[i]; });
+  tr.append(...cells);
+  return tr;
+}
+
 function fillTable(table, rows, emptyText) {
   const tbody = table.tBodies[0];
   tbody.replaceChildren();
@@ -73,15 +83,14 @@ function fillTable(table, rows, emptyText) {
     td.colSpan = table.tHead.rows[0].cells.length;
     rows = [[td]];
   }
-  for (const cells of rows) {
-    const tr = document.createElement("tr");
-    tr.append(...cells);
-    tbody.append(tr);
-  }
+  for (const cells of rows) tbody.append(tableRow(table, cells));
 }
 
 function lifted(at) {
-  return at ? cell(timeElement(at), "state-lifted") : cell("no, standing", "state-ended");
+  if (!at) return cell("no, standing", "state-ended");
+  const td = cell("yes, ", "state-lifted");
+  td.append(timeElement(at));
+  return td;
 }
 
 function showError(message) {
@@ -125,12 +134,13 @@ function endingRow(ending) {
   open.setAttribute("aria-label",
     `Open the record of ${ending.conversation_id}, ended ${ending.at.slice(0, 19).replace("T", " ")}`);
   open.addEventListener("click", () => openRecord(ending.conversation_id));
-  const alias = cell(aliases.get(ending.conversation_id) ?? "…");
+  const known = aliases.has(ending.conversation_id);
+  const alias = cell(known ? aliases.get(ending.conversation_id) || "none" : "…");
   alias.dataset.aliasFor = ending.conversation_id;
-  const tr = document.createElement("tr");
-  tr.append(cell(timeElement(ending.at)), cell(open), alias, cell(ending.reason),
-            cell(ending.categories.join(", ") || "none"), lifted(ending.lifted_at));
-  return tr;
+  return tableRow($("endings"), [
+    cell(timeElement(ending.at)), cell(open), alias, cell(ending.reason),
+    cell(ending.categories.join(", ") || "none"), lifted(ending.lifted_at),
+  ]);
 }
 
 // The endings list carries no aliases: each conversation's record names it.
@@ -175,9 +185,11 @@ function drawChart(chart, buckets, key) {
   }
   const axis = document.createElement("div");
   axis.className = "axis";
-  for (const at of [buckets[0].start, buckets[buckets.length - 1].start]) {
+  const first = buckets[0].start, last = buckets[buckets.length - 1].start;
+  for (const text of [`from ${first.slice(0, 16).replace("T", " ")} UTC`,
+                      `${last.slice(11, 16)} UTC, this hour`]) {
     const tick = document.createElement("span");
-    tick.textContent = `${at.slice(11, 16)} UTC`;
+    tick.textContent = text;
     axis.append(tick);
   }
   chart.after(axis);
