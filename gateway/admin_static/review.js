@@ -330,7 +330,11 @@ function start() {
   }
   $("sign-in").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", () => { signOut(); $("token").focus(); });
-  $("more-endings").addEventListener("click", () => loadEndings(true).catch(failed));
+  $("more-endings").addEventListener("click", async () => {
+    const more = $("more-endings");
+    more.disabled = true; // one page at a time: a second click must not repeat it
+    try { await loadEndings(true); } catch (error) { failed(error); } finally { more.disabled = false; }
+  });
   $("open-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const name = $("conversation").value.trim();
