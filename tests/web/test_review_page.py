@@ -18,7 +18,7 @@ from gateway.conversation import tenant_of
 from tests.conftest import GatewayFactory, base_url
 from tests.e2e.conversation_play import GREETING, Message, turn
 from tests.e2e.sdk_calls import KEY
-from tests.test_admin import TOKEN, end_thread
+from tests.test_admin import OWNER, TOKEN, admin, end_thread
 from tests.web.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE
 from tests.web.browser import serious_violations as axe_violations
 
@@ -28,6 +28,7 @@ CRISIS = "I want to kill myself."
 NOTE = "Appeal granted: the questions were for a chemistry exam."
 REVIEWER = "reviewer@example.com"
 VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
+PAGE_SIZE = 25  # endings the page asks for at a time (review.js)
 HAVE_CHROMIUM = Path(CHROMIUM).is_file()
 
 
@@ -207,6 +208,33 @@ async def test_a_reviewer_reads_endings_opens_a_record_and_unlocks_it(
     await expect(page.get_by_label("Admin token")).to_be_focused()
     await expect(page.locator("#review")).to_be_hidden()
     assert await page.evaluate("sessionStorage.length") == 0
+
+
+@pytest.mark.parametrize("viewport", ["phone"])
+async def test_older_endings_are_a_button_away(
+    make_gateway: GatewayFactory, browser_page: Page, viewport: str
+) -> None:
+    """Past the first page of endings, the button brings the older ones, then goes away."""
+    gateway = await make_gateway(admin_token=TOKEN)
+    for i in range(PAGE_SIZE + 5):
+        body = {"note": "test ending", "actor": "ops"}
+        status, _, _ = await admin(
+            gateway, f"/admin/conversations/conv_{i:04d}/end", OWNER, "POST", body
+        )
+        assert status == 200
+    page = browser_page
+    await page.goto(base_url(gateway) + "/admin/ui")
+    await sign_in(page)
+    rows = page.locator("#endings tbody tr")
+    await expect(rows).to_have_count(PAGE_SIZE)
+    await expect(rows.nth(0)).to_contain_text(f"conv_{PAGE_SIZE + 4:04d}")
+    await page.get_by_role("button", name="Show older endings").click()
+    await expect(rows).to_have_count(PAGE_SIZE + 5)
+    await expect(rows.nth(PAGE_SIZE + 4)).to_contain_text("conv_0000")
+    await expect(page.get_by_role("button", name="Show older endings")).to_be_hidden()
+    await expect(page.locator("#stats-totals")).to_contain_text(f"{PAGE_SIZE + 5} endings")
+    await snap(page, f"older-endings-{viewport}")
+    await accessible(page)
 
 
 @pytest.mark.parametrize("viewport", ["desktop"])
