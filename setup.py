@@ -17,6 +17,8 @@ setup(
     package_data={
         # The web demo's page: `lastword demo --web` serves it from the package.
         "gateway.web": ["static/*"],
+        # The reviewer's page: the gateway serves it at /admin/ui/.
+        "gateway.admin_static": ["*.html", "*.css", "*.js"],
         "gateway.rules": ["*.yaml"],
     },
 )

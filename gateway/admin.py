@@ -253,7 +253,12 @@ async def _off(_request: web.Request) -> web.StreamResponse:
 
 def add_admin_routes(router: web.UrlDispatcher, settings: Settings, runtime: Runtime) -> None:
     """Claim every `/admin` path; call before the passthrough catch-all is added."""
+    # Imported here: the page and the stats build on this module's helpers.
+    from gateway.admin_page import add_page_routes  # noqa: PLC0415
+    from gateway.admin_stats import stats_handler  # noqa: PLC0415
+
     secret = settings.admin_token.get_secret_value() if settings.admin_token else ""
+    add_page_routes(router, api_on=bool(secret))
     if not secret:
         router.add_route("*", ADMIN_PATHS, _off)
         return
@@ -284,6 +289,7 @@ def add_admin_routes(router: web.UrlDispatcher, settings: Settings, runtime: Run
     router.add_post("/admin/conversations/{id}/unlock", guarded(unlock_conversation))
     router.add_post("/admin/conversations/{id}/end", guarded(end_conversation))
     router.add_get("/admin/endings", guarded(list_endings))
+    router.add_get("/admin/stats", guarded(stats_handler(settings.retention)))
 
     async def reload_rules(_request: web.Request, _tenant: str, _store: Store) -> Json:
         try:

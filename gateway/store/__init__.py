@@ -13,6 +13,7 @@ from gateway.store.sqlite import SQLiteStore
 from gateway.store.types import (
     DEFAULT_RETENTION,
     WHOLE_CONVERSATION,
+    Activity,
     ConversationRecord,
     ConversationState,
     CrisisMark,
@@ -29,6 +30,7 @@ from gateway.store.types import (
 
 __all__ = [
     "WHOLE_CONVERSATION",
+    "Activity",
     "ConversationRecord",
     "ConversationState",
     "CrisisMark",

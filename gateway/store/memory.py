@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from gateway.store.types import (
     DEFAULT_RETENTION,
+    Activity,
     ConversationRecord,
     ConversationState,
     CrisisMark,
@@ -19,6 +20,7 @@ from gateway.store.types import (
     Retention,
     Strike,
     Unlock,
+    bucketed,
     cutoff,
 )
 
@@ -130,6 +132,18 @@ class MemoryStore:
         ]
         found.sort(key=lambda e: e.at, reverse=True)
         return found[: max(limit, 0)]
+
+    async def activity(self, tenant: str, edges: Sequence[float]) -> Activity:
+        """The tenant's endings and crisis turns counted between consecutive `edges`."""
+        now = self._clock()
+        ending_floor = cutoff(self._retention.endings, now)
+        crisis_floor = cutoff(self._retention.crisis, now)
+        mine = [conv for (t, _), conv in self._conversations.items() if t == tenant]
+        endings = (e.at for conv in mine for e in conv.endings if e.at > ending_floor)
+        # One turn's marks (one per crisis category) share their fingerprint and time.
+        turns = {(c.conversation_id, c.fingerprint, c.at) for conv in mine for c in conv.crisis}
+        crisis = (at for _, _, at in turns if at > crisis_floor)
+        return Activity(tuple(edges), bucketed(endings, edges), bucketed(crisis, edges))
 
     async def link_response(self, link: ResponseLink) -> None:
         """Remember where a relayed response left its conversation; the same id replaces it."""

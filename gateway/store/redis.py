@@ -6,13 +6,15 @@ Keys (all under `lastword:`), per conversation `conv:<tenant>:<conversation id>:
 - `alias`: the conversation's alias; and `alias:<tenant>:<alias>` the way back.
 `response:<tenant>:<response id>` holds one response link, JSON (see `redis_codec`).
 Audit indexes `endings` and `endings:<tenant>` (sorted sets) and the `lifted` hash (ending JSON
--> lifted time) span conversations. A conversation's records are few, so path reads fetch
-them whole and keep the path's fingerprints locally: the request carries no fingerprint list.
+-> lifted time) span conversations, as does `crisis:<tenant>` (one member per crisis turn).
+A conversation's records are few, so path reads fetch them whole and keep the path's
+fingerprints locally: the request carries no fingerprint list.
 Every key gets the TTL of its retention, refreshed on write, so memory stays bounded.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +31,7 @@ from gateway.store import redis_codec as codec
 from gateway.store import redis_scripts as lua
 from gateway.store.types import (
     DEFAULT_RETENTION,
+    Activity,
     ConversationRecord,
     ConversationState,
     CrisisMark,
@@ -116,8 +119,9 @@ class RedisStore:
     async def mark_crisis(self, mark: CrisisMark) -> None:
         """Record a crisis signal on the mark's fingerprint."""
         ttl = self._retention.crisis
+        keys = [_key(mark, "crisis"), f"{PREFIX}crisis:{mark.tenant}"]
         args = (codec.member(mark), repr(mark.at), _floor(ttl, self._clock()), _ttl(ttl))
-        await self._call("MARK_CRISIS", [_key(mark, "crisis")], args)
+        await self._call("MARK_CRISIS", keys, (*args, codec.turn_member(mark)))
 
     async def end(self, ending: Ending) -> Ending:
         """End at the fingerprint, or return the ending standing there."""
@@ -192,6 +196,19 @@ class RedisStore:
             "ENDINGS", [index, f"{PREFIX}lifted"], (ceiling, floor, limit)
         )
         return [codec.ending(m, at) for m, at in zip(members, lifted, strict=True)]
+
+    async def activity(self, tenant: str, edges: Sequence[float]) -> Activity:
+        """The tenant's endings and crisis turns counted between consecutive `edges`, one
+        call (crisis marks written before the crisis-turn index existed are not counted)."""
+        now, ret = self._clock(), self._retention
+        spans = list(itertools.pairwise(edges))
+        bounds: list[str | int] = [len(spans)]
+        for floor in (cutoff(ret.endings, now), cutoff(ret.crisis, now)):
+            for lo, hi in spans:
+                bounds += [f"({floor!r}" if floor >= lo else repr(lo), f"({hi!r}"]
+        keys = [f"{PREFIX}endings:{tenant}", f"{PREFIX}crisis:{tenant}"]
+        endings, crisis = await self._call("ACTIVITY", keys, bounds)
+        return Activity(tuple(edges), tuple(map(int, endings)), tuple(map(int, crisis)))
 
     async def link_response(self, link: ResponseLink) -> None:
         """Remember where a relayed response left its conversation; the same id replaces it."""

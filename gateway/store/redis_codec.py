@@ -24,6 +24,11 @@ def member(record: Strike | Ending | CrisisMark | Unlock) -> str:
     return orjson.dumps([os.urandom(8).hex(), data]).decode()
 
 
+def turn_member(mark: CrisisMark) -> str:
+    """A crisis mark's turn in the tenant's crisis-turn index: the same for each category."""
+    return orjson.dumps([mark.conversation_id, mark.fingerprint, mark.at]).decode()
+
+
 def _load(member: bytes) -> dict[str, Any]:
     data: dict[str, Any] = orjson.loads(member)[1]
     return data

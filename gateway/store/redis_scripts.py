@@ -28,12 +28,16 @@ return {
 }
 """
 
-# KEYS: crisis
-# ARGV: member, score, floor, TTL ms
+# KEYS: crisis, the tenant's crisis-turn index
+# ARGV: member, score, floor, TTL ms, turn member
+# The index holds one member per turn, so a turn's marks (one per category) count once.
 MARK_CRISIS = """
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-if ARGV[4] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[5])
+for i = 1, 2 do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[3])
+  if ARGV[4] ~= '' then redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+end
 """
 
 # KEYS: endings, standing, index, tenant index, lifted
@@ -127,6 +131,18 @@ for i, member in ipairs(endings) do lifted[i] = redis.call('HGET', KEYS[2], memb
 return {endings, lifted}
 """
 
+# KEYS: the tenant's endings index, its crisis-turn index
+# ARGV: interval count n, then n (min, max) score bounds for endings, then n for crisis
+ACTIVITY = """
+local n = tonumber(ARGV[1])
+local endings, crisis = {}, {}
+for i = 1, n do
+  endings[i] = redis.call('ZCOUNT', KEYS[1], ARGV[2 * i], ARGV[2 * i + 1])
+  crisis[i] = redis.call('ZCOUNT', KEYS[2], ARGV[2 * (n + i)], ARGV[2 * (n + i) + 1])
+end
+return {endings, crisis}
+"""
+
 SCRIPTS = {
     "STATE": STATE,
     "MARK_CRISIS": MARK_CRISIS,
@@ -135,4 +151,5 @@ SCRIPTS = {
     "SET_ALIAS": SET_ALIAS,
     "CONVERSATION": CONVERSATION,
     "ENDINGS": ENDINGS,
+    "ACTIVITY": ACTIVITY,
 }

@@ -17,6 +17,7 @@ from gateway.store import sqlite_reads as reads
 from gateway.store import sqlite_schema as sql
 from gateway.store.types import (
     DEFAULT_RETENTION,
+    Activity,
     ConversationRecord,
     ConversationState,
     CrisisMark,
@@ -200,6 +201,11 @@ class SQLiteStore:
             "n": max(limit, 0),
         }
         return await self._run(lambda: [sql.ending(r) for r in self._conn.execute(query, params)])
+
+    async def activity(self, tenant: str, edges: Sequence[float]) -> Activity:
+        """The tenant's endings and crisis turns counted between consecutive `edges`."""
+        floors = self._retention.floors(self._clock())
+        return await self._run(reads.activity, self._conn, tenant, tuple(edges), floors)
 
     async def link_response(self, link: ResponseLink) -> None:
         """Remember where a relayed response left its conversation; the same id replaces it."""

@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Sequence
 
 from gateway.store import sqlite_schema as sql
 from gateway.store.types import (
+    Activity,
     ConversationRecord,
     ConversationState,
     CrisisMark,
@@ -74,3 +76,15 @@ def response_link(
     """The tenant's retained link for `response_id`, or None."""
     row = conn.execute(sql.LINKED, (tenant, response_id, floors["responses"])).fetchone()
     return None if row is None else sql.link(row)
+
+
+def activity(
+    conn: sqlite3.Connection, tenant: str, edges: Sequence[float], floors: dict[str, float]
+) -> Activity:
+    """The tenant's endings and crisis turns counted between consecutive `edges`."""
+    endings, crisis = [], []
+    for lo, hi in itertools.pairwise(edges):
+        params = {"t": tenant, "lo": lo, "hi": hi, **floors}
+        endings.append(int(conn.execute(sql.COUNT_ENDINGS, params).fetchone()[0]))
+        crisis.append(int(conn.execute(sql.COUNT_CRISIS, params).fetchone()[0]))
+    return Activity(tuple(edges), tuple(endings), tuple(crisis))

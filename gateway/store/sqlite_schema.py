@@ -104,6 +104,14 @@ WHERE at > :endings AND at < :b ORDER BY at DESC, id DESC LIMIT :n"""
 ENDINGS_TENANT = """
 SELECT tenant, conversation_id, fingerprint, reason, categories, at, lifted_at FROM endings
 WHERE tenant = :t AND at > :endings AND at < :b ORDER BY at DESC, id DESC LIMIT :n"""
+# Per interval [:lo, :hi): endings (lifted included) and crisis turns (a turn's marks, one
+# per category, share conversation, fingerprint and time), both above retention.
+COUNT_ENDINGS = """
+SELECT COUNT(*) FROM endings
+WHERE tenant = :t AND at >= :lo AND at < :hi AND at > :endings"""
+COUNT_CRISIS = """
+SELECT COUNT(*) FROM (SELECT DISTINCT conversation_id, fingerprint, at FROM crisis
+WHERE tenant = :t AND at >= :lo AND at < :hi AND at > :crisis)"""
 INSERT = {
     Strike: "INSERT INTO strikes VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)",
     Ending: "INSERT INTO endings VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -135,6 +136,19 @@ class ConversationRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Activity:
+    """A tenant's endings (lifted ones included) and crisis turns counted per interval:
+    `endings[i]` and `crisis[i]` hold those with `edges[i] <= at < edges[i + 1]`.
+
+    A crisis turn is one turn's crisis marks (one per category matched) counted once.
+    """
+
+    edges: tuple[float, ...]
+    endings: tuple[int, ...]
+    crisis: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Retention:
     """How long records are kept, in seconds (None = forever).
 
@@ -239,6 +253,11 @@ class Store(Protocol):
         """Endings newest first, lifted ones included, `at` strictly below `before`."""
         ...
 
+    async def activity(self, tenant: str, edges: Sequence[float]) -> Activity:
+        """The tenant's endings and crisis turns counted between consecutive `edges`
+        (ascending), within retention; one round trip."""
+        ...
+
     async def link_response(self, link: ResponseLink) -> None:
         """Remember where a relayed response left its conversation; the same id replaces it."""
         ...
@@ -254,3 +273,13 @@ class Store(Protocol):
     async def close(self) -> None:
         """Release connections, threads and files."""
         ...
+
+
+def bucketed(times: Iterable[float], edges: Sequence[float]) -> tuple[int, ...]:
+    """How many of `times` fall in each interval `edges[i] <= at < edges[i + 1]`."""
+    counts = [0] * max(len(edges) - 1, 0)
+    for at in times:
+        i = bisect.bisect_right(edges, at) - 1
+        if 0 <= i < len(counts):
+            counts[i] += 1
+    return tuple(counts)
