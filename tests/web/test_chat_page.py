@@ -318,6 +318,28 @@ async def test_edit_can_be_cancelled_and_then_makes_a_branch(
     await check(page, "6-edited-branch", viewport)
 
 
+async def test_a_failed_edit_gives_the_thread_back(
+    demo: WebDemo, page: Page, viewport: str
+) -> None:
+    """An edit whose turn fails (the network drops it) loses nothing: the whole thread is
+    back, the edit stays open with its text to retry, and Cancel restores the ending."""
+    messages = page.locator("#messages article")
+    await page.goto(demo.url)
+    await end_thread(page)
+    await page.get_by_role("button", name="Edit message 1", exact=True).click()
+    await page.fill("#input", EDITED)
+    await page.route("**/api/messages", lambda route: route.abort())  # the injected fault
+    await page.click("#send")
+    await expect(page.locator("#error")).to_be_visible()
+    await expect(messages).to_have_count(2 * len(HARMFUL))
+    await expect(page.locator("#editing")).to_be_visible()
+    await expect(page.locator("#input")).to_have_value(EDITED)
+    await expect(page.locator("#input")).to_be_enabled()
+    await page.get_by_role("button", name="Cancel edit").click()
+    await expect(page.locator("#ended-notice")).to_be_visible()
+    await expect(messages).to_have_count(2 * len(HARMFUL))
+
+
 async def test_header_stays_short(demo: WebDemo, page: Page, viewport: str) -> None:
     """The conversation id sits on its own line under the title: the header stays a few
     lines tall, never a column of single characters."""

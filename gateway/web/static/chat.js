@@ -111,8 +111,8 @@ async function readAnswer(response, bubble) {
 // ---- Sending a turn ----------------------------------------------------------------
 
 // Sends `text` as the next user turn. `previous` is the state to go back to if the turn
-// does not happen (the thread as it was before an edit, say).
-async function send(text, previous = { history: [...history], ended }) {
+// does not happen (the thread as it was before an edit, and the edit, say).
+async function send(text, previous = { history: [...history], ended, editing: null }) {
   history.push({ role: "user", content: text });
   renderHistory();
   const answer = addBubble("assistant", "");
@@ -126,6 +126,7 @@ async function send(text, previous = { history: [...history], ended }) {
   const takeBack = () => {
     history = previous.history;
     ended = previous.ended;
+    editing = previous.editing; // a failed edit is still an edit: it can be retried or cancelled
     renderHistory();
   };
 
@@ -398,7 +399,7 @@ $("composer").addEventListener("submit", (event) => {
   if (editing) {
     // The edit is sent: the thread is cut at the edited message. Should the turn fail,
     // the whole thread as it was before the edit comes back.
-    const previous = { history: [...history], ended };
+    const previous = { history: [...history], ended, editing };
     history = history.slice(0, editing.index);
     ended = null;
     editing = null;
