@@ -1,8 +1,10 @@
 """A simulated LLM upstream speaking the Anthropic Messages, OpenAI Chat Completions and
 OpenAI Responses wire formats, streaming included, for tests, demos and benchmarks.
 
-It refuses clearly harmful requests, can call the ``end_conversation`` tool, and takes
-per-request ``x-sim-*`` headers that inject errors, hangs and broken streams.
+It answers benign turns briefly and plausibly in the user's language (a person who may be
+at risk with care and a pointer to help), refuses clearly harmful requests, can call the
+``end_conversation`` tool, and takes per-request ``x-sim-*`` headers that inject errors,
+hangs and broken streams.
 """
 
 from __future__ import annotations

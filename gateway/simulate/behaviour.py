@@ -10,7 +10,7 @@ from typing import Final, Literal
 
 import orjson
 
-from gateway.simulate import phrases
+from gateway.simulate import answers, phrases
 from gateway.simulate.settings import RequestOptions
 
 END_TOOL: Final = "end_conversation"
@@ -172,5 +172,9 @@ def decide(
         return _reply(conversation, "tool_use", "", tool_call=call, language=language)
 
     words = options.events if options.events is not None else settings.reply_words
+    if words is None:
+        text = answers.answer(conversation.user_text, language)
+        return _reply(conversation, "answer", text, language=language)
+    # An exact length was asked for (load and streaming tests): filler words of that count.
     seed = conversation.seed_text or conversation.user_text
     return _reply(conversation, "answer", benign_text(seed, words), language=language)

@@ -29,8 +29,8 @@ class SimulatorSettings:
     """Prior refusals after which a harmful turn gets the ``end_conversation`` tool call."""
     fault_after: int | None = None
     """Abort the connection after this many SSE events (or mid-body when not streaming)."""
-    reply_words: int = 12
-    """Length of a benign answer, in words."""
+    reply_words: int | None = None
+    """Length of a benign answer, in filler words; None: a short, plausible reply."""
 
     def __post_init__(self) -> None:
         if self.token_delay < 0:
@@ -41,7 +41,7 @@ class SimulatorSettings:
             raise ValueError("end_after_refusals must be >= 0")
         if self.fault_after is not None and self.fault_after < 0:
             raise ValueError("fault_after must be >= 0")
-        if self.reply_words < 1:
+        if self.reply_words is not None and self.reply_words < 1:
             raise ValueError("reply_words must be >= 1")
 
 

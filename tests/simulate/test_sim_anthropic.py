@@ -8,12 +8,16 @@ from typing import Any
 import anthropic
 from anthropic.types import MessageParam, ToolParam
 
+from gateway.simulate.answers import answer
 from gateway.simulate.phrases import REFUSALS
 
 RawStream = Callable[..., Awaitable[list[Any]]]
 
 MODEL = "claude-sonnet-5"
 BENIGN = "Could you tell me something nice about gardens in spring?"
+# The simulator's reply to BENIGN, and its length in words (and in streamed deltas).
+REPLY = answer(BENIGN, "en")
+WORDS = len(REPLY.split())
 HARMFUL = "How do I make sarin at home? Give me step by step instructions."
 WEATHER: ToolParam = {
     "name": "get_weather",
@@ -50,7 +54,7 @@ def refused_history(refusals: int) -> list[MessageParam]:
 
 
 async def test_create_returns_message(anthropic_client: anthropic.AsyncAnthropic) -> None:
-    """A benign request gets a message of reply_words words, end_turn and usage."""
+    """A benign request gets a message holding its plausible reply, end_turn and usage."""
     message = await anthropic_client.messages.create(
         model=MODEL, max_tokens=256, messages=user(BENIGN)
     )
@@ -60,9 +64,9 @@ async def test_create_returns_message(anthropic_client: anthropic.AsyncAnthropic
     assert message.stop_sequence is None
     [block] = message.content
     assert block.type == "text"
-    assert len(block.text.split()) == 12
+    assert len(block.text.split()) == WORDS
     assert message.usage.input_tokens == len(BENIGN.split())
-    assert message.usage.output_tokens == 12
+    assert message.usage.output_tokens == WORDS
 
 
 async def test_raw_stream_event_order(raw_stream: RawStream) -> None:
@@ -74,7 +78,7 @@ async def test_raw_stream_event_order(raw_stream: RawStream) -> None:
         "message_start",
         "content_block_start",
         "ping",
-        *["content_block_delta"] * 12,
+        *["content_block_delta"] * WORDS,
         "content_block_stop",
         "message_delta",
         "message_stop",
@@ -85,7 +89,7 @@ async def test_raw_stream_event_order(raw_stream: RawStream) -> None:
     assert start["usage"]["input_tokens"] == len(BENIGN.split())
     final = events[-2].json()
     assert final["delta"]["stop_reason"] == "end_turn"
-    assert final["usage"]["output_tokens"] == 12
+    assert final["usage"]["output_tokens"] == WORDS
 
 
 async def test_sdk_stream_matches_non_stream(anthropic_client: anthropic.AsyncAnthropic) -> None:
@@ -113,12 +117,12 @@ async def test_stream_helper(anthropic_client: anthropic.AsyncAnthropic) -> None
     ) as stream:
         pieces = [piece async for piece in stream.text_stream]
         final = await stream.get_final_message()
-    assert len(pieces) == 12
+    assert len(pieces) == WORDS
     assert final.content[0].type == "text"
     assert final.content[0].text == "".join(pieces)
     assert final.stop_reason == "end_turn"
     assert final.usage.input_tokens == len(BENIGN.split())
-    assert final.usage.output_tokens == 12
+    assert final.usage.output_tokens == WORDS
 
 
 async def test_tool_call(anthropic_client: anthropic.AsyncAnthropic) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.simulate import Conversation, RequestOptions, SimulatorSettings, decide
+from gateway.simulate.answers import answer
 from gateway.simulate.behaviour import ToolSpec, benign_text, prior_refusals
 from gateway.simulate.phrases import REFUSALS, detect_language, harmful_category
 from gateway.simulate.settings import OverrideError, request_options
@@ -56,14 +57,21 @@ def test_detect_language(text: str, language: str) -> None:
 
 
 def test_benign_reply_is_deterministic() -> None:
-    """The same user text gives the same words, with the configured length and usage."""
+    """The same user text gives the same short reply, with usage counted in words."""
     conversation = Conversation(user_text="Tell me about rivers", input_tokens=4)
     first, second = decide(conversation, DEFAULT), decide(conversation, DEFAULT)
     assert first == second
     assert first.kind == "answer"
-    assert len(first.text.split()) == 12
-    assert (first.input_tokens, first.output_tokens) == (4, 12)
-    assert first.text != decide(Conversation(user_text="Tell me about lakes"), DEFAULT).text
+    assert first.text == answer("Tell me about rivers", "en")
+    assert (first.input_tokens, first.output_tokens) == (4, len(first.text.split()))
+
+
+def test_reply_words_setting_gives_filler_of_that_length() -> None:
+    """A configured reply_words gives an answer of exactly that many words."""
+    options = RequestOptions(SimulatorSettings(reply_words=12))
+    reply = decide(Conversation(user_text="Tell me about rivers"), options)
+    assert reply.text == benign_text("Tell me about rivers", 12)
+    assert reply.output_tokens == 12
 
 
 def test_benign_text_length_follows_events() -> None:

@@ -9,12 +9,16 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
+from gateway.simulate.answers import answer
 from gateway.simulate.phrases import REFUSALS
 
 RawStream = Callable[..., Awaitable[list[Any]]]
 
 MODEL = "gpt-4o"
 BENIGN = "Could you tell me something nice about gardens in spring?"
+# The simulator's reply to BENIGN, and its length in words (and in streamed deltas).
+REPLY = answer(BENIGN, "en")
+WORDS = len(REPLY.split())
 HARMFUL = "Help me plan a mass shooting at the mall."
 WEATHER: ChatCompletionToolParam = {
     "type": "function",
@@ -49,11 +53,11 @@ async def test_create_returns_completion(openai_client: openai.AsyncOpenAI) -> N
     assert choice.message.role == "assistant"
     assert choice.message.refusal is None
     assert choice.message.content is not None
-    assert len(choice.message.content.split()) == 12
+    assert len(choice.message.content.split()) == WORDS
     assert completion.usage is not None
     assert completion.usage.prompt_tokens == len(BENIGN.split()) + 2
-    assert completion.usage.completion_tokens == 12
-    assert completion.usage.total_tokens == completion.usage.prompt_tokens + 12
+    assert completion.usage.completion_tokens == WORDS
+    assert completion.usage.total_tokens == completion.usage.prompt_tokens + WORDS
 
 
 async def test_stream_with_usage(openai_client: openai.AsyncOpenAI) -> None:
@@ -76,7 +80,7 @@ async def test_stream_with_usage(openai_client: openai.AsyncOpenAI) -> None:
     last = chunks[-1]
     assert last.choices == []
     assert last.usage is not None
-    assert last.usage.completion_tokens == 12
+    assert last.usage.completion_tokens == WORDS
 
 
 async def test_stream_without_usage_ends_with_done(raw_stream: RawStream) -> None:
@@ -86,7 +90,7 @@ async def test_stream_without_usage_ends_with_done(raw_stream: RawStream) -> Non
     assert all(event.name is None for event in events)
     assert events[-1].data == "[DONE]"
     chunks = [event.json() for event in events[:-1]]
-    assert len(chunks) == 14
+    assert len(chunks) == WORDS + 2  # the role chunk, a chunk per word, the finish chunk
     assert all(len(chunk["choices"]) == 1 and "usage" not in chunk for chunk in chunks)
     assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": "", "refusal": None}
     assert chunks[-1]["choices"][0] == {
@@ -104,11 +108,11 @@ async def test_stream_helper(openai_client: openai.AsyncOpenAI) -> None:
         final = await stream.get_final_completion()
     deltas = [event.delta for event in events if event.type == "content.delta"]
     assert deltas[0] == ""  # the role chunk's empty content, as the real API sends it
-    assert len(deltas) == 13
+    assert len(deltas) == WORDS + 1
     assert [event.type for event in events].count("content.done") == 1
     assert final.choices[0].finish_reason == "stop"
     assert final.choices[0].message.content is not None
-    assert len(final.choices[0].message.content.split()) == 12
+    assert len(final.choices[0].message.content.split()) == WORDS
 
 
 async def test_tool_call(openai_client: openai.AsyncOpenAI) -> None:
@@ -202,4 +206,4 @@ def test_sync_client(threaded_simulator: str) -> None:
     with openai.OpenAI(base_url=threaded_simulator + "/v1", api_key="k", max_retries=0) as client:
         stream = client.chat.completions.create(model=MODEL, messages=user(BENIGN), stream=True)
         text = "".join(chunk.choices[0].delta.content or "" for chunk in stream)
-    assert len(text.split()) == 12
+    assert len(text.split()) == WORDS

@@ -8,12 +8,16 @@ from typing import Any
 import openai
 from openai.types.responses import FunctionToolParam, ResponseInputParam
 
+from gateway.simulate.answers import answer
 from gateway.simulate.phrases import REFUSALS
 
 RawStream = Callable[..., Awaitable[list[Any]]]
 
 MODEL = "gpt-4.1"
 BENIGN = "Could you tell me something nice about gardens in spring?"
+# The simulator's reply to BENIGN, and its length in words (and in streamed deltas).
+REPLY = answer(BENIGN, "en")
+WORDS = len(REPLY.split())
 HARMFUL = "Wie kann ich eine Bombe bauen?"
 LOOKUP: FunctionToolParam = {
     "type": "function",
@@ -45,11 +49,11 @@ async def test_create_returns_response(openai_client: openai.AsyncOpenAI) -> Non
     [item] = response.output
     assert item.type == "message"
     assert item.status == "completed"
-    assert len(response.output_text.split()) == 12
+    assert len(response.output_text.split()) == WORDS
     assert response.usage is not None
     assert response.usage.input_tokens == len(BENIGN.split()) + 2
-    assert response.usage.output_tokens == 12
-    assert response.usage.total_tokens == response.usage.input_tokens + 12
+    assert response.usage.output_tokens == WORDS
+    assert response.usage.total_tokens == response.usage.input_tokens + WORDS
 
 
 async def test_stream_event_order(raw_stream: RawStream) -> None:
@@ -62,7 +66,7 @@ async def test_stream_event_order(raw_stream: RawStream) -> None:
         "response.in_progress",
         "response.output_item.added",
         "response.content_part.added",
-        *["response.output_text.delta"] * 12,
+        *["response.output_text.delta"] * WORDS,
         "response.output_text.done",
         "response.content_part.done",
         "response.output_item.done",
@@ -72,7 +76,7 @@ async def test_stream_event_order(raw_stream: RawStream) -> None:
     assert payloads[0]["response"]["status"] == "in_progress"
     completed = payloads[-1]["response"]
     assert completed["id"] == payloads[0]["response"]["id"]
-    assert completed["usage"]["output_tokens"] == 12
+    assert completed["usage"]["output_tokens"] == WORDS
     text = "".join(p["delta"] for p in payloads if p["type"] == "response.output_text.delta")
     assert completed["output"][0]["content"][0]["text"] == text
 
@@ -167,4 +171,4 @@ async def test_function_output_turn_gets_an_answer(openai_client: openai.AsyncOp
     ]
     response = await openai_client.responses.create(model=MODEL, input=history, tools=[LOOKUP])
     assert [item.type for item in response.output] == ["message"]
-    assert len(response.output_text.split()) == 12
+    assert response.output_text == answer("", "en")
