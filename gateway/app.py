@@ -29,7 +29,14 @@ from gateway.proxy import Proxy
 from gateway.redirect import Redirector
 from gateway.routing import canonical_routing
 from gateway.server import install, refuse_path
-from gateway.startup import OUTAGE_EFFECT, Packs, StartupError, listen_problem, load_packs
+from gateway.startup import (
+    OUTAGE_EFFECT,
+    Packs,
+    StartupError,
+    cannot_listen,
+    listen_problem,
+    load_packs,
+)
 from gateway.store import Retention, Store, StoreError, open_store
 from gateway.store.types import DAY
 from gateway.upstream import Upstreams
@@ -165,6 +172,8 @@ async def _metrics_site(settings: Settings) -> web.AppRunner:
     try:
         return await metrics_site(settings)
     except OSError as exc:
+        if not cannot_listen(exc):
+            raise
         problem = listen_problem(exc, "metrics_port", settings.host, settings.metrics_port)
         raise StartupError(problem) from None
 

@@ -27,6 +27,7 @@ from gateway.simulate import SimulatorSettings, run_simulator
 from gateway.startup import (
     Packs,
     StartupError,
+    cannot_listen,
     check_names,
     check_ports,
     check_store,
@@ -120,6 +121,8 @@ def _serve_here(settings: Settings, packs: Packs | None = None) -> int:
         return STARTUP_FAILED
     except OSError as exc:
         # Past the checks made before start (a port taken since, in a race).
+        if not cannot_listen(exc):
+            raise
         problem = listen_problem(exc, "port", settings.host, settings.port)
         get_logger().critical("startup_failed", error=problem)
         return STARTUP_FAILED

@@ -118,6 +118,12 @@ OUTAGE_EFFECT = {
 }
 
 
+def cannot_listen(exc: OSError) -> bool:
+    """Whether `exc` is a socket failing to listen on an address (not any other OSError)."""
+    errnos = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
+    return isinstance(exc, socket.gaierror) or exc.errno in errnos
+
+
 def listen_problem(exc: OSError, key: str, host: str, port: int) -> str:
     """The sentence for a socket that could not listen on `host:port` (`key`: the setting)."""
     where = f"{host}:{port}"

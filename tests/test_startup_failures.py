@@ -164,35 +164,39 @@ def test_a_config_error_follows_the_log_format_asked_for(tmp_path: Path) -> None
     assert not lines[0].startswith("{")
 
 
-def _supervise_only(port: int) -> list[str]:
+def _supervise_only(settings: dict[str, object]) -> list[str]:
     """The supervisor alone, without the checks made before it: workers meet the fault."""
+    values = {"workers": 2, "store": "memory://", **settings}
     code = (
         "import sys\n"
         "from gateway.cli import _supervise\n"
         "from gateway.config import load_settings\n"
         "from gateway.logs import configure_logging\n"
         "configure_logging()\n"
-        f"sys.exit(_supervise(load_settings({{'port': {port}, 'workers': 2,"
-        " 'store': 'memory://'}, None, {})))\n"
+        f"sys.exit(_supervise(load_settings({values!r}, None, {{}})))\n"
     )
     return [sys.executable, "-c", code]
 
 
-def test_a_worker_that_cannot_start_stops_the_supervisor_with_exit_1(tmp_path: Path) -> None:
+@pytest.mark.parametrize("key", ["port", "metrics_port"])
+def test_a_worker_that_cannot_start_stops_the_supervisor_with_exit_1(
+    key: str, tmp_path: Path
+) -> None:
     """A port taken after the checks (a race): the workers say why, the supervisor exits 1."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
-        port = int(sock.getsockname()[1])
+        busy = int(sock.getsockname()[1])
+        settings = {"port": busy} if key == "port" else {"port": free_port(), key: busy}
         done = subprocess.run(
-            _supervise_only(port), cwd=tmp_path, capture_output=True, text=True, timeout=120,
-            check=False,
+            _supervise_only(settings), cwd=tmp_path, capture_output=True, text=True,
+            timeout=120, check=False,
         )  # fmt: skip
     assert done.returncode == 1, done.stderr
     records = [orjson.loads(line) for line in done.stderr.splitlines()]
     assert records, done.stderr
     assert {r["event"] for r in records} == {"startup_failed"}
-    assert all("is already in use" in r["error"] for r in records)
+    assert all(r["error"].startswith(f"{key}: 127.0.0.1:{busy} is already in use") for r in records)
     assert "Traceback" not in done.stderr
 
 
