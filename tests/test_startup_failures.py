@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import orjson
@@ -164,7 +164,7 @@ def test_a_config_error_follows_the_log_format_asked_for(tmp_path: Path) -> None
     assert not lines[0].startswith("{")
 
 
-def _supervise_only(settings: dict[str, object]) -> list[str]:
+def _supervise_only(settings: Mapping[str, int]) -> list[str]:
     """The supervisor alone, without the checks made before it: workers meet the fault."""
     values = {"workers": 2, "store": "memory://", **settings}
     code = (
