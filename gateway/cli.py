@@ -129,7 +129,14 @@ def _serve_here(settings: Settings, packs: Packs | None = None) -> int:
     return 0
 
 
+def _hold_reloads() -> None:
+    """Ignore SIGHUP until the application installs its handler (a reload asked for while
+    a worker starts must not kill it: by default SIGHUP ends a process)."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
 def _run_worker(settings: Settings) -> None:
+    _hold_reloads()
     _install_uvloop()
     configure_logging(settings.log_format, settings.log_level)
     install_exception_hooks()
@@ -147,6 +154,7 @@ def _preflight(settings: Settings) -> tuple[Packs, Path | None]:
 
 def serve(settings: Settings, *, token_on_command_line: bool = False) -> int:
     """Run the gateway with `settings.workers` processes sharing one port; the exit status."""
+    _hold_reloads()
     configure_logging(settings.log_format, settings.log_level)
     install_exception_hooks()
     log = get_logger()
@@ -199,10 +207,14 @@ def _supervise(settings: Settings) -> int:
         stop(signal.SIGTERM if signum == signal.SIGINT else signum)
 
     # SIGTERM/SIGINT stop every worker; SIGHUP (reload the rules) reaches every worker.
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, forward)
+    # The workers are born ignoring SIGHUP (an ignored signal stays ignored across exec),
+    # so that a reload forwarded while they import does not kill them.
+    _hold_reloads()
     for worker in workers:
         worker.start()
+    signal.signal(signal.SIGHUP, forward)
     failed = False
     running = list(workers)
     while running:

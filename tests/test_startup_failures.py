@@ -268,3 +268,45 @@ def test_a_clean_stop_exits_0(workers: str, tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=60)
+
+
+@WORKERS
+def test_a_reload_asked_for_during_start_does_not_kill_the_gateway(
+    workers: str, tmp_path: Path
+) -> None:
+    """SIGHUP sent over and over while the gateway starts: it starts, serves, exits 0 on
+    SIGTERM (by default SIGHUP ends a process that has no handler for it yet)."""
+    port = free_port()
+    log = tmp_path / "gateway.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "gateway", "serve", "--port", str(port),
+                "--workers", workers, "--store", "memory://", *UPSTREAMS,
+            ],
+            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=out,
+        )  # fmt: skip
+    try:
+        # From `starting` on (the interpreter's imports before it are any process's own).
+        deadline = time.monotonic() + 60
+        while b'"starting"' not in log.read_bytes() and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.02)
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, f"exit {proc.returncode}: {log.read_text()}"
+            proc.send_signal(signal.SIGHUP)
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        for _ in range(10):
+            proc.send_signal(signal.SIGHUP)
+            time.sleep(0.1)
+        _wait_listening(port, proc)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=60)
