@@ -73,6 +73,7 @@ def store_location(url: str) -> str:
     if parts.password is None and parts.username is None:
         return url
     host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
     netloc = f"{host}:{parts.port}" if parts.port else host
     return parts._replace(netloc=netloc).geturl()
 

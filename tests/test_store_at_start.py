@@ -18,6 +18,7 @@ import aiohttp
 import orjson
 import pytest
 
+from gateway.startup import store_location
 from tests.conftest import GatewayFactory, base_url, free_port
 
 PASSWORD = "s3cret-redis-password"
@@ -117,3 +118,18 @@ async def test_a_healthy_gateway_is_ready_without_warnings(make_gateway: Gateway
         "checks": {"upstreams": True, "rules": True, "store": True},
         "warnings": [],
     }
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:pw@redis:6379/0", "redis://redis:6379/0"),
+        ("rediss://user:pw@cache.internal/2", "rediss://cache.internal/2"),
+        ("redis://:pw@[::1]:6379/0", "redis://[::1]:6379/0"),
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+        ("sqlite:///var/lib/lastword.db", "sqlite:///var/lib/lastword.db"),
+    ],
+)
+def test_the_store_url_is_logged_without_credentials(url: str, shown: str) -> None:
+    """User and password leave the URL; host, port and database stay."""
+    assert store_location(url) == shown
