@@ -29,6 +29,14 @@ from gateway.proxy import Proxy
 from gateway.redirect import Redirector
 from gateway.routing import canonical_routing
 from gateway.server import install, refuse_path
+from gateway.startup import (
+    OUTAGE_EFFECT,
+    Packs,
+    StartupError,
+    cannot_listen,
+    listen_problem,
+    load_packs,
+)
 from gateway.store import Retention, Store, StoreError, open_store
 from gateway.store.types import DAY
 from gateway.upstream import Upstreams
@@ -46,6 +54,11 @@ class Runtime:
     store_failure: str = "open"
     store: Store | None = None
     proxy: Proxy | None = None
+
+    @classmethod
+    def loaded(cls, settings: Settings, packs: Packs) -> Runtime:
+        """The runtime of a gateway for `settings`, with its rules folder's `packs`."""
+        return cls(settings.rules, packs.rules, packs.directory, settings.store_failure)
 
     @property
     def rules_version(self) -> str:
@@ -104,7 +117,11 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Readiness: the upstream pool is open, the store answers, the rules are loaded."""
+    """Readiness: the upstream pool is open, the store answers, the rules are loaded.
+
+    `status` is `ready`, `degraded` (serving, with `warnings` saying what is lost) or
+    `not ready` (503).
+    """
     runtime = request.app[RUNTIME]
     checks = {"upstreams": request.app[UPSTREAMS].started, "rules": bool(runtime.rules_version)}
     try:
@@ -115,10 +132,14 @@ async def readyz(request: web.Request) -> web.Response:
     except StoreError:
         checks["store"] = False
     # With store_failure: open the gateway serves through a store outage, so an outage
-    # must not take every replica out of the Service at once: it is reported, not fatal.
+    # must not take every replica out of the Service at once: it stays ready, and says
+    # loudly in its body that nothing is being enforced.
     required = [k for k in checks if k != "store" or runtime.store_failure == "closed"]
     ready = all(checks[k] for k in required)
-    body = {"status": "ready" if ready else "not ready", "checks": checks}
+    lost = OUTAGE_EFFECT[runtime.store_failure]
+    warnings = [] if checks["store"] else [f"store unreachable: {lost}"]
+    status = "degraded" if ready and warnings else "ready" if ready else "not ready"
+    body = {"status": status, "checks": checks, "warnings": warnings}
     return web.json_response(body, status=200 if ready else 503)
 
 
@@ -143,6 +164,18 @@ def _on_signal(loop: asyncio.AbstractEventLoop, signum: int, handler: Callable[[
     except (NotImplementedError, RuntimeError, ValueError):
         return False
     return True
+
+
+async def _metrics_site(settings: Settings) -> web.AppRunner:
+    """The metrics server on `metrics_port`; a port it cannot listen on stops the start."""
+    assert settings.metrics_port is not None
+    try:
+        return await metrics_site(settings)
+    except OSError as exc:
+        if not cannot_listen(exc):
+            raise
+        problem = listen_problem(exc, "metrics_port", settings.host, settings.metrics_port)
+        raise StartupError(problem) from None
 
 
 def build_policy(settings: Settings) -> Policy:
@@ -172,8 +205,11 @@ def build_retention(settings: Settings) -> Retention:
     )
 
 
-def create_app(settings: Settings, store: Store | None = None) -> web.Application:
-    """Build the gateway application for `settings` (with `store` instead of opening one)."""
+def create_app(
+    settings: Settings, store: Store | None = None, packs: Packs | None = None
+) -> web.Application:
+    """Build the gateway application for `settings` (with `store` instead of opening one,
+    and `packs` already loaded instead of loading the rules folder)."""
     # Request bodies reach the handlers as sent: the proxy decodes and bounds them itself
     # (gateway.request_body), so that a bad one is answered in the caller's format, and
     # passthrough forwards them as is. aiohttp's own limit still bounds what it reads whole.
@@ -190,12 +226,7 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     )
     app[SETTINGS] = settings
     upstreams = app[UPSTREAMS] = Upstreams(settings)
-    runtime = app[RUNTIME] = Runtime(
-        settings.rules,
-        load_rules(settings.rules),
-        load_directory(settings.rules),
-        store_failure=settings.store_failure,
-    )
+    runtime = app[RUNTIME] = Runtime.loaded(settings, packs or load_packs(settings.rules))
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         own_store = store is None
@@ -221,7 +252,7 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
         )
         runtime.proxy = Proxy(settings, upstreams, guard, redirector)
         metrics.set_info(runtime.rules.version, len(runtime.rules.rules))
-        side = await metrics_site(settings) if settings.metrics_port is not None else None
+        side = await _metrics_site(settings) if settings.metrics_port is not None else None
         loop = asyncio.get_running_loop()
         hangup = _on_signal(loop, signal.SIGHUP, runtime.on_sighup)
         await upstreams.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
@@ -17,15 +18,23 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 
 from gateway import __version__, metrics
 from gateway.app import SUPERVISOR_ENV, build_retention, create_app
-from gateway.config import ConfigError, Settings, load_settings
-from gateway.crisis import CrisisDirectoryError, load_directory
+from gateway.config import ENV_PREFIX, ConfigError, Settings, load_settings
 from gateway.demo import main as demo_main
 from gateway.demo_script import SCRIPTS
-from gateway.detect import RuleError, load_rules
 from gateway.logs import configure_logging, get_logger, install_exception_hooks
 from gateway.server import run_app
 from gateway.simulate import SimulatorSettings, run_simulator
-from gateway.store import RedisStore, SQLiteStore, StoreError, StoreFormatError, open_store
+from gateway.startup import (
+    Packs,
+    StartupError,
+    cannot_listen,
+    check_names,
+    check_ports,
+    check_store,
+    listen_problem,
+    load_packs,
+)
+from gateway.store import StoreError
 from gateway.web import main as web_demo_main
 
 
@@ -46,7 +55,11 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--openai-upstream", dest="openai_upstream", metavar="URL")
     parser.add_argument("--store", metavar="URL")
     parser.add_argument("--rules", type=Path, metavar="DIR")
-    parser.add_argument("--admin-token", dest="admin_token")
+    parser.add_argument(
+        "--admin-token",
+        dest="admin_token",
+        help="prefer LASTWORD_ADMIN_TOKEN or the config file: ps shows flags to every user",
+    )
     parser.add_argument("--shadow", action="store_true", default=None)
     parser.add_argument(
         "--visible-notice", dest="visible_notice", action="store_true", default=None
@@ -86,65 +99,76 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(flags, args.config)
 
 
-# Start-up failures an operator fixes (a damaged database, a broken rule pack): one record
-# naming the problem, not a traceback.
-_STARTUP_ERRORS = (StoreError, RuleError, CrisisDirectoryError)
+# Start-up failures an operator fixes (a damaged database, a broken rule pack, a port in
+# use): one record naming the problem, not a traceback, and a non-zero exit.
+_STARTUP_ERRORS = (StoreError, StartupError, ConfigError)
+# A worker's exit status when it could not start (it has logged why).
+STARTUP_FAILED = 3
 
 
-def _run_worker(settings: Settings) -> None:
-    _install_uvloop()
-    configure_logging(settings.log_format, settings.log_level)
-    install_exception_hooks()
+def _serve_here(settings: Settings, packs: Packs | None = None) -> int:
+    """Serve in this process until told to stop; the exit status."""
     try:
         # The gateway's runner: requests aiohttp cannot parse get JSON error pages too.
         run_app(
-            create_app(settings),
+            create_app(settings, packs=packs),
             host=settings.host,
             port=settings.port,
             reuse_port=settings.workers > 1,
         )
     except _STARTUP_ERRORS as exc:
         get_logger().critical("startup_failed", error=str(exc))
-        sys.exit(1)
+        return STARTUP_FAILED
+    except OSError as exc:
+        # Past the checks made before start (a port taken since, in a race).
+        if not cannot_listen(exc):
+            raise
+        problem = listen_problem(exc, "port", settings.host, settings.port)
+        get_logger().critical("startup_failed", error=problem)
+        return STARTUP_FAILED
+    return 0
 
 
-async def _check_store(settings: Settings) -> Path | None:
-    """Open the store once and close it; for SQLite, check its pages and return its path.
-
-    Run before any worker starts, so a missing, unreadable or damaged database is reported
-    once, clearly, instead of failing every worker.
-    """
-    try:
-        store = await open_store(settings.store, build_retention(settings))
-    except ValueError as exc:
-        raise StoreError(str(exc)) from None
-    try:
-        if isinstance(store, SQLiteStore):
-            await store.check()
-            return store.path
-        if isinstance(store, RedisStore):
-            try:
-                await store.check()
-            except StoreFormatError:
-                raise
-            except StoreError as exc:
-                # Serving through an outage is store_failure's call, not start-up's.
-                get_logger().warning("store_unreachable_at_start", error=str(exc))
-        return None
-    finally:
-        await store.close()
+def _hold_reloads() -> None:
+    """Ignore SIGHUP until the application installs its handler (a reload asked for while
+    a worker starts must not kill it: by default SIGHUP ends a process)."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
-def serve(settings: Settings) -> int:
+def _run_worker(settings: Settings) -> None:
+    _hold_reloads()
+    _install_uvloop()
+    configure_logging(settings.log_format, settings.log_level)
+    install_exception_hooks()
+    sys.exit(_serve_here(settings))
+
+
+def _preflight(settings: Settings) -> tuple[Packs, Path | None]:
+    """Every check made once before the gateway starts; the packs and the database path."""
+    packs = load_packs(settings.rules)
+    check_names(settings, packs.rules)
+    database = asyncio.run(check_store(settings, build_retention(settings)))
+    check_ports(settings)
+    return packs, database
+
+
+def serve(settings: Settings, *, token_on_command_line: bool = False) -> int:
     """Run the gateway with `settings.workers` processes sharing one port; the exit status."""
+    _hold_reloads()
     configure_logging(settings.log_format, settings.log_level)
     install_exception_hooks()
     log = get_logger()
+    if token_on_command_line:
+        # Any user of the machine reads it with `ps`; the variable or the file keep it private.
+        log.warning(
+            "admin_token_on_command_line",
+            advice="set LASTWORD_ADMIN_TOKEN or admin_token in the config file instead",
+        )
     try:
-        database = asyncio.run(_check_store(settings))
-    except StoreError as exc:
+        packs, database = _preflight(settings)
+    except _STARTUP_ERRORS as exc:
         log.critical("startup_failed", error=str(exc))
-        return 1
+        return 2 if isinstance(exc, ConfigError) else 1
     log.info(
         "starting",
         host=settings.host,
@@ -155,8 +179,14 @@ def serve(settings: Settings) -> int:
         **({"database": str(database)} if database is not None else {}),
     )
     if settings.workers == 1:
-        _run_worker(settings)
-        return 0
+        _install_uvloop()
+        return 0 if _serve_here(settings, packs) == 0 else 1
+    return _supervise(settings)
+
+
+def _supervise(settings: Settings) -> int:
+    """Run the workers until they stop; one that fails stops them all. The exit status."""
+    log = get_logger()
     # A worker asked to reload its rules passes the word to its siblings through this process.
     os.environ[SUPERVISOR_ENV] = str(os.getpid())
     # Workers share metrics through files in one directory: one scrape sees them all.
@@ -164,32 +194,68 @@ def serve(settings: Settings) -> int:
         os.environ[metrics.MULTIPROC_ENV] = tempfile.mkdtemp(prefix="lastword-metrics-")
     ctx = multiprocessing.get_context("spawn")
     workers = [ctx.Process(target=_run_worker, args=(settings,)) for _ in range(settings.workers)]
-    for worker in workers:
-        worker.start()
+    stopping = False
 
-    def forward(signum: int, _frame: Any) -> None:
+    def stop(signum: int) -> None:
         for worker in workers:
             if worker.pid is not None and worker.is_alive():
-                os.kill(worker.pid, signal.SIGTERM if signum == signal.SIGINT else signum)
+                os.kill(worker.pid, signum)
+
+    def forward(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = stopping or signum != signal.SIGHUP
+        stop(signal.SIGTERM if signum == signal.SIGINT else signum)
 
     # SIGTERM/SIGINT stop every worker; SIGHUP (reload the rules) reaches every worker.
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, forward)
+    # The workers are born ignoring SIGHUP (an ignored signal stays ignored across exec),
+    # so that a reload forwarded while they import does not kill them.
+    _hold_reloads()
     for worker in workers:
-        worker.join()
-        if worker.pid is not None:
+        worker.start()
+    signal.signal(signal.SIGHUP, forward)
+    failed = False
+    running = list(workers)
+    while running:
+        done = set(multiprocessing.connection.wait([w.sentinel for w in running]))
+        for worker in [w for w in running if w.sentinel in done]:
+            worker.join()
+            running.remove(worker)
             prometheus_multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
-    return 0 if all(worker.exitcode == 0 for worker in workers) else 1
+            if worker.exitcode == 0 or stopping:
+                continue
+            # A gateway short of a worker is not what was asked for: stop it whole, so that
+            # systemd or Kubernetes see the failure and start it again.
+            failed = stopping = True
+            if worker.exitcode != STARTUP_FAILED:  # that one has said why itself
+                log.error("worker_exited", pid=worker.pid, exit_code=worker.exitcode)
+            stop(signal.SIGTERM)
+    return 1 if failed else 0
+
+
+def _refused(args: argparse.Namespace, exc: ConfigError | StartupError) -> int:
+    """Report settings the gateway cannot run with: exit 2."""
+    problems = exc.problems if isinstance(exc, ConfigError) else (str(exc),)
+    if args.command == "check-config":
+        for problem in problems:
+            print(f"lastword: {problem}", file=sys.stderr)
+        return 2
+    # The settings hold the log format; take it from where it can still be read.
+    fmt = args.log_format or os.environ.get(ENV_PREFIX + "LOG_FORMAT", "json")
+    configure_logging(fmt if fmt in ("json", "console") else "json")
+    get_logger().critical("startup_failed", error="; ".join(problems))
+    return 2
 
 
 def rules_test(directory: Path | None) -> int:
     """Load every pack, proving each rule by its examples; print a summary."""
     try:
-        rules = load_rules(directory)
-        crisis = load_directory(directory)
-    except (RuleError, CrisisDirectoryError) as exc:
-        print(f"lastword: rules refused: {exc}", file=sys.stderr)
+        packs = load_packs(directory)
+    except StartupError as exc:
+        print(f"lastword: {exc}", file=sys.stderr)
         return 1
+    rules, crisis = packs.rules, packs.directory
     table: dict[tuple[str, str], set[str]] = {}
     examples = 0
     for rule in rules.rules:
@@ -223,19 +289,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         settings = _settings(args)
-    except ConfigError as exc:
-        print(f"lastword: {exc}", file=sys.stderr)
-        return 2
+        if args.command == "check-config":
+            check_names(settings, load_packs(settings.rules).rules)
+    except (ConfigError, StartupError) as exc:
+        return _refused(args, exc)
     if args.command == "check-config":
-        try:
-            load_rules(settings.rules)
-            load_directory(settings.rules)
-        except (RuleError, CrisisDirectoryError) as exc:
-            print(f"lastword: rules refused: {exc}", file=sys.stderr)
-            return 2
         print("configuration ok")
         return 0
-    return serve(settings)
+    return serve(settings, token_on_command_line=args.admin_token is not None)
 
 
 if __name__ == "__main__":

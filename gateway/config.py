@@ -6,14 +6,24 @@ naming the setting, never a traceback.
 
 from __future__ import annotations
 
+import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from gateway.config_errors import sentences
 from gateway.detect.classifier import ClassifierSettings
 from gateway.errors import GatewayError
 
@@ -21,7 +31,11 @@ ENV_PREFIX = "LASTWORD_"
 
 
 class ConfigError(GatewayError):
-    """The configuration is invalid; the message says which setting and why."""
+    """The configuration is invalid; each problem is a sentence naming its setting."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
 
 
 class PolicySettings(BaseModel):
@@ -30,7 +44,7 @@ class PolicySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     threshold: int = Field(3, ge=1)
-    category_thresholds: dict[str, int] = Field(default_factory=dict)
+    category_thresholds: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
     lock_scope: Literal["path", "conversation"] = "path"
     crisis_turns: int = Field(3, ge=1)
     model_can_end: bool = True
@@ -113,6 +127,12 @@ class Settings(BaseModel):
             raise ValueError("must be sqlite:///path, redis://host:port/db or memory://")
         return value
 
+    @model_validator(mode="after")
+    def _ports_apart(self) -> Settings:
+        if self.metrics_port and self.metrics_port == self.port:
+            raise ValueError(f"metrics_port: must differ from port ({self.port})")
+        return self
+
 
 def _env_values(environ: Mapping[str, str]) -> dict[str, Any]:
     fields = Settings.model_fields
@@ -129,7 +149,9 @@ def _file_values(path: Path) -> dict[str, Any]:
     try:
         loaded = yaml.safe_load(path.read_text())
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
     if loaded is None:
@@ -153,8 +175,32 @@ def load_settings(
     try:
         return Settings(**values)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"invalid configuration: {problems}") from None
+        raise ConfigError(*sentences(exc, Settings)) from None
+
+
+def check_categories(settings: Settings, harmful: Collection[str], crisis: Collection[str]) -> None:
+    """Refuse category names the detectors never report: a misspelled `csam` in
+    `policy.category_thresholds` would silently lose its one-strike ending."""
+    problems = [
+        _unknown_category(f"policy.category_thresholds.{name}", name, harmful, crisis, "harmful")
+        for name in settings.policy.category_thresholds
+        if name not in harmful
+    ]
+    problems += [
+        _unknown_category(f"crisis.actions.{name}", name, crisis, harmful, "crisis")
+        for name in settings.crisis.actions
+        if name not in crisis
+    ]
+    if problems:
+        raise ConfigError(*problems)
+
+
+def _unknown_category(
+    key: str, name: str, known: Collection[str], other: Collection[str], kind: str
+) -> str:
+    names = ", ".join(sorted(known))
+    if name in other:
+        return f"{key}: {name!r} is not a {kind} category (known: {names})"
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"{key}: unknown category {name!r} ({hint}known: {names})"

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ConfigError, load_settings
+from gateway.detect import RuleSet
+from gateway.startup import check_names, load_packs
 
 
 def test_precedence_is_file_then_environment_then_flags(tmp_path: Path) -> None:
@@ -45,7 +47,7 @@ def test_invalid_settings_name_the_setting(values: dict[str, object], named: str
 
 def test_a_missing_or_broken_file_is_a_clear_error(tmp_path: Path) -> None:
     """A config file that cannot be read or parsed is named in the error."""
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match="cannot be read"):
         load_settings({}, tmp_path / "nope.yaml", {})
     broken = tmp_path / "broken.yaml"
     broken.write_text("port: [1,\n")
@@ -73,3 +75,118 @@ def test_the_maximum_event_size_defaults_to_16_mib_and_has_a_floor() -> None:
     assert settings.max_event_bytes == 2 * 1024 * 1024
     with pytest.raises(ConfigError, match="max_event_bytes"):
         load_settings({"max_event_bytes": 100}, None, {})
+
+
+@pytest.mark.parametrize(
+    ("values", "sentence"),
+    [
+        ({"port": 70000}, "port: must be at most 65535, not 70000"),
+        ({"port": "http"}, "port: must be a whole number, not 'http'"),
+        ({"workers": 0}, "workers: must be at least 1, not 0"),
+        ({"shadow": "maybe"}, "shadow: must be true or false, not 'maybe'"),
+        ({"policy": {"lock_scope": "all"}}, "policy.lock_scope: must be one of 'path', "
+         "'conversation', not 'all'"),
+        ({"policy": {"treshold": 2}}, "policy.treshold: not a setting (did you mean threshold?)"),
+        ({"polcy": {}}, "polcy: not a setting (did you mean policy?)"),
+        ({"policy": 5}, "policy: must be a section of settings (key: value), not 5"),
+        ({"policy": {"category_thresholds": {"csam": 0}}},
+         "policy.category_thresholds.csam: must be at least 1, not 0"),
+        ({"retention": {"strikes_days": 0}}, "retention.strikes_days: must be more than 0, not 0"),
+        ({"classifier": {}}, "classifier.url: is required"),
+        ({"store": "postgres://x"},
+         "store: must be sqlite:///path, redis://host:port/db or memory://"),
+        ({"port": 9090, "metrics_port": 9090}, "metrics_port: must differ from port (9090)"),
+    ],
+)  # fmt: skip
+def test_errors_are_sentences_naming_the_setting(values: dict[str, object], sentence: str) -> None:
+    """Each problem reads as `setting: what is wrong`, not as the validator's own words."""
+    with pytest.raises(ConfigError) as raised:
+        load_settings(values, None, {})
+    assert raised.value.problems == (sentence,)
+    assert "Input should" not in str(raised.value)
+
+
+def test_secrets_are_never_quoted_back() -> None:
+    """A credential of the wrong type is named, its value not repeated."""
+    values = {"admin_token": 31337424242, "classifier": {"url": "http://x", "api_key": 98765432}}
+    with pytest.raises(ConfigError) as raised:
+        load_settings(values, None, {})
+    assert raised.value.problems == (
+        "admin_token: must be text",
+        "classifier.api_key: must be text",
+    )
+    assert "31337424242" not in str(raised.value)
+    assert "98765432" not in str(raised.value)
+
+
+def _checked(policy: dict[str, object], crisis: dict[str, object] | None = None) -> list[str]:
+    settings = load_settings({"policy": policy, "crisis": crisis or {}}, None, {})
+    try:
+        check_names(settings, load_packs(None).rules)
+    except ConfigError as exc:
+        return list(exc.problems)
+    return []
+
+
+HARMFUL = "abuse_of_assistant, csam, terrorism_violence, weapons_mass_casualty"
+
+
+def test_a_misspelled_category_is_refused_with_the_known_ones() -> None:
+    """`{csma: 1}` is refused, naming the key, a close match and every known category."""
+    assert _checked({"category_thresholds": {"csma": 1}}) == [
+        "policy.category_thresholds.csma: unknown category 'csma' "
+        f"(did you mean csam? known: {HARMFUL})"
+    ]
+
+
+def test_a_crisis_category_cannot_take_a_strike_threshold() -> None:
+    """Crisis turns are never strikes: a crisis category in the thresholds is refused."""
+    assert _checked({"category_thresholds": {"self_harm_suicide": 2}}) == [
+        "policy.category_thresholds.self_harm_suicide: 'self_harm_suicide' is not a harmful "
+        f"category (known: {HARMFUL})"
+    ]
+
+
+def test_unknown_crisis_action_categories_are_refused() -> None:
+    """`crisis.actions` keys must be crisis categories of the loaded packs."""
+    problems = _checked({}, {"actions": {"suicide": ["guide"], "csam": ["guide"]}})
+    assert problems == [
+        "crisis.actions.suicide: unknown category 'suicide' "
+        "(known: harm_to_others, self_harm_suicide)",
+        "crisis.actions.csam: 'csam' is not a crisis category "
+        "(known: harm_to_others, self_harm_suicide)",
+    ]
+
+
+def test_known_categories_pass() -> None:
+    """The shipped categories, spelled right, pass."""
+    assert _checked({"category_thresholds": {"csam": 1, "abuse_of_assistant": 5}},
+                    {"actions": {"harm_to_others": ["guide"]}}) == []  # fmt: skip
+
+
+def test_categories_the_classifier_reports_count_as_known() -> None:
+    """A category the packs lack but the configured classifier reports is known."""
+    shipped = load_packs(None).rules.rules
+    rules = RuleSet([r for r in shipped if r.category != "weapons_mass_casualty"], "v")
+    policy = {"category_thresholds": {"weapons_mass_casualty": 1}}
+    guard = {"url": "http://127.0.0.1:9", "kind": "llama_guard", "model": "m"}
+    check_names(load_settings({"policy": policy, "classifier": guard}, None, {}), rules)
+    with pytest.raises(ConfigError, match="unknown category 'weapons_mass_casualty'"):
+        check_names(load_settings({"policy": policy}, None, {}), rules)
+
+
+def test_check_config_names_each_problem_on_its_own_line(tmp_path: Path) -> None:
+    """`check-config` with a misspelled category: exit 2, one sentence a problem."""
+    config = tmp_path / "lastword.yaml"
+    config.write_text("policy:\n  category_thresholds: {csma: 1}\ncrisis:\n  actions: {x: []}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "check-config", "--config", str(config)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert [line.split(":")[1].strip() for line in lines] == [
+        "policy.category_thresholds.csma",
+        "crisis.actions.x",
+    ]
+    assert done.stdout == ""

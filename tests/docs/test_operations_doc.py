@@ -11,6 +11,8 @@ import asyncio
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from tests.conftest import GatewayFactory, base_url
 from tests.e2e.conversation_play import GREETING, HARMFUL, turn
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+RULES = Path(__file__).resolve().parents[2] / "rules"
 TEXT = DOC.read_text(encoding="utf-8")
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 # Snake_case names in backticks that are not settings: request fields, log events, labels,
@@ -63,6 +66,13 @@ NOT_SETTINGS = {
     "content_filter",
     "llama_guard",
     "conv_",
+    "api_error",
+    "server_error",
+    "startup_failed",
+    "store_unreachable_at_start",
+    "worker_exited",
+    "admin_token_on_command_line",
+    "previous_response_id",
 }
 
 
@@ -294,6 +304,23 @@ def test_every_admin_route_mentioned_exists() -> None:
     documented = {f"{m} {p}" for m, p in re.findall(r"`(GET|POST) (/admin/[^`?]+)", TEXT)}
     served = {f"{m} {p.pattern}" for m, p in routes}
     assert len(documented) == len(served), (documented, served)
+
+
+def test_the_rules_test_sample_is_what_the_command_prints() -> None:
+    """The sample output of `lastword rules test` is the shipped packs' real output
+    (version hashes aside: they change with every edit of a pack)."""
+    command = next(b for b in fenced("sh") if "lastword rules test" in b)
+    sample = next(b for b in fenced("") if b.startswith("crisis ") and "examples proven" in b)
+    assert "--rules ./rules" in command
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "rules", "test", "--rules", str(RULES)],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+
+    def unversioned(text: str) -> str:
+        return re.sub(r"version [0-9a-f]{12}", "version <hash>", text).strip()
+
+    assert unversioned(sample) == unversioned(done.stdout)
 
 
 def curl_commands() -> list[str]:
