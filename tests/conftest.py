@@ -104,6 +104,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture
+def refusing_port() -> Iterator[int]:
+    """A loopback port bound and never listened on: connections to it are refused, and no
+    other server can take it while the test runs (a port merely freed could be reused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
+
+
 @pytest.fixture(scope="session")
 def simulator_process() -> Iterator[str]:
     """The simulator in a process of its own (`lastword simulate`); yields its URL."""

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import socket
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -120,15 +118,6 @@ async def test_a_body_over_the_limit_gets_a_413(api: str, make_gateway: GatewayF
     status, answer, _ = await post(gateway, path, big)
     assert status == 413
     assert_error_shape(api, answer)
-
-
-@pytest.fixture
-def refusing_port() -> Iterator[int]:
-    """A loopback port bound and never listened on: connections are refused, and no other
-    server can take the port while the test runs (a port merely freed could be reused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize("api", ROUTES)

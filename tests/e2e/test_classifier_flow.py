@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tests.conftest import GatewayFactory, base_url, free_port
+from tests.conftest import GatewayFactory, base_url
 from tests.e2e.conversation_play import send, turn
 from tests.test_proxy import assert_error_shape
 
@@ -66,10 +66,10 @@ async def test_without_the_classifier_the_same_turns_are_no_strikes(
 
 @pytest.mark.parametrize("api", ["anthropic", "chat"])
 async def test_an_unreachable_classifier_fails_closed_when_asked(
-    api: str, make_gateway: GatewayFactory
+    api: str, make_gateway: GatewayFactory, refusing_port: int
 ) -> None:
     """fail_open: false and no classifier: 503 in the caller's format, nothing forwarded."""
-    dead = f"http://127.0.0.1:{free_port()}"
+    dead = f"http://127.0.0.1:{refusing_port}"
     gateway = await make_gateway(classifier={"url": dead, "fail_open": False, "timeout": 0.5})
     payload: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     if api == "anthropic":
@@ -80,10 +80,10 @@ async def test_an_unreachable_classifier_fails_closed_when_asked(
 
 
 async def test_an_unreachable_classifier_fails_open_by_default(
-    make_gateway: GatewayFactory,
+    make_gateway: GatewayFactory, refusing_port: int
 ) -> None:
     """By default a classifier outage is counted and traffic is served."""
-    dead = f"http://127.0.0.1:{free_port()}"
+    dead = f"http://127.0.0.1:{refusing_port}"
     gateway = await make_gateway(classifier={"url": dead, "timeout": 0.5})
     payload = {"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
     status, _, _ = await send(gateway, "anthropic", payload)

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import GatewayFactory, base_url, free_port
+from tests.conftest import GatewayFactory, base_url
 from tests.e2e.conversation_play import AFTER, body_for, play_until_ended, send, turn
 from tests.test_proxy import assert_error_shape
 
@@ -59,17 +59,23 @@ async def test_replicas_on_one_redis_share_endings(
 
 
 @pytest.mark.parametrize("api", ["anthropic", "chat", "responses"])
-async def test_store_outage_fails_open_by_default(api: str, make_gateway: GatewayFactory) -> None:
+async def test_store_outage_fails_open_by_default(
+    api: str, make_gateway: GatewayFactory, refusing_port: int
+) -> None:
     """store_failure: open — the store is down, traffic is still served."""
-    gateway = await make_gateway(store=f"redis://127.0.0.1:{free_port()}/0")
+    gateway = await make_gateway(store=f"redis://127.0.0.1:{refusing_port}/0")
     status, _, _ = await send(gateway, api, body_for(api, [{"role": "user", "content": "hi"}]))
     assert status == 200
 
 
 @pytest.mark.parametrize("api", ["anthropic", "chat", "responses"])
-async def test_store_outage_fails_closed_when_asked(api: str, make_gateway: GatewayFactory) -> None:
+async def test_store_outage_fails_closed_when_asked(
+    api: str, make_gateway: GatewayFactory, refusing_port: int
+) -> None:
     """store_failure: closed — the store is down, a 503 in the caller's format."""
-    gateway = await make_gateway(store=f"redis://127.0.0.1:{free_port()}/0", store_failure="closed")
+    gateway = await make_gateway(
+        store=f"redis://127.0.0.1:{refusing_port}/0", store_failure="closed"
+    )
     status, body, _ = await send(gateway, api, body_for(api, [{"role": "user", "content": "hi"}]))
     assert status == 503
     assert_error_shape(api, body)
@@ -77,10 +83,10 @@ async def test_store_outage_fails_closed_when_asked(api: str, make_gateway: Gate
 
 @pytest.mark.parametrize(("policy", "expected"), [("open", 200), ("closed", 503)])
 async def test_readiness_reports_a_store_outage_by_policy(
-    policy: str, expected: int, make_gateway: GatewayFactory
+    policy: str, expected: int, make_gateway: GatewayFactory, refusing_port: int
 ) -> None:
     """Store down: still ready when failing open (it serves), not ready when failing closed."""
-    gateway = await make_gateway(store=f"redis://127.0.0.1:{free_port()}/0", store_failure=policy)
+    gateway = await make_gateway(store=f"redis://127.0.0.1:{refusing_port}/0", store_failure=policy)
     async with (
         aiohttp.ClientSession() as session,
         session.get(base_url(gateway) + "/readyz") as resp,
