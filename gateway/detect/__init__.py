@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.detect.folding import fold
 from gateway.detect.rules import Match, RuleError, RuleSet, load_rules
 from gateway.dialects.base import Observation
 
-__all__ = ["Flags", "Match", "RuleError", "RuleSet", "flag_turn", "load_rules", "refusal_source"]
+__all__ = [
+    "Flags",
+    "Match",
+    "RuleError",
+    "RuleSet",
+    "flag_turn",
+    "fold",
+    "load_rules",
+    "refusal_source",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +37,10 @@ NO_FLAGS = Flags()
 
 
 def flag_turn(rules: RuleSet, text: str) -> Flags:
-    """Scan one user turn's text for harmful requests and crisis signals."""
+    """Scan one user turn's text, folded (`folding.fold`), for harmful requests and crisis."""
     if not text:
         return NO_FLAGS
-    harmful, crisis = rules.scan_user_turn(text)
+    harmful, crisis = rules.scan_user_turn(fold(text))
     return Flags(harmful, crisis) if harmful or crisis else NO_FLAGS
 
 
@@ -38,6 +48,6 @@ def refusal_source(rules: RuleSet, observation: Observation) -> str | None:
     """How the model refused, if it did: `provider` signals first, then `phrase`."""
     if observation.provider_refusal:
         return "provider"
-    if observation.text_head and rules.scan(observation.text_head, "refusal"):
+    if observation.text_head and rules.scan(fold(observation.text_head), "refusal"):
         return "phrase"
     return None
