@@ -24,7 +24,6 @@ bounded repeats only, and their replacement callbacks do a bounded amount of wor
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from typing import Final
 
@@ -33,18 +32,28 @@ _CONFUSABLES: Final = {
     # Cyrillic
     "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j",
     "к": "k", "ӏ": "l", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "ѕ": "s",
-    "т": "t", "у": "y", "ү": "y", "х": "x", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ɡ": "g",
+    "т": "t", "у": "y", "ү": "y", "х": "x", "ԁ": "d", "ԛ": "q", "ԝ": "w",
     # Greek
     "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v",
     "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w",
     # Latin letters that only look like others
-    "ı": "i", "ȷ": "j",
+    "ı": "i", "ȷ": "j", "ɡ": "g",
 }  # fmt: skip
+
+
+# Format characters are assigned in planes 0, 1 and 14 only (2 and 3 hold ideographs, 15
+# and 16 private use): looking there alone keeps the import quick.
+_PLANES_WITH_FORMAT_CHARACTERS = (range(0x20000), range(0xE0000, 0xF0000))
 
 
 def _format_characters() -> list[int]:
     """Every code point of Unicode category Cf (zero-width, joiners, marks of direction)."""
-    return [c for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"]
+    return [
+        c
+        for plane in _PLANES_WITH_FORMAT_CHARACTERS
+        for c in plane
+        if unicodedata.category(chr(c)) == "Cf"
+    ]
 
 
 _TABLE: Final[dict[int, str | None]] = {
