@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from gateway import metrics
 from gateway.conversation import Identity, continue_identity, identify, tenant_of
-from gateway.detect import Flags, RuleSet, flag_turn, refusal_source
+from gateway.detect import Flags, RuleSet, flag_turn_async, refusal_source
 from gateway.detect.classifier import Classifier, ClassifierVerdict
 from gateway.dialects import ChatRequest, Observation
 from gateway.dialects.rewrite import END_TOOL
@@ -80,7 +80,7 @@ class Guard:
         """Identify the request, scan its newest user turn, read its path in one round trip."""
         identity = await self._identify(headers, chat, family)
         newest = chat.turns[-1].text if identity.point is not None else ""
-        flags = flag_turn(self.rules, newest)
+        flags = await flag_turn_async(self.rules, newest)
         for match in (*flags.harmful, *flags.crisis):
             metrics.DETECTOR_MATCHES.labels(match.kind, match.category).inc()
         inspection = Inspection(self, identity, flags)

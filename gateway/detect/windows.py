@@ -16,6 +16,10 @@ from typing import Any
 # Past this many separate windows, the rest of the text becomes one: still exact, and the
 # per-hit bookkeeping of a keyword-dense text stays short.
 MAX_WINDOWS = 256
+# A window is searched in pieces of at most this many start positions: the same matches
+# (a piece is searched with `reach` after it, like a window), and no single search, which
+# holds the GIL, runs long when a text is scanned in a worker thread beside the loop.
+PIECE_STARTS = 16_384
 
 Span = tuple[int, int]
 
@@ -56,9 +60,12 @@ def search_windows(pattern: Any, text: str, windows: list[Span], reach: int) -> 
     """Whether `pattern` (reading at most `reach` from a start) matches starting in a window."""
     length = len(text)
     for first, last in windows:
-        # Text up to `last + reach` lets every attempt starting before `last` see all it
-        # reads; a match starting later may be an artefact of the cut, and is not ours.
-        found = pattern.search(text, first, min(length, last + reach + 1))
-        if found is not None and found.start() < last:
-            return True
+        for start in range(first, last, PIECE_STARTS):
+            stop = min(last, start + PIECE_STARTS)
+            # Text up to `stop + reach` lets every attempt starting before `stop` see all
+            # it reads; a match starting later may be an artefact of the cut, and is not
+            # ours (the search finds the leftmost match, so none starts before it).
+            found = pattern.search(text, start, min(length, stop + reach + 1))
+            if found is not None and found.start() < stop:
+                return True
     return False

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.conversation import normalize_text
+from gateway.detect.folding import fold
 from gateway.detect.rules import Kind, RuleSet, load_rules
 
 CORPUS_DIR = Path(__file__).resolve().parent
@@ -44,7 +45,7 @@ def read_corpus(name: str) -> list[Sample]:
 
 def categories_found(rules: RuleSet, text: str, kind: Kind) -> set[str]:
     """The categories of `kind` that match `text`, scanned the way the gateway scans a turn."""
-    return {match.category for match in rules.scan(normalize_text(text), kind)}
+    return {match.category for match in rules.scan(fold(normalize_text(text)), kind)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from gateway.conversation import normalize_text
+from gateway.detect.folding import fold
 from gateway.detect.rules import KINDS, Kind, RuleError, RuleSet, load_rules, parse_pack
 from gateway.simulate.phrases import HARMFUL_PATTERNS, REFUSAL_MARKERS, REFUSALS
 from tests.detect.recall import categories_found, read_corpus, recall, table
@@ -30,8 +31,8 @@ def rules() -> RuleSet:
 
 
 def scan(rules: RuleSet, text: str, kind: Kind) -> tuple[str, ...]:
-    """The ids of the rules of `kind` matching `text` once normalised like a user turn."""
-    return tuple(match.rule_id for match in rules.scan(normalize_text(text), kind))
+    """The ids of the rules of `kind` matching `text` once normalised and folded like a turn."""
+    return tuple(match.rule_id for match in rules.scan(fold(normalize_text(text)), kind))
 
 
 def test_packs_load_and_every_example_is_proven(rules: RuleSet) -> None:

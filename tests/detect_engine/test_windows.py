@@ -10,7 +10,7 @@ import pytest
 
 from gateway.conversation import normalize_text
 from gateway.detect.rules import CompiledKind, Rule, RuleSet, load_rules
-from gateway.detect.windows import MAX_WINDOWS, keyword_windows
+from gateway.detect.windows import MAX_WINDOWS, PIECE_STARTS, keyword_windows, search_windows
 from tests.detect.recall import read_corpus
 
 FLAGS = re.IGNORECASE | re.UNICODE
@@ -93,3 +93,15 @@ def test_a_long_text_with_few_hits_is_searched_around_them_only() -> None:
         re.compile(harmful.rules[i].pattern, FLAGS).search(text)
     whole = time.perf_counter() - start
     assert windowed < whole / 4
+
+
+@pytest.mark.parametrize("offset", [-30, -13, -12, -1, 0, 1, 12])
+def test_a_long_window_is_searched_in_pieces_that_miss_nothing(offset: int) -> None:
+    """A match straddling the cut between two pieces of a long window is found, once."""
+    pattern = re.compile(r"\bsarin(?: \w{1,10}){0,3}? nerve\b", FLAGS)
+    needle = "sarin and nerve"
+    start = PIECE_STARTS + offset
+    text = "x" * (start - 1) + " " + needle + " " + "y" * 1000
+    window = [(0, len(text))]
+    assert search_windows(pattern, text, window, reach=len(needle) + 30)
+    assert not search_windows(pattern, text.replace("nerve", "nerf"), window, reach=60)
