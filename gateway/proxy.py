@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
-from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
 import orjson
@@ -31,9 +28,19 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from gateway.exchange import Exchange, outcome_of
 from gateway.inspection import Guard, Inspection
 from gateway.logs import get_logger
 from gateway.redirect import Redirector
+from gateway.replies import (
+    CLIENT_GONE,
+    CONVERSATION_ID,
+    CONVERSATION_STATUS,
+    NAMED_EVENTS,
+    answer_and_close,
+    error_response,
+    terminal_response,
+)
 from gateway.request_body import ClientDisconnected, RequestTimeout, failure_reason, read_body
 from gateway.routing import ERROR_DIALECTS, family_of, upstream_target
 from gateway.sse import SseSplitter
@@ -46,28 +53,6 @@ _UPSTREAM_FAULTS = (aiohttp.ClientError, asyncio.TimeoutError)
 # A stream is read in pieces of at most this size, which bounds the work and memory one
 # read of a fast upstream can cost; a token-paced stream arrives in far smaller pieces.
 _STREAM_CHUNK = 32 * 1024
-_CLIENT_GONE = (ConnectionResetError, aiohttp.ClientConnectionResetError)
-
-
-def error_response(dialect: Dialect, exc: HTTPError) -> web.Response:
-    """The dialect's error body for `exc`, with its status."""
-    body = dialect.error_body(exc.status, exc.error_type, exc.message, exc.param)
-    return web.Response(status=exc.status, body=body, content_type="application/json")
-
-
-async def answer_and_close(request: web.Request, response: web.Response) -> web.Response:
-    """Send `response`, then close the connection: a client that timed out sending its body
-    may still be sending it, and no later request can follow on this connection."""
-    response.force_close()
-    try:
-        await response.prepare(request)
-        await response.write_eof()
-    except _CLIENT_GONE:
-        pass
-    # Not aiohttp's lingering close (up to 10 s more reading the slow body): the transport
-    # sends what is written, then closes.
-    request.protocol.force_close()
-    return response
 
 
 def _upstream_error(exc: BaseException, family: Family) -> HTTPError:
@@ -76,94 +61,6 @@ def _upstream_error(exc: BaseException, family: Family) -> HTTPError:
         return UpstreamTimeout("The upstream API did not answer in time.")
     metrics.UPSTREAM_ERRORS.labels(family, "unreachable").inc()
     return UpstreamUnreachable("The upstream API could not be reached.")
-
-
-def _outcome(status: int) -> str:
-    """The `outcome` label for an answer the gateway wrote itself."""
-    if status == 410:
-        return "refused_ended"
-    if status < 500:
-        return "rejected"
-    if status in (502, 504):
-        return "upstream_error"
-    return "unavailable" if status == 503 else "error"
-
-
-@dataclass(slots=True)
-class Exchange:
-    """One inspected request's timings and outcome, for metrics and the request log."""
-
-    dialect: Dialect
-    outcome: str = "forwarded"
-    started: float = field(default_factory=time.perf_counter)
-    upstream_started: float | None = None
-    upstream_done: float | None = None
-
-    def upstream_begins(self) -> None:
-        """The request leaves for the upstream."""
-        self.upstream_started = time.perf_counter()
-
-    def upstream_answers(self) -> None:
-        """The upstream's headers arrived."""
-        if self.upstream_started is not None:
-            ttfb = time.perf_counter() - self.upstream_started
-            metrics.for_dialect(self.dialect.name).ttfb.observe(ttfb)
-
-    def upstream_ends(self) -> None:
-        """The upstream's last byte arrived (or it failed)."""
-        if self.upstream_started is not None and self.upstream_done is None:
-            self.upstream_done = time.perf_counter()
-            took = self.upstream_done - self.upstream_started
-            metrics.for_dialect(self.dialect.name).duration.observe(took)
-
-    def finish(self, outcome: str) -> float:
-        """Count the request; return its total duration in seconds."""
-        total = time.perf_counter() - self.started
-        upstream = 0.0
-        if self.upstream_started is not None:
-            upstream = (self.upstream_done or time.perf_counter()) - self.upstream_started
-        series = metrics.for_dialect(self.dialect.name)
-        series.requests(outcome).inc()
-        series.overhead.observe(max(total - upstream, 0.0))
-        return total
-
-
-CONVERSATION_ID = "X-Conversation-Id"
-CONVERSATION_STATUS = "X-Conversation-Status"
-# Opt-in to named `conversation_ended` / `crisis_resources` SSE events (Anthropic streams
-# only): strict clients reject event types they do not know, so none are sent by default.
-NAMED_EVENTS = "X-Lastword-Named-Events"
-
-
-def terminal_response(
-    dialect: Dialect, inspection: Inspection, resources: dict[str, Any] | None = None
-) -> web.Response:
-    """The answer to a request that continues an ended path: 410 Gone, never retried.
-
-    Not 409: some client libraries retry a 409 whatever the headers say; none retries a
-    410. A person writing in crisis into an ended thread still gets the helplines.
-    """
-    ended = inspection.conversation()
-    body = dialect.error_object(
-        410,
-        "conversation_ended",
-        "This conversation has ended. Start a new conversation, or edit an earlier message.",
-        None,
-    )
-    body["conversation_ended"] = ended
-    if resources is not None:
-        body["crisis_resources"] = resources
-    return web.Response(
-        status=410,
-        body=orjson.dumps(body),
-        content_type="application/json",
-        headers={
-            CONVERSATION_ID: ended["id"],
-            CONVERSATION_STATUS: "ended",
-            "x-should-retry": "false",
-            "cache-control": "no-store",
-        },
-    )
 
 
 class Proxy:
@@ -192,10 +89,10 @@ class Proxy:
                 response = error_response(dialect, exc)
                 response.headers[REQUEST_ID_HEADER] = request_id
                 response = await answer_and_close(request, response)
-                outcome = _outcome(exc.status)
+                outcome = outcome_of(exc.status)
             except HTTPError as exc:
                 response = error_response(dialect, exc)
-                outcome = _outcome(exc.status)
+                outcome = outcome_of(exc.status)
             except ClientDisconnected:
                 # Nobody is left to answer; the request line below is the only trace.
                 response = web.Response(status=400)
@@ -375,7 +272,7 @@ class Proxy:
                         break
                 exchange.upstream_ends()
                 end = self._stream_end(dialect, splitter, editor, inspect)
-            except _CLIENT_GONE:
+            except CLIENT_GONE:
                 raise
             except _UPSTREAM_FAULTS as exc:
                 log.warning("upstream_stream_fault", error=type(exc).__name__)
@@ -389,7 +286,7 @@ class Proxy:
                 end = dialect.stream_error_event("api_error", "The gateway failed.")
             await response.write(end)
             await response.write_eof()
-        except _CLIENT_GONE:
+        except CLIENT_GONE:
             log.info("client_disconnected", events=editor.events)
         if inspect:
             await self._finish(editor)
@@ -482,7 +379,7 @@ class Proxy:
                 log.warning("upstream_passthrough_fault", error=type(exc).__name__)
                 if request.transport is not None:
                     request.transport.close()
-            except _CLIENT_GONE:
+            except CLIENT_GONE:
                 log.info("client_disconnected")
             return response
         finally:
