@@ -50,14 +50,46 @@ from gateway.dialects.shapes import Shapes
 from gateway.errors import BadRequest
 
 # Our descriptive error types, in the names Anthropic's own errors use for the same status.
-_NATIVE_TYPES = {
-    "upstream_unreachable": "api_error",
-    "upstream_timeout": "timeout_error",
-    "upstream_event_too_large": "api_error",
-    "store_unavailable": "api_error",
-    "request_timeout": "timeout_error",
-    "unsupported_content_encoding": "invalid_request_error",
+# The error types Anthropic's API itself sends (and its SDKs map), plus the gateway's own
+# terminal answer. Any other type the gateway uses is written as Anthropic's type for the
+# same status, so a client never meets a type its API does not have.
+NATIVE_TYPES = frozenset(
+    {
+        "invalid_request_error",
+        "authentication_error",
+        "permission_error",
+        "not_found_error",
+        "request_too_large",
+        "rate_limit_error",
+        "api_error",
+        "timeout_error",
+        "overloaded_error",
+        "conversation_ended",
+    }
+)
+_BY_STATUS = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    408: "timeout_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    504: "timeout_error",
+    529: "overloaded_error",
 }
+
+
+# A timeout is a timeout whatever status carries it (an in-stream error has none of its own).
+_TIMEOUTS = frozenset({"upstream_timeout", "request_timeout"})
+
+
+def native_type(status: int, error_type: str) -> str:
+    """`error_type` as Anthropic's API would name an error of `status`."""
+    if error_type in NATIVE_TYPES:
+        return error_type
+    if error_type in _TIMEOUTS:
+        return "timeout_error"
+    return _BY_STATUS.get(status, "invalid_request_error" if status < 500 else "api_error")
 
 
 def _source_hash(source: JSONObject) -> str:
@@ -227,7 +259,7 @@ class AnthropicDialect:
         self, status: int, error_type: str, message: str, param: str | None
     ) -> JSONObject:
         """`{"type":"error","error":{"type":...,"message":...}}`."""
-        native = _NATIVE_TYPES.get(error_type, error_type)
+        native = native_type(status, error_type)
         return {"type": "error", "error": {"type": native, "message": message}}
 
     def error_body(self, status: int, error_type: str, message: str, param: str | None) -> bytes:
