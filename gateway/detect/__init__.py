@@ -29,6 +29,9 @@ class Flags:
 
     harmful: tuple[Match, ...] = ()
     crisis: tuple[Match, ...] = ()
+    """Confident crisis signals: helplines and care guidance."""
+    distress: tuple[Match, ...] = ()
+    """Recall-first crisis signals (a wide net): they only hold endings off the path."""
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -49,7 +52,7 @@ def flag_turn(rules: RuleSet, text: str) -> Flags:
     if not text:
         return NO_FLAGS
     harmful, crisis = rules.scan_user_turn(fold(text))
-    return Flags(harmful, crisis) if harmful or crisis else NO_FLAGS
+    return Flags(harmful, crisis, crisis) if harmful or crisis else NO_FLAGS
 
 
 async def flag_turn_async(rules: RuleSet, text: str) -> Flags:
