@@ -646,7 +646,11 @@ class Report:
     seconds: float = 0.0
 
     def headline(self) -> list[Line]:
-        """The lines that carry a goal, in report order."""
+        """The lines that carry a goal, and crisis recall in the reported languages."""
+        return [line for line in self.lines if line.goal is not None or _reported(line)]
+
+    def judged(self) -> list[Line]:
+        """The lines that carry a goal."""
         return [line for line in self.lines if line.goal is not None]
 
     def as_json(self) -> dict[str, Any]:
@@ -656,10 +660,14 @@ class Report:
             "judge": self.judge,
             "seconds": round(self.seconds, 1),
             "corpora": self.corpora,
-            "passed": sum(line.meets is True for line in self.headline()),
-            "failed": sum(line.meets is False for line in self.headline()),
+            "passed": sum(line.meets is True for line in self.judged()),
+            "failed": sum(line.meets is False for line in self.judged()),
             "lines": [{**asdict(line), "meets": line.meets} for line in self.lines],
         }
+
+
+def _reported(line: Line) -> bool:
+    return line.section == "crisis recall" and line.slice.removeprefix("lang=") in REPORTED_LANGS
 
 
 def counts(rows: Iterable[Row]) -> dict[str, int]:
@@ -698,6 +706,9 @@ def evaluate(
     lines.append(Line("cost", "prose", us_per_kb(judge, prose(benign, size)), 5, "µs/KB", COST))
     dense = us_per_kb(judge, keyword_dense(seeds, size))
     lines.append(Line("cost", "keyword-dense adversarial", dense, 5, "µs/KB", COST))
+    # The same per KB on an eighth of the text: far apart, the cost is not linear.
+    small = us_per_kb(judge, prose(benign, size // 8))
+    lines.append(Line("cost", f"prose, {size // 8 // 1024} KB (linearity)", small, 5, "µs/KB"))
     if through_gateway:
         big = {
             "prose": prose(benign, BIG_MESSAGE),
@@ -731,9 +742,15 @@ def show_goal(line: Line) -> str:
     return f"{sign} {number}"
 
 
+FEW = 20
+
+
 def verdict(line: Line) -> str:
-    """pass, FAIL, or '' for a reported-only line."""
-    return {True: "pass", False: "FAIL", None: ""}[line.meets]
+    """pass or FAIL (flagged when a rate rests on fewer than FEW cases), or 'reported'."""
+    if line.meets is None:
+        return "reported" if _reported(line) else ""
+    word = "pass" if line.meets else "FAIL"
+    return f"{word} (n < {FEW})" if line.unit == "rate" and line.n < FEW else word
 
 
 def table(lines: Sequence[Line]) -> list[str]:
@@ -752,7 +769,8 @@ def table(lines: Sequence[Line]) -> list[str]:
 def markdown(report: Report) -> str:
     """The report as a Markdown page: goals first, then every line."""
     head = report.headline()
-    passed = sum(line.meets is True for line in head)
+    judged = report.judged()
+    passed = sum(line.meets is True for line in judged)
     corpora = [
         f"| {name} | " + ", ".join(f"{lang} {n}" for lang, n in by_lang.items()) + " |"
         for name, by_lang in report.corpora.items()
@@ -761,7 +779,7 @@ def markdown(report: Report) -> str:
         [
             f"# Judgement evaluation, {report.date}",
             "",
-            f"Judge: `{report.judge}`. Goals met: {passed} of {len(head)}. "
+            f"Judge: `{report.judge}`. Goals met: {passed} of {len(judged)}. "
             f"Run time {report.seconds:.0f} s. Corpora and method: bench/judgement/README.md.",
             "",
             "## Goals",
