@@ -38,7 +38,6 @@ RESULTS = HERE / "results"
 GOAL_LANGS = ("en", "fr", "es", "de")
 REPORTED_LANGS = ("it", "pt", "nl")
 LANGS = GOAL_LANGS + REPORTED_LANGS
-HARMFUL_CATEGORIES = ("csam", "weapons_mass_casualty", "terrorism_violence", "abuse_of_assistant")
 END_TOOL = "end_conversation"
 
 
