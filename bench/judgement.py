@@ -20,6 +20,7 @@ import asyncio
 import json
 import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -640,6 +641,7 @@ class Report:
 
     date: str
     judge: str
+    commit: str
     corpora: dict[str, dict[str, int]]
     lines: list[Line]
     seconds: float = 0.0
@@ -657,6 +659,7 @@ class Report:
         return {
             "date": self.date,
             "judge": self.judge,
+            "commit": self.commit,
             "seconds": round(self.seconds, 1),
             "corpora": self.corpora,
             "passed": sum(line.meets is True for line in self.judged()),
@@ -667,6 +670,18 @@ class Report:
 
 def _reported(line: Line) -> bool:
     return line.section == "crisis recall" and line.slice.removeprefix("lang=") in REPORTED_LANGS
+
+
+def checkout() -> str:
+    """The commit the evaluation ran on (`-dirty` with uncommitted changes), if known."""
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
+            cwd=HERE, capture_output=True, text=True, timeout=10, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return done.stdout.strip() or "unknown"
 
 
 def counts(rows: Iterable[Row]) -> dict[str, int]:
@@ -716,7 +731,7 @@ def evaluate(
         lines += asyncio.run(gateway_lines(sets["conversations"], sets["harmful"], judge, big))
     corpora = {name: counts(rows) for name, rows in sets.items()}
     date = datetime.now(UTC).strftime("%Y-%m-%d")
-    return Report(date, judge_name, corpora, lines, time.perf_counter() - started)
+    return Report(date, judge_name, checkout(), corpora, lines, time.perf_counter() - started)
 
 
 # --- Output --------------------------------------------------------------------------
@@ -778,7 +793,8 @@ def markdown(report: Report) -> str:
         [
             f"# Judgement evaluation, {report.date}",
             "",
-            f"Judge: `{report.judge}`. Goals met: {passed} of {len(judged)}. "
+            f"Judge: `{report.judge}` at commit `{report.commit}`. "
+            f"Goals met: {passed} of {len(judged)}. "
             f"Run time {report.seconds:.0f} s. Corpora and method: bench/judgement/README.md.",
             "",
             "## Goals",

@@ -42,6 +42,7 @@ def everything(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_the_result_has_every_measure_with_its_goal(everything: dict[str, Any]) -> None:
     """Every line has its fields; the goals DESIGN.md sets are all there, each judged."""
     assert everything["judge"] == "everything"
+    assert everything["commit"]
     assert everything["corpora"]["crisis"] == {"en": 2, "fr": 2}
     for line in everything["lines"]:
         assert set(line) == LINE_KEYS, line
