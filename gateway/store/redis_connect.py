@@ -12,7 +12,7 @@ are asked without them).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import Redis
@@ -42,13 +42,16 @@ class Connection:
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """The parts of a multi-host URL: nodes, credentials, path segments, TLS."""
+    """The parts of a multi-host URL: nodes, credentials, path segments, TLS, and for a
+    sentinel URL the service and database."""
 
     hosts: tuple[tuple[str, int], ...]
     username: str | None
     password: str | None
     segments: tuple[str, ...]
     tls: bool
+    service: str | None = None  # a sentinel URL's service name
+    db: int = 0
 
 
 def connect(url: str, timeout: float = 1.0) -> Connection:
@@ -56,17 +59,14 @@ def connect(url: str, timeout: float = 1.0) -> Connection:
 
     Socket timeouts and a single reconnect keep outages short; nothing is contacted yet.
     """
-    scheme = url.partition("://")[0].lower()
+    where = locate(url)
     retry = Retry(NoBackoff(), 1)
-    if scheme in PLAIN_SCHEMES:
+    if where is None:
         client = Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=retry
         )
         return Connection(client)
-    if scheme in CLUSTER_SCHEMES:
-        where = parse(url, 6379, CLUSTER_FORM)
-        if where.segments not in ((), ("0",)):
-            raise ValueError(f"bad Redis Cluster URL {url!r}: a cluster has database 0 only")
+    if where.service is None:
         cluster = RedisCluster(
             startup_nodes=[ClusterNode(host, port) for host, port in where.hosts],
             username=where.username,
@@ -77,29 +77,42 @@ def connect(url: str, timeout: float = 1.0) -> Connection:
             socket_connect_timeout=timeout,
         )
         return Connection(cluster, cluster=True)
+    sentinel = Sentinel(
+        list(where.hosts),
+        sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout},
+    )
+    primary = sentinel.master_for(
+        where.service,
+        db=where.db,
+        username=where.username,
+        password=where.password,
+        ssl=where.tls,
+        retry=retry,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+    )
+    return Connection(primary, closers=tuple(s.aclose for s in sentinel.sentinels))
+
+
+def locate(url: str) -> Location | None:
+    """The nodes a cluster or sentinel URL names (None for a one-server URL); ValueError
+    if the URL is not a Redis store URL or is malformed (its message never quotes the URL,
+    which may hold a password). Builds no client."""
+    scheme = url.partition("://")[0].lower()
+    if scheme in PLAIN_SCHEMES:
+        return None
+    if scheme in CLUSTER_SCHEMES:
+        where = parse(url, 6379, CLUSTER_FORM)
+        if where.segments not in ((), ("0",)):
+            raise ValueError("bad Redis Cluster URL: a cluster has database 0 only")
+        return where
     if scheme in SENTINEL_SCHEMES:
         where = parse(url, 26379, SENTINEL_FORM)
         names = where.segments
         if not 1 <= len(names) <= 2 or (len(names) == 2 and not names[1].isdigit()):
-            raise ValueError(f"bad Redis Sentinel URL {url!r}: use {SENTINEL_FORM}")
-        db = int(names[1]) if len(names) == 2 else 0
-        sentinel = Sentinel(
-            list(where.hosts),
-            sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout},
-        )
-        primary = sentinel.master_for(
-            names[0],
-            db=db,
-            username=where.username,
-            password=where.password,
-            ssl=where.tls,
-            retry=retry,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-        )
-        closers = tuple(s.aclose for s in sentinel.sentinels)
-        return Connection(primary, closers=closers)
-    raise ValueError(f"not a Redis store URL: {url!r}")
+            raise ValueError(f"bad Redis Sentinel URL: use {SENTINEL_FORM}")
+        return replace(where, service=names[0], db=int(names[1]) if len(names) == 2 else 0)
+    raise ValueError(f"not a Redis store URL (scheme {scheme!r})")
 
 
 def parse(url: str, default_port: int, form: str) -> Location:
@@ -107,9 +120,9 @@ def parse(url: str, default_port: int, form: str) -> Location:
     parts = urlsplit(url)
     userinfo, _, netloc = parts.netloc.rpartition("@")
     username, _, password = userinfo.partition(":")
-    hosts = tuple(_host(item, default_port, url, form) for item in netloc.split(","))
+    hosts = tuple(_host(item, default_port, form) for item in netloc.split(","))
     if parts.query or parts.fragment:
-        raise ValueError(f"bad Redis store URL {url!r}: no query or fragment is read; use {form}")
+        raise ValueError(f"bad Redis store URL: no query or fragment is read; use {form}")
     segments = tuple(unquote(s) for s in parts.path.split("/") if s)
     return Location(
         hosts=hosts,
@@ -120,7 +133,7 @@ def parse(url: str, default_port: int, form: str) -> Location:
     )
 
 
-def _host(item: str, default_port: int, url: str, form: str) -> tuple[str, int]:
+def _host(item: str, default_port: int, form: str) -> tuple[str, int]:
     host, port = item, ""
     if item.startswith("["):  # [IPv6]:port
         host, _, rest = item[1:].partition("]")
@@ -128,5 +141,5 @@ def _host(item: str, default_port: int, url: str, form: str) -> tuple[str, int]:
     elif ":" in item:
         host, _, port = item.rpartition(":")
     if not host or (port and not (port.isdigit() and 0 < int(port) < 65536)):
-        raise ValueError(f"bad Redis store URL {url!r}: host {item!r}; use {form}")
+        raise ValueError(f"bad Redis store URL: host {item!r}; use {form}")
     return host, int(port) if port else default_port
