@@ -21,12 +21,14 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gateway.store import redis_codec as codec
 from gateway.store import redis_keys as keys
 from gateway.store import redis_scripts as lua
 from gateway.store.redis_connect import Client, Connection, connect
+from gateway.store.redis_migrate import migrate_from_2
 from gateway.store.types import (
     DEFAULT_RETENTION,
     Activity,
@@ -89,7 +91,8 @@ class RedisStore:
         return self._connection.cluster
 
     async def check(self) -> None:
-        """Refuse a server written in another format (StoreFormatError); mark a new one.
+        """Refuse a server written in another format (StoreFormatError); mark a new one; move
+        one of schema 2 (one server only) to this layout.
 
         Raises StoreError when the server cannot be reached.
         """
@@ -104,7 +107,11 @@ class RedisStore:
                     )
                 await self._client.set(SCHEMA_KEY, SCHEMA_VERSION, nx=True)
                 return
-        version = found.decode() if isinstance(found, bytes) else str(found)
+        version = _text(found)
+        if version == "2" and isinstance(self._client, Redis):
+            with _translated():
+                await migrate_from_2(self._client, SCHEMA_VERSION)
+            return
         if version != str(SCHEMA_VERSION):
             raise StoreFormatError(
                 f"Redis store has schema {version}; this Lastword reads schema {SCHEMA_VERSION}"

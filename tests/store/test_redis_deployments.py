@@ -1,14 +1,17 @@
 """The Redis store past one server: conversations spread over a cluster's primaries and
-listed whole, the schema mark on a cluster, and a Sentinel failover mid-traffic."""
+listed whole, the schema mark on a cluster, a Sentinel failover mid-traffic, and the move of
+a previous release's Redis to the hash-tagged layout."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import redis
+from redis.asyncio import Redis
 
 from gateway.store import (
     CrisisMark,
@@ -19,6 +22,7 @@ from gateway.store import (
     Strike,
     Unlock,
 )
+from gateway.store import redis_codec as codec
 from gateway.store import redis_keys as keys
 from gateway.store.redis import SCHEMA_KEY, SCHEMA_VERSION
 from tests.store.redis_cluster import RedisClusterNodes, SentinelService
@@ -168,3 +172,62 @@ async def test_the_store_follows_a_sentinel_failover(tmp_path: Path) -> None:
             await store.ping()
         finally:
             await store.close()
+
+
+async def test_a_schema_2_redis_is_moved_to_the_tagged_layout(redis_url: str) -> None:
+    """A Redis written by the previous release (keys without hash tags, global indexes) is
+    moved over at start: records, lift times, audit listing, activity and aliases read back,
+    no old key is left, and the check is quiet the second time."""
+    tenant, conv, clock = "org:acme", "conv_0123abcd", START + 500
+    strike = Strike(tenant, conv, "fp-1", "violence", "x", START + 1, ("fp-1",))
+    lifted = Ending(tenant, conv, "fp-1", "strikes", ("violence",), START + 2)
+    standing = Ending(tenant, conv, "fp-2", "model", (), START + 4)
+    mark = CrisisMark(tenant, conv, "fp-2", "self_harm", START + 3)
+    unlock = Unlock(tenant, conv, "reviewer", "appeal", START + 3, lifted=1)
+    old = f"lastword:conv:{tenant}:{conv}:"
+    members = {e: codec.member(e) for e in (lifted, standing)}
+    client = Redis.from_url(redis_url)
+    store = RedisStore.from_url(redis_url, clock=lambda: clock)
+    try:
+        await client.flushdb()
+        await client.set(SCHEMA_KEY, "2")
+        await client.zadd(old + "strikes", {codec.member(strike): strike.at})
+        await client.zadd(old + "endings", {m: e.at for e, m in members.items()})
+        await client.hset(old + "standing", "fp-2", members[standing])
+        for index in ("lastword:endings", f"lastword:endings:{tenant}"):
+            await client.zadd(index, {m: e.at for e, m in members.items()})
+        await client.hset("lastword:lifted", members[lifted], repr(START + 3))
+        await client.zadd(old + "unlocks", {f"[1,{codec.member(unlock)}]": unlock.at})
+        await client.zadd(old + "crisis", {codec.member(mark): mark.at})
+        await client.zadd(f"lastword:crisis:{tenant}", {codec.turn_member(mark): mark.at})
+        await client.set(old + "alias", "thread")
+        await client.set(f"lastword:alias:{tenant}:thread", conv)
+
+        await store.check()
+        await store.check()
+
+        assert await client.get(SCHEMA_KEY) == str(SCHEMA_VERSION).encode()
+        names = sorted(_text(k) for k in await client.keys("*"))
+        assert not [n for n in names if n.startswith(("lastword:endings", "lastword:crisis"))]
+        assert not [n for n in names if n.startswith("lastword:conv:") and "{" not in n]
+        assert "lastword:lifted" not in names
+        record = await store.conversation(tenant, conv)
+        assert record is not None
+        assert (record.strikes, record.crisis, record.unlocks) == ((strike,), (mark,), (unlock,))
+        assert record.alias == "thread"
+        assert set(record.endings) == {replace(lifted, lifted_at=START + 3), standing}
+        listed = await store.endings(tenant, 10)
+        assert listed == [standing, replace(lifted, lifted_at=START + 3)]
+        assert await store.endings(None, 10) == listed
+        activity = await store.activity(tenant, (START, START + 10))
+        assert (activity.endings, activity.crisis) == ((2,), (1,))
+        assert await store.resolve(tenant, "thread") == conv
+        assert (await store.path_state(tenant, conv, ["fp-2"])).ending == standing
+    finally:
+        await client.flushdb()
+        await client.aclose()
+        await store.close()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
