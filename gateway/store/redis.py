@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from gateway.store import redis_codec as codec
 from gateway.store import redis_keys as keys
@@ -323,11 +323,14 @@ class RedisStore:
 
 @contextmanager
 def _translated() -> Iterator[None]:
-    """Raise Redis and socket failures (timeouts included) as StoreError."""
+    """Raise Redis and socket failures (timeouts, a cluster none of whose nodes answers
+    included) as StoreError."""
     try:
         yield
-    except (RedisError, OSError) as exc:
-        raise StoreError(f"Redis store failed: {exc}") from exc
+    except (RedisError, RedisClusterException, OSError) as exc:
+        # A sentinel's "no master" message goes on with the whole client's repr: cut it.
+        detail = str(exc).partition(" : <")[0]
+        raise StoreError(f"Redis store failed: {detail}") from exc
 
 
 def _key(record: Strike | Ending | CrisisMark | Unlock, kind: str) -> str:

@@ -26,6 +26,7 @@ from gateway.store import redis_codec as codec
 from gateway.store import redis_keys as keys
 from gateway.store.redis import SCHEMA_KEY, SCHEMA_VERSION
 from tests.store.redis_cluster import RedisClusterNodes, SentinelService
+from tests.store.redis_server import free_port
 from tests.store.store_helpers import START
 
 T, OTHER = "tenant-a", "tenant-b"
@@ -141,6 +142,23 @@ def _get_here(port: int) -> bytes | None:
         except redis.ResponseError:  # MOVED: another node serves the key
             return None
         return value
+
+
+@pytest.mark.parametrize(
+    "form", ["redis+cluster://127.0.0.1:{port}", "redis+sentinel://127.0.0.1:{port}/lastword"]
+)
+async def test_unreachable_deployments_raise_store_error(form: str) -> None:
+    """A cluster or sentinels that do not answer fail every operation as StoreError (so
+    `store_failure` decides), with a short message and the cause chained."""
+    store = RedisStore.from_url(form.format(port=free_port()))
+    try:
+        for operation in (store.ping, store.check, lambda: store.path_state(T, "conv_a", [])):
+            with pytest.raises(StoreError) as caught:
+                await operation()
+            assert caught.value.__cause__ is not None
+            assert len(str(caught.value)) < 300
+    finally:
+        await store.close()
 
 
 async def test_the_store_follows_a_sentinel_failover(tmp_path: Path) -> None:
