@@ -165,18 +165,18 @@ class RedisStore:
     async def set_alias(self, tenant: str, conversation_id: str, alias: str) -> None:
         """Name a conversation (one alias per conversation, refreshed on every call).
 
-        Four single-slot steps: point the conversation at the alias and the alias at the
-        conversation (each answering its former partner), then let each former partner go
-        unless something re-pointed it meanwhile.
+        Single-slot steps: point the conversation at the alias and the alias at the
+        conversation (one pipeline, each answering its former partner), then let each former
+        partner go unless something re-pointed it meanwhile (only when the pair changed).
         """
         ttl = self._retention.aliases
         expiry = None if ttl is None else max(1, math.ceil(ttl * 1000))
         own = keys.conversation(tenant, conversation_id) + "alias"
         with _translated():
-            old_alias = await self._client.set(own, alias, px=expiry, get=True)
-            old_owner = await self._client.set(
-                keys.alias(tenant, alias), conversation_id, px=expiry, get=True
-            )
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.set(own, alias, px=expiry, get=True)
+                pipe.set(keys.alias(tenant, alias), conversation_id, px=expiry, get=True)
+                old_alias, old_owner = await pipe.execute()
         if old_alias is not None and _text(old_alias) != alias:
             await self._call("DELETE_IF", [keys.alias(tenant, _text(old_alias))], [conversation_id])
         if old_owner is not None and _text(old_owner) != conversation_id:
