@@ -112,6 +112,11 @@ class RedisStore:
             with _translated():
                 await migrate_from_2(self._client, SCHEMA_VERSION)
             return
+        if version == "2":  # on a cluster: keys of several slots cannot be renamed there
+            raise StoreFormatError(
+                f"Redis Cluster store has schema 2; this Lastword reads schema {SCHEMA_VERSION}:"
+                " start it once on a single Redis holding the data to move it, then copy it over"
+            )
         if version != str(SCHEMA_VERSION):
             raise StoreFormatError(
                 f"Redis store has schema {version}; this Lastword reads schema {SCHEMA_VERSION}"

@@ -25,6 +25,7 @@ from gateway.store import (
 from gateway.store import redis_codec as codec
 from gateway.store import redis_keys as keys
 from gateway.store.redis import SCHEMA_KEY, SCHEMA_VERSION
+from gateway.store.redis_connect import connect
 from tests.store.redis_cluster import RedisClusterNodes, SentinelService
 from tests.store.redis_server import free_port
 from tests.store.store_helpers import START
@@ -100,7 +101,8 @@ async def test_lifted_endings_are_listed_lifted_across_primaries(
 
 
 async def test_the_schema_mark_works_on_a_cluster(redis_cluster: RedisClusterNodes) -> None:
-    """A new cluster is marked; Lastword keys without a mark, on any primary, are refused."""
+    """A new cluster is marked; Lastword keys without a mark, on any primary, are refused,
+    and so is the previous release's schema (moved on one server only)."""
     redis_cluster.flush()
     store = RedisStore.from_url(redis_cluster.url)
     try:
@@ -117,6 +119,13 @@ async def test_the_schema_mark_works_on_a_cluster(redis_cluster: RedisClusterNod
         await store.check()
         marks = [_get_here(node.port) for node in redis_cluster.nodes]
         assert sorted(marks, key=bool) == [None, None, str(SCHEMA_VERSION).encode()]
+        cluster = connect(redis_cluster.url).client
+        try:
+            await cluster.set(SCHEMA_KEY, "2")
+        finally:
+            await cluster.aclose()
+        with pytest.raises(StoreFormatError, match="start it once on a single Redis"):
+            await store.check()
     finally:
         redis_cluster.flush()
         await store.close()
