@@ -144,18 +144,20 @@ class RedisStore:
         await self._call("INDEX", index, (codec.turn_member(mark), repr(mark.at), floor, expiry))
 
     async def end(self, ending: Ending) -> Ending:
-        """End at the fingerprint, or return the ending standing there. A new ending is then
-        listed in the audit indexes (a second step: another slot)."""
+        """End at the fingerprint, or return the ending standing there; then list it in the
+        audit indexes (a second step: another slot)."""
         ttl = self._retention.endings
         floor, expiry = _floor(ttl, self._clock()), _ttl(ttl)
         conversation = [_key(ending, kind) for kind in ("endings", "standing", "lifted")]
         args = (ending.fingerprint, codec.member(ending), repr(ending.at), floor, expiry)
-        member, new = await self._call("END", conversation, args)
-        if new:
-            number = _bucket(ending)
-            index = [keys.endings(number, None), keys.endings(number, ending.tenant)]
-            await self._call("INDEX", index, (member, repr(ending.at), floor, expiry))
-        return codec.ending(member, None)
+        member = await self._call("END", conversation, args)
+        standing = codec.ending(member, None)
+        # Listed even when it stood already (ZADD is idempotent): an ending a crashed gateway
+        # recorded but never listed is listed by the next attempt on its fingerprint.
+        number = _bucket(ending)
+        index = [keys.endings(number, None), keys.endings(number, ending.tenant)]
+        await self._call("INDEX", index, (member, repr(standing.at), floor, expiry))
+        return standing
 
     async def unlock(self, unlock: Unlock) -> Unlock:
         """Lift the conversation's standing endings, forgive its strikes so far, audit it."""

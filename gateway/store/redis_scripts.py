@@ -49,12 +49,12 @@ end
 
 # KEYS: endings, standing, lifted
 # ARGV: fingerprint, member, score, floor, TTL ms
-# Returns {the standing member at the fingerprint, 1 if it is the new one (else 0)}.
+# Returns the standing member at the fingerprint, which is the new one unless one stood.
 END = """
 local current = redis.call('HGET', KEYS[2], ARGV[1])
 if current then
   local at = redis.call('ZSCORE', KEYS[1], current)
-  if at and tonumber(at) > tonumber(ARGV[4]) then return {current, 0} end
+  if at and tonumber(at) > tonumber(ARGV[4]) then return current end
 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
@@ -64,7 +64,7 @@ if ARGV[5] ~= '' then
   for _, member in ipairs(expired) do redis.call('HDEL', KEYS[3], member) end
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[4])
 end
-return {ARGV[2], 1}
+return ARGV[2]
 """
 
 # KEYS: standing, endings, unlocks, lifted

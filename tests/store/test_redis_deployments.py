@@ -258,3 +258,23 @@ async def test_a_schema_2_redis_is_moved_to_the_tagged_layout(redis_url: str) ->
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+async def test_an_ending_never_listed_is_listed_by_the_next_attempt(redis_url: str) -> None:
+    """An ending recorded in its conversation but missing from the audit index (its gateway
+    died between the two steps) is listed when its point is ended again, unchanged."""
+    client = Redis.from_url(redis_url)
+    store = RedisStore.from_url(redis_url, clock=lambda: START + 10)
+    first = Ending(T, "conv_a", "fp-1", "strikes", ("violence",), START + 1)
+    try:
+        await client.flushdb()
+        await store.end(first)
+        number = keys.bucket(T, "conv_a")
+        await client.delete(keys.endings(number, None), keys.endings(number, T))
+        assert await store.endings(T, 10) == []
+        assert await store.end(replace(first, at=START + 5)) == first
+        assert await store.endings(T, 10) == await store.endings(None, 10) == [first]
+    finally:
+        await client.flushdb()
+        await client.aclose()
+        await store.close()
