@@ -8,15 +8,8 @@ import pytest
 from redis.asyncio import Redis
 
 from gateway.store import Retention, Store, open_store
-from tests.store.redis_cluster import (
-    RedisClusterNodes,
-    SentinelService,
-    redis_cluster,
-    redis_sentinel,
-)
+from tests.store.redis_cluster import RedisClusterNodes, SentinelService
 from tests.store.store_helpers import FakeClock, MakeStore
-
-__all__ = ["redis_cluster", "redis_sentinel"]  # session fixtures, used by name
 
 # Redis as one server, as a 3-primary Cluster and as a Sentinel service: one suite for all.
 BACKENDS = ("memory", "sqlite", "redis", "redis-cluster", "redis-sentinel")

@@ -6,8 +6,8 @@ service (primary, replica, sentinels), on 127.0.0.1 in a temp dir, for tests and
     with SentinelService(workdir) as service:     # service.url: redis+sentinel://.../lastword
         service.kill_primary(); service.wait_for_new_primary(old)
 
-Session fixtures `redis_cluster_url` and `redis_sentinel_url` start one of each per session;
-other test folders import them into their conftest like `redis_url`.
+Session fixtures `redis_cluster` and `redis_sentinel` start one of each per session;
+tests/conftest.py imports them (like `redis_url`) so every test folder can use them.
 """
 
 from __future__ import annotations
