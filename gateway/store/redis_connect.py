@@ -3,7 +3,7 @@
     redis://[user:pass@]host:port/db          one server (also rediss:// and unix://)
     redis+cluster://[user:pass@]host:port[,host:port...]     Redis Cluster (or Valkey)
     redis+sentinel://[user:pass@]host:port[,host:port...]/service_name[/db]
-The `rediss+` forms use TLS. A cluster URL names any reachable nodes (the others are
+The `rediss+` forms use TLS (to sentinels and data nodes alike). A cluster URL names any reachable nodes (the others are
 discovered); a sentinel URL names the sentinels, which tell the primary of `service_name`
 and, after a failover, its successor. Credentials in the URL are the data nodes' (sentinels
 are asked without them).
@@ -79,7 +79,11 @@ def connect(url: str, timeout: float = 1.0) -> Connection:
         return Connection(cluster, cluster=True)
     sentinel = Sentinel(
         list(where.hosts),
-        sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout},
+        sentinel_kwargs={
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            "ssl": where.tls,
+        },
     )
     primary = sentinel.master_for(
         where.service,
