@@ -3,10 +3,10 @@
     redis://[user:pass@]host:port/db          one server (also rediss:// and unix://)
     redis+cluster://[user:pass@]host:port[,host:port...]     Redis Cluster (or Valkey)
     redis+sentinel://[user:pass@]host:port[,host:port...]/service_name[/db]
-The `rediss+` forms use TLS (to sentinels and data nodes alike). A cluster URL names any reachable nodes (the others are
-discovered); a sentinel URL names the sentinels, which tell the primary of `service_name`
-and, after a failover, its successor. Credentials in the URL are the data nodes' (sentinels
-are asked without them).
+The `rediss+` forms use TLS (to sentinels and data nodes alike). A cluster URL names any
+reachable nodes (the others are discovered); a sentinel URL names the sentinels, which tell
+the primary of `service_name` and, after a failover, its successor. Credentials in the URL
+are the data nodes' (sentinels are asked without them).
 """
 
 from __future__ import annotations
