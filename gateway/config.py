@@ -26,6 +26,8 @@ from pydantic import (
 from gateway.config_errors import sentences
 from gateway.detect.classifier import ClassifierSettings
 from gateway.errors import GatewayError
+from gateway.store.redis_connect import SCHEMES as REDIS_SCHEMES
+from gateway.store.redis_connect import locate
 
 ENV_PREFIX = "LASTWORD_"
 
@@ -123,8 +125,14 @@ class Settings(BaseModel):
     @field_validator("store")
     @classmethod
     def _store_url(cls, value: str) -> str:
-        if not value.startswith(("sqlite://", "redis://", "rediss://", "unix://", "memory://")):
-            raise ValueError("must be sqlite:///path, redis://host:port/db or memory://")
+        schemes = ("sqlite", "memory", *REDIS_SCHEMES)
+        if not value.lower().startswith(tuple(f"{scheme}://" for scheme in schemes)):
+            raise ValueError(
+                "must be sqlite:///path, redis://host:port/db, redis+cluster://host:port[,...],"
+                " redis+sentinel://host:port[,...]/service_name[/db] or memory://"
+            )
+        if value.lower().startswith(tuple(f"{scheme}://" for scheme in REDIS_SCHEMES)):
+            locate(value)  # a malformed cluster or sentinel URL: its ValueError says how
         return value
 
     @model_validator(mode="after")

@@ -70,12 +70,10 @@ def check_names(settings: Settings, rules: RuleSet) -> None:
 def store_location(url: str) -> str:
     """The store URL without credentials: fit for a log line."""
     parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
+    if "@" not in parts.netloc:
         return url
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return parts._replace(netloc=netloc).geturl()
+    # Split by hand: a cluster or sentinel URL names several host:port pairs.
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 async def check_store(settings: Settings, retention: Retention) -> Path | None:

@@ -17,9 +17,10 @@ from gateway.config import Settings
 from gateway.logs import configure_logging
 from gateway.simulate import SimulatorSettings, create_simulator_app
 from tests.dialects.recorder import RECORDER, Recorder, recorder_app
+from tests.store.redis_cluster import redis_cluster, redis_sentinel
 from tests.store.redis_server import redis_url
 
-__all__ = ["redis_url"]
+__all__ = ["redis_cluster", "redis_sentinel", "redis_url"]
 
 GatewayFactory = Callable[..., Awaitable[TestServer]]
 

@@ -45,6 +45,20 @@ def test_invalid_settings_name_the_setting(values: dict[str, object], named: str
         load_settings(values, None, {})
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+cluster://r1:7000,r2:7000,r3:7000",
+        "rediss+cluster://:pw@r1.example.com:7000",
+        "redis+sentinel://s1:26379,s2:26379,s3:26379/lastword",
+        "redis+sentinel://s1/lastword/2",
+    ],
+)
+def test_cluster_and_sentinel_store_urls_are_accepted(url: str) -> None:
+    """Redis Cluster and Sentinel URLs are valid store settings."""
+    assert load_settings({"store": url}, None, {}).store == url
+
+
 def test_a_missing_or_broken_file_is_a_clear_error(tmp_path: Path) -> None:
     """A config file that cannot be read or parsed is named in the error."""
     with pytest.raises(ConfigError, match="cannot be read"):
@@ -94,7 +108,14 @@ def test_the_maximum_event_size_defaults_to_16_mib_and_has_a_floor() -> None:
         ({"retention": {"strikes_days": 0}}, "retention.strikes_days: must be more than 0, not 0"),
         ({"classifier": {}}, "classifier.url: is required"),
         ({"store": "postgres://x"},
-         "store: must be sqlite:///path, redis://host:port/db or memory://"),
+         "store: must be sqlite:///path, redis://host:port/db, redis+cluster://host:port[,...],"
+         " redis+sentinel://host:port[,...]/service_name[/db] or memory://"),
+        ({"store": "redis+sentinel://:pw@s1:26379"}, "store: bad Redis Sentinel URL: use "
+         "redis+sentinel://host:port[,host:port...]/service_name[/db]"),
+        ({"store": "redis+cluster://:pw@r1:7000,r2:x"}, "store: bad Redis store URL: host"
+         " 'r2:x'; use redis+cluster://host:port[,host:port...]"),
+        ({"store": "redis+cluster://r1:7000/3"},
+         "store: bad Redis Cluster URL: a cluster has database 0 only"),
         ({"port": 9090, "metrics_port": 9090}, "metrics_port: must differ from port (9090)"),
     ],
 )  # fmt: skip

@@ -128,6 +128,8 @@ async def test_a_healthy_gateway_is_ready_without_warnings(make_gateway: Gateway
         ("redis://:pw@[::1]:6379/0", "redis://[::1]:6379/0"),
         ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
         ("sqlite:///var/lib/lastword.db", "sqlite:///var/lib/lastword.db"),
+        ("redis+cluster://:pw@r1:7000,r2:7000", "redis+cluster://r1:7000,r2:7000"),
+        ("redis+sentinel://u:p@s1,[::1]:26379/main/2", "redis+sentinel://s1,[::1]:26379/main/2"),
     ],
 )
 def test_the_store_url_is_logged_without_credentials(url: str, shown: str) -> None:

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from gateway.store.memory import MemoryStore
 from gateway.store.redis import RedisStore
+from gateway.store.redis_connect import CLUSTER_FORM, SENTINEL_FORM
+from gateway.store.redis_connect import SCHEMES as REDIS_SCHEMES
 from gateway.store.sqlite import SQLiteStore
 from gateway.store.types import (
     DEFAULT_RETENTION,
@@ -49,7 +51,10 @@ __all__ = [
     "open_store",
 ]
 
-SCHEMES = "memory://, sqlite:///relative.db, sqlite:////absolute.db, redis://, rediss://, unix://"
+SCHEMES = (
+    "memory://, sqlite:///relative.db, sqlite:////absolute.db, redis://, rediss://, unix://,"
+    f" {CLUSTER_FORM}, {SENTINEL_FORM} (rediss+ for TLS)"
+)
 
 
 async def open_store(
@@ -59,8 +64,9 @@ async def open_store(
 ) -> Store:
     """Open the store named by `url`; raise ValueError for a URL no backend accepts.
 
-    SQLite opens (and creates) its file now, raising StoreError if it cannot; Redis connects
-    on first use, so a gateway can start while Redis is down.
+    SQLite opens (and creates) its file now, raising StoreError if it cannot; Redis (one
+    server, a Cluster or a Sentinel service) connects on first use, so a gateway can start
+    while Redis is down.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -75,6 +81,6 @@ async def open_store(
                 " or sqlite:////absolute/path.db"
             )
         return await SQLiteStore.open(Path(parts.path[1:]), retention, clock)
-    if scheme in ("redis", "rediss", "unix"):
+    if scheme in REDIS_SCHEMES:
         return RedisStore.from_url(url, retention, clock)
     raise ValueError(f"unsupported store URL {url!r}: accepted schemes are {SCHEMES}")

@@ -8,9 +8,12 @@ import pytest
 from redis.asyncio import Redis
 
 from gateway.store import Retention, Store, open_store
+from tests.store.redis_cluster import RedisClusterNodes, SentinelService
 from tests.store.store_helpers import FakeClock, MakeStore
 
-BACKENDS = ("memory", "sqlite", "redis")
+# Redis as one server, as a 3-primary Cluster and as a Sentinel service: one suite for all.
+BACKENDS = ("memory", "sqlite", "redis", "redis-cluster", "redis-sentinel")
+REDIS_BACKENDS = ("redis", "redis-cluster", "redis-sentinel")
 
 
 @pytest.fixture
@@ -30,11 +33,20 @@ def backend(request: pytest.FixtureRequest) -> str:
 async def store_url(
     backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> str:
-    """A URL of a fresh, empty store of `backend` (Redis is flushed before the test)."""
+    """A URL of a fresh, empty store of `backend` (Redis deployments are started once per
+    session and flushed before each test)."""
     if backend == "memory":
         return "memory://"
     if backend == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('sqlite')}/lastword.db"
+    if backend == "redis-cluster":
+        cluster: RedisClusterNodes = request.getfixturevalue("redis_cluster")
+        cluster.flush()
+        return cluster.url
+    if backend == "redis-sentinel":
+        service: SentinelService = request.getfixturevalue("redis_sentinel")
+        service.flush()
+        return service.url
     url: str = request.getfixturevalue("redis_url")
     client = Redis.from_url(url)
     try:

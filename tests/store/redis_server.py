@@ -10,7 +10,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -25,9 +25,18 @@ MISSING = (
 class RedisServer:
     """A redis-server on a free 127.0.0.1 port, persisting nothing, stopped on exit."""
 
-    def __init__(self, workdir: Path, binary: str = "redis-server") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        binary: str = "redis-server",
+        extra: Sequence[str] = (),
+        config: Path | None = None,
+    ) -> None:
         self.workdir = workdir
         self.binary = binary
+        # Arguments after the defaults (a replica's --replicaof, --sentinel, cluster options)
+        # and a config file to read first (a sentinel's, which the sentinel rewrites).
+        self.extra, self.config = tuple(extra), config
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -48,6 +57,7 @@ class RedisServer:
                 self._process = subprocess.Popen(
                     [
                         executable,
+                        *([str(self.config)] if self.config else []),
                         "--port",
                         str(self.port),
                         "--bind",
@@ -58,6 +68,7 @@ class RedisServer:
                         "no",
                         "--dir",
                         str(self.workdir),
+                        *self.extra,
                     ],
                     stdout=out,
                     stderr=subprocess.STDOUT,
@@ -67,11 +78,13 @@ class RedisServer:
             self.stop()
         raise RuntimeError(f"redis-server did not answer PING; see logs in {self.workdir}")
 
-    def stop(self) -> None:
-        """Terminate the server (kill it if it lingers) and reap it."""
+    def stop(self, kill: bool = False) -> None:
+        """Terminate the server (kill it if it lingers, or at once if `kill`) and reap it."""
         process, self._process = self._process, None
         if process is None:
             return
+        if kill:
+            process.kill()
         process.terminate()
         try:
             process.wait(timeout=5)

@@ -16,6 +16,7 @@ from gateway.store import (
     Strike,
     Unlock,
 )
+from tests.store.conftest import REDIS_BACKENDS
 from tests.store.store_helpers import START, FakeClock, MakeStore
 
 T, OTHER = "tenant-a", "tenant-b"
@@ -104,7 +105,7 @@ async def test_add_strike_leaves_out_what_no_longer_stands(
     assert state.endings == ()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "redis"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite", *REDIS_BACKENDS], indirect=True)
 async def test_the_last_of_concurrent_strikes_sees_every_path(
     make_store: MakeStore, clock: FakeClock
 ) -> None:
@@ -301,7 +302,7 @@ async def test_concurrent_strikes_lose_nothing(store: Store, clock: FakeClock) -
     assert len((await store.path_state(T, C, MAIN)).strikes) == 50
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "redis"], indirect=True)
+@pytest.mark.parametrize("backend", ["sqlite", *REDIS_BACKENDS], indirect=True)
 async def test_replicas_share_state(make_store: MakeStore, clock: FakeClock) -> None:
     """Two store instances on one backend see each other's writes and serialise strikes."""
     one, two = await make_store(), await make_store()

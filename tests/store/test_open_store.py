@@ -57,6 +57,27 @@ async def test_redis_urls_open_lazily(url: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("url", "cluster"),
+    [
+        ("redis+cluster://127.0.0.1:7000", True),
+        ("redis+cluster://:secret@r1:7000,r2,[::1]:7002/0", True),
+        ("rediss+cluster://r1.example.com:7000", True),
+        ("REDIS+CLUSTER://r1:7000", True),
+        ("redis+sentinel://127.0.0.1:26379/lastword", False),
+        ("redis+sentinel://u:p@s1,s2:26380,[::1]/lastword/3", False),
+        ("rediss+sentinel://s1.example.com/lastword", False),
+    ],
+)
+async def test_cluster_and_sentinel_urls_open_lazily(url: str, cluster: bool) -> None:
+    """Cluster and Sentinel URLs give a Redis store (spanning primaries for a cluster) that
+    connects nowhere until first use."""
+    store = await open_store(url)
+    assert isinstance(store, RedisStore)
+    assert store.cluster is cluster
+    await store.close()
+
+
+@pytest.mark.parametrize(
     ("url", "message"),
     [
         ("postgres://db/lastword", "accepted schemes are memory://"),
@@ -69,6 +90,15 @@ async def test_redis_urls_open_lazily(url: str) -> None:
         ("sqlite:///lastword.db?mode=ro", "bad SQLite store URL"),
         ("memory://somewhere", "memory store URL takes no location"),
         ("redis://localhost:notaport/0", "Port"),
+        ("redis+cluster://", "host ''"),
+        ("redis+cluster://r1:7000,,r2:7000", "host ''"),
+        ("redis+cluster://r1:99999", "host 'r1:99999'"),
+        ("redis+cluster://r1:7000/1", "database 0 only"),
+        ("redis+cluster://r1:7000?ssl=true", "no query"),
+        ("redis+sentinel://s1:26379", "use redis\\+sentinel://host:port"),
+        ("redis+sentinel://s1:26379/main/zero", "use redis\\+sentinel://host:port"),
+        ("redis+sentinel://s1/main/0/extra", "use redis\\+sentinel://host:port"),
+        ("redis+sentinel://:secret@s1", "^bad Redis Sentinel URL: use"),
     ],
 )
 async def test_bad_urls_raise_value_error(url: str, message: str) -> None:

@@ -25,6 +25,7 @@ from gateway.store import (
     Strike,
     open_store,
 )
+from gateway.store import redis_keys as keys
 from gateway.store.redis import SCHEMA_KEY, RedisStore
 from gateway.store.redis import SCHEMA_VERSION as REDIS_SCHEMA
 from gateway.store.sqlite_schema import SCHEMA, SCHEMA_VERSION
@@ -228,7 +229,7 @@ async def test_redis_keys_carry_retention_ttls(redis_url: str) -> None:
         await store.set_alias(T, C, "thread")
         await store.link_response(ResponseLink(T, "resp_1", C, PATH, now))
         await store.ping()
-        base = f"lastword:conv:{T}:{C}:"
+        base = keys.conversation(T, C)
         assert 0 < await client.pttl(base + "strikes") <= 60_000
         assert 0 < await client.pttl(f"lastword:alias:{T}:thread") <= 60_000
         assert 0 < await client.pttl(f"lastword:response:{T}:resp_1") <= 30 * 86_400_000
@@ -255,7 +256,7 @@ async def test_redis_strike_without_a_path_reads_cleanly(redis_url: str) -> None
         now = time.time()
         old = {"tenant": T, "conversation_id": C, "fingerprint": "fp-1", "category": "violence"}
         member = orjson.dumps(["0123456789abcdef", {**old, "source": "x", "at": now}])
-        await client.zadd(f"lastword:conv:{T}:{C}:strikes", {member: now})
+        await client.zadd(keys.conversation(T, C) + "strikes", {member: now})
         state = await store.add_strike(Strike(T, C, "fp-2", "violence", "x", now + 1, PATH))
         assert state.strikes == (
             Strike(T, C, "fp-1", "violence", "x", now, ()),
