@@ -15,6 +15,8 @@ __all__ = [
     "Match",
     "RuleError",
     "RuleSet",
+    "care_source",
+    "end_request",
     "flag_turn",
     "flag_turn_async",
     "fold",
@@ -73,3 +75,27 @@ def refusal_source(rules: RuleSet, observation: Observation) -> str | None:
     if observation.text_head and rules.scan(fold(observation.text_head), "refusal"):
         return "phrase"
     return None
+
+
+# How much of a user turn is read for a request to end the conversation: such a request is
+# short and comes last, and the read stays cheap on the loop whatever the turn's length.
+END_REQUEST_CHARS = 1024
+
+
+def care_source(rules: RuleSet, observation: Observation) -> tuple[Match, ...]:
+    """The care the answer shows (the model as a witness): rules of kind `care` matched in
+    its opening and closing text, where helplines and emergency numbers are given."""
+    text = observation.text_head
+    if observation.text_tail:
+        text = f"{text} {observation.text_tail}"
+    if not text:
+        return ()
+    return rules.scan(fold(text), "care")
+
+
+def end_request(rules: RuleSet, text: str) -> bool:
+    """Whether a user turn asks to end the conversation (rules of kind `end_request`), read
+    on its last `END_REQUEST_CHARS` characters."""
+    if not text:
+        return False
+    return bool(rules.scan(fold(text[-END_REQUEST_CHARS:]), "end_request"))

@@ -121,7 +121,9 @@ class RedisStore:
         ttl = self._retention.crisis
         keys = [_key(mark, "crisis"), f"{PREFIX}crisis:{mark.tenant}"]
         args = (codec.member(mark), repr(mark.at), _floor(ttl, self._clock()), _ttl(ttl))
-        await self._call("MARK_CRISIS", keys, (*args, codec.turn_member(mark)))
+        # Only a confident crisis is a redirect, counted in the tenant's crisis-turn index.
+        turn = codec.turn_member(mark) if mark.level == "crisis" else ""
+        await self._call("MARK_CRISIS", keys, (*args, turn))
 
     async def end(self, ending: Ending) -> Ending:
         """End at the fingerprint, or return the ending standing there."""

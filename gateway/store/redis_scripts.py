@@ -29,11 +29,11 @@ return {
 """
 
 # KEYS: crisis, the tenant's crisis-turn index
-# ARGV: member, score, floor, TTL ms, turn member
+# ARGV: member, score, floor, TTL ms, turn member ('' for a mark the index leaves out)
 # The index holds one member per turn, so a turn's marks (one per category) count once.
 MARK_CRISIS = """
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[5])
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[5]) end
 for i = 1, 2 do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[3])
   if ARGV[4] ~= '' then redis.call('PEXPIRE', KEYS[i], ARGV[4]) end

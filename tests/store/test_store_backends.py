@@ -27,7 +27,7 @@ from gateway.store import (
 )
 from gateway.store.redis import SCHEMA_KEY, RedisStore
 from gateway.store.redis import SCHEMA_VERSION as REDIS_SCHEMA
-from gateway.store.sqlite_schema import SCHEMA, SCHEMA_VERSION
+from gateway.store.sqlite_schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from tests.store.redis_server import free_port
 from tests.store.store_helpers import START, FakeClock
 
@@ -107,6 +107,36 @@ async def test_sqlite_file_from_before_contract_2_is_refused(tmp_path: Path, ver
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(version,)]
         assert conn.execute("SELECT COUNT(*) FROM strikes").fetchone() == (1,)
+
+
+async def test_sqlite_file_of_schema_4_is_migrated_its_crisis_marks_confident(
+    tmp_path: Path,
+) -> None:
+    """A schema 4 file (crisis marks without a level) opens: its marks read as `crisis`,
+    new marks keep their level, and the file is at this gateway's schema."""
+    path = tmp_path / "lastword.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.executescript(SCHEMA)
+        for version in (2, 3):
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+        conn.execute("INSERT INTO schema_version VALUES (4)")
+        conn.execute(
+            "INSERT INTO crisis VALUES (NULL, ?, ?, 'fp-1', 'self_harm', ?)", (T, C, START)
+        )
+        conn.commit()
+    store = await SQLiteStore.open(path, clock=FakeClock())
+    try:
+        await store.mark_crisis(CrisisMark(T, C, "fp-2", "self_harm", START + 1, "distress"))
+        marks = (await store.path_state(T, C, PATH)).crisis
+        assert [(m.fingerprint, m.level) for m in marks] == [
+            ("fp-1", "crisis"),
+            ("fp-2", "distress"),
+        ]
+    finally:
+        await store.close()
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
 
 
 async def test_redis_schema_is_marked_then_checked(redis_url: str) -> None:
