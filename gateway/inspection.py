@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from gateway import metrics
 from gateway.conversation import Identity, continue_identity, identify, tenant_of
-from gateway.detect import Flags, RuleSet, care_source, end_request, flag_turn_async, refusal_source
+from gateway.detect import Flags, RuleSet, end_request, flag_turn_async, read_answer
 from gateway.detect.classifier import Classifier, ClassifierVerdict
 from gateway.dialects import ChatRequest, Observation
 from gateway.dialects.rewrite import END_TOOL
@@ -231,11 +231,9 @@ class Inspection:
                 await self._link(
                     observation.response_id, SERVER_CONVERSATION + self.server_conversation
                 )
+        answer = self._answer(observation)
         outcome = decide(
-            self.guard.policy,
-            PathFacts(self.state, ident.path),
-            self._turn(observation),
-            self._answer(observation),
+            self.guard.policy, PathFacts(self.state, ident.path), self._turn(answer), answer
         )
         try:
             await self._carry_out(outcome, own_end_tool)
@@ -244,22 +242,20 @@ class Inspection:
             return Recorded(None, outcome.helplines)
         return Recorded(self.ending, outcome.helplines)
 
-    def _turn(self, observation: Observation) -> TurnSignals:
+    def _turn(self, answer: AnswerSignals) -> TurnSignals:
         """The newest user turn's signals; whether it asks to end the conversation is read
-        only when the model ended it."""
-        model_ended = any(call.name == END_TOOL for call in observation.tool_calls)
-        asked = model_ended and end_request(self.guard.rules, self.turn_text)
+        only when the model ended it (nothing else needs it)."""
+        asked = answer.model_ended and end_request(self.guard.rules, self.turn_text)
         return TurnSignals(self.flags, asked)
 
     def _answer(self, observation: Observation) -> AnswerSignals:
         """What the answer shows (refusal, end tool, care), counted."""
         model_ended = any(call.name == END_TOOL for call in observation.tool_calls)
-        refusal = refusal_source(self.guard.rules, observation)
+        refusal, care = read_answer(self.guard.rules, observation)
         if refusal is not None:
             metrics.REFUSALS.labels(refusal).inc()
         if model_ended:
             metrics.REFUSALS.labels("end_tool").inc()
-        care = care_source(self.guard.rules, observation)
         for match in care:
             metrics.DETECTOR_MATCHES.labels(match.kind, match.category).inc()
         categories = tuple(dict.fromkeys(match.category for match in care))

@@ -21,6 +21,7 @@ __all__ = [
     "flag_turn_async",
     "fold",
     "load_rules",
+    "read_answer",
     "refusal_source",
 ]
 
@@ -85,12 +86,22 @@ END_REQUEST_CHARS = 1024
 def care_source(rules: RuleSet, observation: Observation) -> tuple[Match, ...]:
     """The care the answer shows (the model as a witness): rules of kind `care` matched in
     its opening and closing text, where helplines and emergency numbers are given."""
-    text = observation.text_head
-    if observation.text_tail:
-        text = f"{text} {observation.text_tail}"
-    if not text:
-        return ()
-    return rules.scan(fold(text), "care")
+    return read_answer(rules, observation)[1]
+
+
+def read_answer(rules: RuleSet, observation: Observation) -> tuple[str | None, tuple[Match, ...]]:
+    """How the model refused (`refusal_source`) and the care it shows (`care_source`), its
+    text folded once for both."""
+    head = fold(observation.text_head) if observation.text_head else ""
+    refusal = None
+    if observation.provider_refusal:
+        refusal = "provider"
+    elif head and rules.scan(head, "refusal"):
+        refusal = "phrase"
+    # Head and tail are joined as they stand: contiguous in an answer of up to 1,000
+    # characters (a phrase across the join is whole), a gap in a longer one.
+    text = head + fold(observation.text_tail) if observation.text_tail else head
+    return refusal, rules.scan(text, "care") if text else ()
 
 
 def end_request(rules: RuleSet, text: str) -> bool:
