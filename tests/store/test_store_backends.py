@@ -24,6 +24,7 @@ from gateway.store import (
     StoreFormatError,
     Strike,
     open_store,
+    redis_codec,
 )
 from gateway.store.redis import SCHEMA_KEY, RedisStore
 from gateway.store.redis import SCHEMA_VERSION as REDIS_SCHEMA
@@ -294,3 +295,12 @@ async def test_redis_strike_without_a_path_reads_cleanly(redis_url: str) -> None
     finally:
         await store.close()
         await client.aclose()
+
+
+def test_a_redis_crisis_member_written_before_levels_reads_as_confident() -> None:
+    """A crisis member without a level (written before levels existed) reads as `crisis`."""
+    old = {"tenant": T, "conversation_id": C, "fingerprint": "fp-1", "category": "c", "at": 1.0}
+    mark = redis_codec.crisis(orjson.dumps(["0011", old]))
+    assert mark == CrisisMark(T, C, "fp-1", "c", 1.0, "crisis")
+    distress = CrisisMark(T, C, "fp-1", "c", 1.0, "distress")
+    assert redis_codec.crisis(redis_codec.member(distress).encode()) == distress
