@@ -34,6 +34,7 @@ from gateway.policy import (
     decide,
     decide_strike,
     model_ending_left,
+    standing_level,
     standing_marks,
 )
 from gateway.records import (
@@ -205,6 +206,14 @@ class Inspection:
         marks = standing_marks(self.guard.policy, self.state.crisis, self.identity.path)
         crises = [mark for mark in marks if mark.level == "crisis"]
         return crises[-1].category if crises else None
+
+    @property
+    def endings_held(self) -> bool:
+        """Whether a crisis or distress stands on this path, this turn included: no ending
+        can stand, so the model is offered no end tool."""
+        if self.flags.crisis or self.flags.distress:
+            return True
+        return standing_level(self.guard.policy, self.state.crisis, self.identity.path) is not None
 
     def conversation(self) -> dict[str, Any]:
         """The `conversation` object for this request's answer."""

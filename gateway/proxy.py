@@ -173,7 +173,7 @@ class Proxy:
             and not self.settings.shadow
             and END_TOOL not in chat.tool_names
             and tools_allowed(chat.body)
-            and redirect is None
+            and not inspection.endings_held
         )
         if own_end_tool:
             dialect.add_end_tool(chat.body)

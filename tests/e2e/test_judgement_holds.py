@@ -231,13 +231,19 @@ async def test_an_end_request_is_honoured(api: str, text: str, gateway: TestServ
 
 
 @pytest.mark.usefixtures("distress_detector")
-async def test_an_end_request_is_not_honoured_while_distress_stands(gateway: TestServer) -> None:
-    """After a distress turn, asking to end is not enough: the model's ending is
-    suppressed as `distress` and counted."""
+async def test_an_end_request_is_not_honoured_while_distress_stands(
+    gateway: TestServer, simulator: TestServer
+) -> None:
+    """After a distress turn, asking to end is not enough: the model is offered no end
+    tool while distress stands on the path, and the conversation goes on."""
     history: list[dict[str, Any]] = []
     await turn(gateway, "anthropic", history, DISTRESSED)
-    before = suppressed("distress")
     for text in ("Please end this chat.", "Beende das Gespräch."):
         status, _, headers = await turn(gateway, "anthropic", history, text)
         assert (status, headers["X-Conversation-Status"]) == (200, "active")
-    assert suppressed("distress") == before + 2
+        last = simulator.app[LAST_REQUEST].last
+        assert last is not None and b"end_conversation" not in last.body
+    fresh: list[dict[str, Any]] = []
+    await turn(gateway, "anthropic", fresh, "Hello! How do tulips grow?")
+    status, _, headers = await turn(gateway, "anthropic", fresh, "Please end this chat.")
+    assert (status, headers["X-Conversation-Status"]) == (200, "ended")
