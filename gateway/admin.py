@@ -110,7 +110,9 @@ def conversation_json(record: ConversationRecord) -> Json:
         ],
         "endings": [ending_json(e) for e in record.endings],
         "unlocks": [unlock_json(u) for u in record.unlocks],
-        "crisis": [{"category": c.category, "at": iso(c.at)} for c in record.crisis],
+        "crisis": [
+            {"category": c.category, "level": c.level, "at": iso(c.at)} for c in record.crisis
+        ],
     }  # fmt: skip
 
 

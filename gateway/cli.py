@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--token-delay", type=float, default=0.0, help="seconds between deltas")
     sim.add_argument("--refusal-style", choices=("signal", "text"), default="signal")
     sim.add_argument("--refuse-all", action="store_true")
+    sim.add_argument(
+        "--end-all", action="store_true", help="call an offered end tool on every turn"
+    )
     return parser
 
 
@@ -261,9 +264,10 @@ def rules_test(directory: Path | None) -> int:
     for rule in rules.rules:
         table.setdefault((rule.kind, rule.category), set()).add(rule.lang)
         examples += len(rule.match) + len(rule.no_match)
+    width = max((len(kind) for kind, _ in table), default=0)
     for (kind, category), langs in sorted(table.items()):
-        count = sum(1 for r in rules.rules if r.category == category)
-        print(f"{kind:8} {category:28} {count:3} rules  {','.join(sorted(langs))}")
+        count = sum(1 for r in rules.rules if (r.kind, r.category) == (kind, category))
+        print(f"{kind:{width}} {category:28} {count:3} rules  {','.join(sorted(langs))}")
     slow = [r.id for r in rules.rules if not r.keywords]
     if slow:
         print(f"note: {len(slow)} rules without keywords run on every text: {', '.join(slow)}")
@@ -284,6 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             token_delay=args.token_delay,
             refusal_style=args.refusal_style,
             refuse_all=args.refuse_all,
+            end_all=args.end_all,
         )
         run_simulator(args.host, args.port, simulated)
         return 0

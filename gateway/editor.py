@@ -10,6 +10,7 @@ watching goes on: one odd event costs neither the stream nor what follows it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -42,15 +43,19 @@ class ResponseEditor:
         resources: JSONObject | None = None,
         named_events: bool = False,
         notice_language: str | None = None,
+        helplines: Callable[[str], JSONObject | None] | None = None,
     ) -> None:
-        """`named_events`: the client asked for named signal events; `notice_language`:
-        write the visible notice, in this language (None: none)."""
+        """`resources`: the helplines for the first event; `named_events`: the client asked
+        for named signal events; `notice_language`: write the visible notice, in this
+        language (None: none); `helplines`: the helplines for a crisis category, for an
+        answer that shows a crisis no user turn did (they ride on its stop-reason event)."""
         self.dialect = dialect
         self.inspection = inspection
         self.watcher = dialect.new_watcher()
         self.own_end_tool = own_end_tool
         self.filter: EndToolFilter | None = dialect.end_tool_filter() if own_end_tool else None
         self.resources = resources
+        self.helplines = helplines
         # Named signal events only where the client asked for them and the dialect's
         # clients tolerate events they do not know.
         self.named_events = named_events and dialect.named_signals
@@ -138,11 +143,16 @@ class ResponseEditor:
             return b""
         out, extra = edited
         if signal:
-            if self.delivered is not None and self.dialect.envelope:
+            ended_now, late = await self._record()
+            if late is not None:
+                out = self._with(out, "crisis_resources", late)
+                if self.named_events:
+                    extra += encode_event("crisis_resources", {"type": "crisis_resources", **late})
+            elif self.delivered is not None and self.dialect.envelope:
                 # Stream helpers rebuild the final object from the last event: the resources
                 # ride inside it too, so a client reading only the final response has them.
                 out = self._in_envelope(out, "crisis_resources", self.delivered)
-            if await self._record():
+            if ended_now:
                 ended = self.inspection.conversation()
                 out = self._with(out, "conversation_ended", ended)
                 if self.named_events:
@@ -202,16 +212,22 @@ class ResponseEditor:
             return data
         return {**data, envelope: {**data[envelope], key: value}}
 
-    async def _record(self) -> bool:
+    async def _record(self) -> tuple[bool, JSONObject | None]:
+        """Record the answer (once); return whether it ended the conversation, and the
+        helplines it gets late (a crisis the answer alone showed, none delivered yet)."""
         # Once per answer, though a chat answer with several choices has a final chunk each.
         if self.recorded:
-            return False
+            return False, None
         self.recorded = True
-        ending = await self.inspection.record(
+        recorded = await self.inspection.record(
             self.watcher.observation, own_end_tool=self.own_end_tool
         )
-        self.ended = ending is not None
-        return self.ended
+        self.ended = recorded.ending is not None
+        late = None
+        if recorded.helplines and self.delivered is None and self.helplines is not None:
+            late = self.helplines(recorded.helplines)
+            self.delivered = late
+        return self.ended, late
 
     async def finish(self) -> None:
         """The stream is over, whole or not: record it if no event carried its end.
@@ -244,7 +260,11 @@ class ResponseEditor:
         if self.resources is not None:
             body["crisis_resources"] = self.delivered = self.resources
             changed = True
-        if await self._record():
+        ended, late = await self._record()
+        if late is not None:
+            body["crisis_resources"] = late
+            changed = True
+        if ended:
             body["conversation_ended"] = self.inspection.conversation()
             changed = True
         if (text := self._notice_text()) is not None:

@@ -10,40 +10,59 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from gateway import metrics
 from gateway.conversation import Identity, continue_identity, identify, tenant_of
-from gateway.detect import Flags, RuleSet, flag_turn_async, refusal_source
+from gateway.detect import Flags, RuleSet, end_request, flag_turn_async, read_answer
 from gateway.detect.classifier import Classifier, ClassifierVerdict
 from gateway.dialects import ChatRequest, Observation
 from gateway.dialects.rewrite import END_TOOL
 from gateway.errors import StoreUnavailable
 from gateway.logs import get_logger
 from gateway.policy import (
-    SUPPRESSED,
+    AnswerSignals,
+    ModelEnding,
+    Outcome,
+    PathFacts,
     Policy,
-    crisis_on,
+    StrikeCall,
+    StrikeOutcome,
+    TurnSignals,
+    decide,
     decide_strike,
-    strike_category,
+    model_ending_left,
+    standing_level,
+    standing_marks,
 )
-from gateway.store import (
+from gateway.records import (
     WHOLE_CONVERSATION,
     CrisisMark,
     Ending,
     PathState,
     ResponseLink,
-    Store,
-    StoreError,
     Strike,
 )
+from gateway.store import Store, StoreError
 
 log = get_logger("lastword.audit")
 # Links for OpenAI-side conversations live beside response links, under this prefix.
 SERVER_CONVERSATION = "conversation:"
 StoreFailure = Literal["open", "closed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What an answer's stop-reason event carries, once the answer is recorded: the ending
+    over the request's own path, and the crisis category whose helplines ride late."""
+
+    ending: Ending | None = None
+    helplines: str | None = None
+
+
+NOTHING_RECORDED = Recorded()
 
 
 def _iso(at: float) -> str:
@@ -150,6 +169,9 @@ class Inspection:
         # OpenAI-side conversation they belong to, if any.
         self.links_responses = False
         self.server_conversation: str | None = None
+        # The newest user turn's text, read again only when the model calls the end tool
+        # (whether the person asked to end the conversation).
+        self.turn_text = ""
 
     def discard(self) -> None:
         """Drop work started for this request that no one will wait for now."""
@@ -179,29 +201,28 @@ class Inspection:
 
     @property
     def standing_crisis(self) -> str | None:
-        """The category of a crisis marked on this path and still standing, if any."""
-        ident = self.identity
-        marks = self.state.crisis
-        if not crisis_on(self.guard.policy, marks, ident.path):
-            return None
-        return marks[-1].category
+        """The category of a confident crisis marked on this path and still standing (the
+        model gets care guidance while it stands), if any."""
+        marks = standing_marks(self.guard.policy, self.state.crisis, self.identity.path)
+        crises = [mark for mark in marks if mark.level == "crisis"]
+        return crises[-1].category if crises else None
 
     @property
-    def in_crisis(self) -> bool:
-        """Whether a crisis signal stands on this path (including the newest turn)."""
-        ident = self.identity
-        if self.flags.crisis:
+    def endings_held(self) -> bool:
+        """Whether a crisis or distress stands on this path, this turn included: no ending
+        can stand, so the model is offered no end tool."""
+        if self.flags.crisis or self.flags.distress:
             return True
-        policy = self.guard.policy
-        return crisis_on(policy, self.state.crisis, ident.path)
+        return standing_level(self.guard.policy, self.state.crisis, self.identity.path) is not None
 
     def conversation(self) -> dict[str, Any]:
         """The `conversation` object for this request's answer."""
         return conversation_object(self.identity, self.ending or self.ended)
 
-    async def record(self, observation: Observation, *, own_end_tool: bool) -> Ending | None:
-        """Record what the answer means for the conversation; return the ending this turn
-        brought over its own path, if any (to be signalled in band).
+    async def record(self, observation: Observation, *, own_end_tool: bool) -> Recorded:
+        """Record what the answer means for the conversation; return the signals its
+        stop-reason event carries: the ending this turn brought over its own path, if any,
+        and the crisis category whose helplines it gets late, if any.
 
         Endings it brings on deeper paths (strikes recorded below this one, by requests in
         flight at the same time) are written and counted, not returned: they do not cover
@@ -211,7 +232,7 @@ class Inspection:
         ident = self.identity
         point = ident.point
         if point is None:
-            return None
+            return NOTHING_RECORDED
         await self.classified()
         if self.links_responses and observation.response_id:
             await self._link(observation.response_id)
@@ -219,54 +240,84 @@ class Inspection:
                 await self._link(
                     observation.response_id, SERVER_CONVERSATION + self.server_conversation
                 )
+        answer = self._answer(observation)
+        outcome = decide(
+            self.guard.policy, PathFacts(self.state, ident.path), self._turn(answer), answer
+        )
+        try:
+            await self._carry_out(outcome, own_end_tool)
+        except StoreError as exc:
+            log.error("store_error", error=str(exc), during="record")
+            return Recorded(None, outcome.helplines)
+        return Recorded(self.ending, outcome.helplines)
+
+    def _turn(self, answer: AnswerSignals) -> TurnSignals:
+        """The newest user turn's signals; whether it asks to end the conversation is read
+        only when the model ended it (nothing else needs it)."""
+        asked = answer.model_ended and end_request(self.guard.rules, self.turn_text)
+        return TurnSignals(self.flags, asked)
+
+    def _answer(self, observation: Observation) -> AnswerSignals:
+        """What the answer shows (refusal, end tool, care), counted."""
         model_ended = any(call.name == END_TOOL for call in observation.tool_calls)
-        refusal = refusal_source(self.guard.rules, observation)
+        refusal, care = read_answer(self.guard.rules, observation)
         if refusal is not None:
             metrics.REFUSALS.labels(refusal).inc()
         if model_ended:
             metrics.REFUSALS.labels("end_tool").inc()
-        category = strike_category(self.flags, refusal, model_ended)
-        now = time.time()
-        try:
-            for match in self.flags.crisis:
-                mark = CrisisMark(ident.tenant, ident.conversation_id, point, match.category, now)
-                async with metrics.store_operation("mark_crisis"):
-                    await self.guard.store.mark_crisis(mark)
-            reached = False
-            if category is not None:
-                strike = Strike(
-                    ident.tenant,
-                    ident.conversation_id,
-                    point,
-                    category,
-                    refusal or "end_tool",
-                    now,
-                    ident.path,
-                )
-                reached = await self._strike(strike, now, own_end_tool)
-            if model_ended and not reached and self.ending is None:
-                if self._model_may_end():
-                    await self._end("model", self.flags.categories, now, own_end_tool)
-                else:
-                    metrics.ENDINGS_SUPPRESSED.labels("unflagged").inc()
-                    log.warning(
-                        "ending_suppressed",
-                        suppressed_by="unflagged",
-                        reason="model",
-                        conversation_id=ident.conversation_id,
-                    )
-            return self.ending
-        except StoreError as exc:
-            log.error("store_error", error=str(exc), during="record")
-            return None
+        for match in care:
+            metrics.DETECTOR_MATCHES.labels(match.kind, match.category).inc()
+        categories = tuple(dict.fromkeys(match.category for match in care))
+        return AnswerSignals(refusal, model_ended, categories)
 
-    def _model_may_end(self) -> bool:
-        """Whether the model's own ending stands: by default only on a path that holds a
-        harmful request (flagged now, or struck before), so an over-eager model adds no
-        false endings either."""
-        if not self.guard.policy.model_end_requires_flag:
-            return True
-        return bool(self.flags.harmful or self.state.strikes)
+    async def _carry_out(self, outcome: Outcome, own_end_tool: bool) -> None:
+        """Write, count and log what the turn brings: marks, then the strike and the endings
+        it brings, then the model's ending (when the strike left the path undecided)."""
+        ident = self.identity
+        point = ident.point
+        assert point is not None  # a recorded request has a user turn
+        now = time.time()
+        for mark in outcome.marks:
+            record = CrisisMark(
+                ident.tenant, ident.conversation_id, point, mark.category, now, mark.level
+            )
+            async with metrics.store_operation("mark_crisis"):
+                await self.guard.store.mark_crisis(record)
+            if mark.source == "answer" or mark.level == "distress":
+                log.warning(
+                    "crisis_marked",
+                    conversation_id=ident.conversation_id,
+                    category=mark.category,
+                    level=mark.level,
+                    source=mark.source,
+                )
+        struck = None
+        if outcome.strike is not None:
+            struck = await self._strike(outcome.strike, now, own_end_tool)
+        ending = model_ending_left(outcome, struck)
+        if ending is not None:
+            await self._model_end(ending, now, own_end_tool)
+
+    async def _model_end(self, ending: ModelEnding, now: float, own_end_tool: bool) -> None:
+        """Write the model's ending, or count and log why it does not stand."""
+        ident = self.identity
+        fields = {
+            "conversation_id": ident.conversation_id,
+            "reason": "model",
+            "categories": list(ending.categories),
+        }
+        if ending.suppressed == "shadow":
+            metrics.ENDINGS_SUPPRESSED.labels("shadow").inc()
+            log.info("ending_shadowed", **fields)
+            return
+        if ending.suppressed is not None:
+            metrics.ENDINGS_SUPPRESSED.labels(ending.suppressed).inc()
+            log.warning("ending_suppressed", suppressed_by=ending.suppressed, **fields)
+            return
+        record = Ending(
+            ident.tenant, ident.conversation_id, ending.at, "model", ending.categories, now
+        )
+        self.ending = await self._write_ending(record, own_end_tool)
 
     async def _link(self, response_id: str, key: str | None = None) -> None:
         """Remember where this answer leaves the conversation.
@@ -294,28 +345,37 @@ class Inspection:
             async with metrics.store_operation("set_alias"):
                 await self.guard.store.set_alias(ident.tenant, ident.conversation_id, ident.alias)
 
-    async def _strike(self, strike: Strike, now: float, own_end_tool: bool) -> bool:
+    async def _strike(self, call: StrikeCall, now: float, own_end_tool: bool) -> StrikeOutcome:
         """Record a strike and carry out what it brings, decided on the conversation as it
-        stands right after the write; return whether this path stands at the threshold.
+        stands right after the write.
 
-        While a crisis stands no strike counts: it is recorded as suppressed (for audit), and
-        the ending it would have brought is counted and logged as suppressed.
+        A strike held by a crisis or distress does not count: it is recorded as suppressed
+        (for audit), and the ending it would have brought is counted and logged as
+        suppressed.
         """
         ident = self.identity
+        assert ident.root is not None  # a struck request has a user turn
+        assert ident.point is not None
+        strike = Strike(
+            ident.tenant,
+            ident.conversation_id,
+            ident.point,
+            call.category,
+            call.source,
+            now,
+            ident.path,
+        )
         rules = [m.rule_id for m in self.flags.harmful]
-        if self.in_crisis:
-            strike = replace(strike, source=SUPPRESSED)
         await self._alias()
         async with metrics.store_operation("add_strike"):
             state = await self.guard.store.add_strike(strike)
         self.state = state.on((*ident.path, WHOLE_CONVERSATION))
         fields = {"conversation_id": ident.conversation_id, "category": strike.category}
-        if strike.source == SUPPRESSED:
-            log.info("strike_suppressed", rules=rules, **fields)
+        if call.held_by is not None:
+            log.info("strike_suppressed", rules=rules, held_by=call.held_by, **fields)
         else:
             metrics.STRIKES.labels(strike.category).inc()
             log.info("strike", source=strike.source, rules=rules, **fields)
-        assert ident.root is not None  # a struck request has a user turn
         outcome = decide_strike(self.guard.policy, state, strike, ident.root)
         for reason, reach in outcome.suppressed:
             metrics.ENDINGS_SUPPRESSED.labels(reason).inc()
@@ -333,31 +393,7 @@ class Inspection:
             stored = await self._write_ending(ending, own_end_tool, below=not reach.own)
             if reach.own:
                 self.ending = stored
-        return outcome.reached
-
-    async def _end(
-        self, reason: str, categories: tuple[str, ...], now: float, own_end_tool: bool
-    ) -> None:
-        """End this request's path for `reason`, unless a crisis stands or policy shadows."""
-        ident = self.identity
-        policy = self.guard.policy
-        fields = {
-            "conversation_id": ident.conversation_id,
-            "reason": reason,
-            "categories": list(categories),
-        }
-        if self.in_crisis:
-            metrics.ENDINGS_SUPPRESSED.labels("crisis").inc()
-            log.warning("ending_suppressed", suppressed_by="crisis", **fields)
-            return
-        if policy.shadow:
-            metrics.ENDINGS_SUPPRESSED.labels("shadow").inc()
-            log.info("ending_shadowed", **fields)
-            return
-        at = ident.root if policy.lock_scope == "conversation" else ident.point
-        assert at is not None
-        ending = Ending(ident.tenant, ident.conversation_id, at, reason, categories, now)
-        self.ending = await self._write_ending(ending, own_end_tool)
+        return outcome
 
     async def _write_ending(
         self, ending: Ending, own_end_tool: bool, below: bool = False

@@ -135,6 +135,7 @@ class Proxy:
             dialect is OPENAI_RESPONSES and chat.body.get("store") is not False
         )
         inspection.server_conversation = chat.server_conversation
+        inspection.turn_text = chat.turns[-1].text if chat.turns else ""
         try:
             return await self._forward(
                 request, dialect, exchange, chat=chat, body=body, inspection=inspection
@@ -172,7 +173,7 @@ class Proxy:
             and not self.settings.shadow
             and END_TOOL not in chat.tool_names
             and tools_allowed(chat.body)
-            and redirect is None
+            and not inspection.endings_held
         )
         if own_end_tool:
             dialect.add_end_tool(chat.body)
@@ -199,6 +200,7 @@ class Proxy:
             notice_language=(
                 self.redirector.language(request.headers) if self.settings.visible_notice else None
             ),
+            helplines=self.redirector.witness(inspection, request.headers),
         )
         return await self._relay(request, dialect, upstream, editor, exchange)
 

@@ -7,7 +7,7 @@ the local helplines to the answer of the turn that raised the crisis. Both by de
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -71,3 +71,29 @@ class Redirector:
                 rules=[m.rule_id for m in flagged],
             )
         return Redirect(category, guidance, resources)
+
+    def witness(
+        self, inspection: Inspection, headers: Mapping[str, str]
+    ) -> Callable[[str], dict[str, Any] | None]:
+        """The helplines for a crisis only the answer showed (the model pointed the person to
+        help), looked up when it does: localized as `plan` would, counted and logged."""
+
+        def helplines(category: str) -> dict[str, Any] | None:
+            if "resources" not in self.actions.get(category, DEFAULT_ACTIONS):
+                return None
+            locale = self.directory.resolve_locale(
+                headers, self.country_header, self.default_country
+            )
+            metrics.CRISIS_REDIRECTS.labels(category, "resources").inc()
+            log.warning(
+                "crisis_redirect",
+                conversation_id=inspection.identity.conversation_id,
+                category=category,
+                actions=["resources"],
+                country=locale.country,
+                language=locale.language,
+                source="answer",
+            )
+            return self.directory.resources(locale, category)
+
+        return helplines

@@ -297,6 +297,11 @@ async def test_an_admin_ends_every_branch_even_in_crisis(admin_gateway: TestServ
     )
     assert status == 200
     conversation_id = headers["X-Conversation-Id"]
+    status, body, _ = await admin(admin_gateway, f"/admin/conversations/{conversation_id}", OWNER)
+    assert status == 200
+    assert [(c["category"], c["level"]) for c in body["conversation"]["crisis"]] == [
+        ("self_harm_suicide", "crisis")
+    ]
     path = f"/admin/conversations/{conversation_id}/end"
     status, body, _ = await admin(
         admin_gateway, path, OWNER, "POST", {"note": "abuse report #7", "actor": "t&s"}

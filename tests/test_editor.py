@@ -352,3 +352,99 @@ async def test_an_odd_body_passes_as_it_came(
     assert editor.recorded
     assert unreadable_count(api) == before + 1
     assert await turn.strikes() == (1 if refusal else 0)
+
+
+# An answer that points the person to a crisis line, in each dialect's stream shape.
+CARE = "I'm so sorry you feel this way. Please call or text 988, they are there for you."
+CARING: dict[str, list[Any]] = {
+    "anthropic": [
+        ("message_start", {"type": "message_start", "message": {"id": "msg_1"}}),
+        (
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": CARE},
+            },
+        ),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}}),
+        ("message_stop", {"type": "message_stop"}),
+    ],
+    "chat": [
+        (None, {"id": "c1", "choices": [{"index": 0, "delta": {"content": CARE}}]}),
+        (None, {"id": "c1", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
+        (None, b"[DONE]"),
+    ],
+    "responses": [
+        ("response.created", {"type": "response.created", "response": {"id": "r1"}}),
+        ("response.output_text.delta", {"type": "response.output_text.delta", "delta": CARE}),
+        (
+            "response.completed",
+            {"type": "response.completed", "response": {"id": "r1", "status": "completed"}},
+        ),
+    ],
+}
+# Where the stop reason rides, by dialect: the event (by position) that gets the helplines.
+STOP_AT = {"anthropic": 2, "chat": 1, "responses": 2}
+LINES = {"lines": [{"name": "988 Suicide & Crisis Lifeline"}]}
+
+
+def _data(stream: bytes) -> list[Any]:
+    """The decoded data of each event of `stream` ([DONE] as bytes)."""
+    out = []
+    for event in stream.split(b"\n\n"):
+        for line in event.split(b"\n"):
+            if line.startswith(b"data: "):
+                raw = line[6:]
+                out.append(raw if raw == b"[DONE]" else orjson.loads(raw))
+    return out
+
+
+@pytest.mark.parametrize("api", sorted(CARING))
+async def test_care_in_the_answer_brings_helplines_on_the_stop_event(
+    guard: Guard, api: str
+) -> None:
+    """An answer that points to a crisis line, on a turn no detector flagged: every event
+    passes as it came but the stop reason's, which gets `crisis_resources`; the path is
+    marked as a crisis."""
+    turn = Turn(guard, api, "I can't go on anymore.")
+    asked: list[str] = []
+
+    def helplines(category: str) -> dict[str, Any]:
+        asked.append(category)
+        return LINES
+
+    stream = wire(CARING[api])
+    editor = ResponseEditor(
+        turn.dialect, await turn.begin(), own_end_tool=False, helplines=helplines
+    )
+    out = _data(await relay(editor, stream))
+    sent = _data(stream)
+    assert asked == ["self_harm_suicide"]
+    for i, (got, was) in enumerate(zip(out, sent, strict=True)):
+        if i == STOP_AT[api]:
+            expected = {**was, "crisis_resources": LINES}
+            if api == "responses":  # the envelope, which stream helpers rebuild, too
+                expected["response"] = {**was["response"], "crisis_resources": LINES}
+            assert got == expected
+        else:
+            assert got == was
+    marks = (await turn.begin()).state.crisis
+    assert [(m.level, m.category) for m in marks] == [("crisis", "self_harm_suicide")]
+
+
+async def test_care_after_helplines_were_given_brings_none_late(guard: Guard) -> None:
+    """Helplines already given at the start of the answer are not given again at its end."""
+    turn = Turn(guard, "anthropic", "I want to kill myself.")
+    asked: list[str] = []
+    editor = ResponseEditor(
+        turn.dialect,
+        await turn.begin(),
+        own_end_tool=False,
+        resources=LINES,
+        helplines=lambda category: asked.append(category) or LINES,
+    )
+    out = _data(await relay(editor, wire(CARING["anthropic"])))
+    assert asked == []
+    assert out[0]["crisis_resources"] == LINES
+    assert "crisis_resources" not in out[STOP_AT["anthropic"]]

@@ -1,4 +1,4 @@
-"""The policy's pure decisions: strikes, thresholds, crisis precedence."""
+"""The policy's pure decisions: strikes, thresholds, crisis precedence, one turn decided."""
 
 from __future__ import annotations
 
@@ -7,15 +7,33 @@ import pytest
 from gateway.detect import Flags, Match
 from gateway.policy import (
     SUPPRESSED,
+    AnswerSignals,
+    Mark,
+    ModelEnding,
+    Outcome,
+    PathFacts,
     Policy,
     Reach,
+    StrikeCall,
     StrikeOutcome,
+    Suppression,
+    TurnSignals,
     categories_at_threshold,
     crisis_on,
+    decide,
     decide_strike,
+    model_ending_left,
+    standing_level,
     strike_category,
 )
-from gateway.store import WHOLE_CONVERSATION, ConversationState, CrisisMark, Ending, Strike
+from gateway.records import (
+    WHOLE_CONVERSATION,
+    ConversationState,
+    CrisisMark,
+    Ending,
+    PathState,
+    Strike,
+)
 
 HARM = Match("r1", "weapons", "harmful")
 CRISIS = Match("c1", "self_harm", "crisis")
@@ -265,3 +283,235 @@ def test_a_crisis_stands_on_the_last_points_of_a_path() -> None:
     assert crisis_on(Policy(crisis_turns=2), mark, LINES["p3"])
     assert not crisis_on(Policy(crisis_turns=1), mark, LINES["p3"])
     assert not crisis_on(Policy(), [], LINES["p3"])
+
+
+# One answered turn, decided: rows of (path, turn, answer) -> outcome.
+DISTRESS = Match("d1", "self_harm", "crisis")
+SEEN = (
+    CrisisMark("t", "conv_x", "p1", "self_harm", 0.0, "crisis"),
+    CrisisMark("t", "conv_x", "p1", "self_harm", 0.0, "distress"),
+)
+STRUCK_BEFORE = (_struck("p1"),)
+REFUSED = AnswerSignals(refusal="phrase")
+ENDS = AnswerSignals(model_ended=True)
+CARES = AnswerSignals(care=("self_harm",))
+HARMFUL_TURN = TurnSignals(Flags((HARM,)))
+PLAIN_TURN = TurnSignals(Flags())
+
+
+def _path(marks: tuple[CrisisMark, ...] = (), strikes: tuple[Strike, ...] = ()) -> PathFacts:
+    return PathFacts(PathState(strikes=strikes, crisis=marks), LINES["p3"])
+
+
+def _ending(suppressed: Suppression | None, categories: tuple[str, ...] = ()) -> ModelEnding:
+    return ModelEnding("p3", categories, suppressed)
+
+
+@pytest.mark.parametrize(
+    ("path", "turn", "answer", "expected"),
+    [
+        # Strikes: a flag and a refusal; held (recorded as suppressed) while a level stands.
+        (_path(), HARMFUL_TURN, REFUSED, Outcome(strike=StrikeCall("weapons", "phrase"))),
+        (_path(), HARMFUL_TURN, AnswerSignals(), Outcome()),
+        (_path(), PLAIN_TURN, REFUSED, Outcome()),
+        (
+            _path(SEEN[:1]),
+            HARMFUL_TURN,
+            REFUSED,
+            Outcome(strike=StrikeCall("weapons", "suppressed:crisis", "crisis"), held_by="crisis"),
+        ),
+        (
+            _path(SEEN[1:]),
+            HARMFUL_TURN,
+            REFUSED,
+            Outcome(
+                strike=StrikeCall("weapons", "suppressed:distress", "distress"),
+                held_by="distress",
+            ),
+        ),
+        # This turn's own levels: crisis marks (and helplines at the start, not late);
+        # distress alone marks distress; both hold the strike.
+        (
+            _path(),
+            TurnSignals(Flags((HARM,), crisis=(CRISIS,), distress=(CRISIS,))),
+            REFUSED,
+            Outcome(
+                marks=(Mark("crisis", "self_harm", "user"),),
+                strike=StrikeCall("weapons", "suppressed:crisis", "crisis"),
+                held_by="crisis",
+            ),
+        ),
+        (
+            _path(),
+            TurnSignals(Flags((HARM,), distress=(DISTRESS,))),
+            REFUSED,
+            Outcome(
+                marks=(Mark("distress", "self_harm", "user"),),
+                strike=StrikeCall("weapons", "suppressed:distress", "distress"),
+                held_by="distress",
+            ),
+        ),
+        # The model as a witness: care in the answer marks crisis, helplines ride late
+        # unless the user turn or the path already had a confident crisis.
+        (
+            _path(),
+            PLAIN_TURN,
+            CARES,
+            Outcome(
+                marks=(Mark("crisis", "self_harm", "answer"),),
+                helplines="self_harm",
+                held_by="crisis",
+            ),
+        ),
+        (
+            _path(SEEN[1:]),
+            PLAIN_TURN,
+            CARES,
+            Outcome(
+                marks=(Mark("crisis", "self_harm", "answer"),),
+                helplines="self_harm",
+                held_by="crisis",
+            ),
+        ),
+        (
+            _path(SEEN[:1]),
+            PLAIN_TURN,
+            CARES,
+            Outcome(marks=(Mark("crisis", "self_harm", "answer"),), held_by="crisis"),
+        ),
+        (
+            _path(),
+            TurnSignals(Flags(crisis=(CRISIS,))),
+            CARES,
+            Outcome(marks=(Mark("crisis", "self_harm", "user"),), held_by="crisis"),
+        ),
+        # The model's ending: believed on a harmful path or an end request, else unflagged;
+        # never while a level stands.
+        (
+            _path(),
+            HARMFUL_TURN,
+            ENDS,
+            Outcome(
+                strike=StrikeCall("weapons", "end_tool"), model_ending=_ending(None, ("weapons",))
+            ),
+        ),
+        (
+            _path(strikes=STRUCK_BEFORE),
+            PLAIN_TURN,
+            ENDS,
+            Outcome(model_ending=_ending(None)),
+        ),
+        (
+            _path(),
+            TurnSignals(Flags(), end_request=True),
+            ENDS,
+            Outcome(model_ending=_ending(None)),
+        ),
+        (_path(), PLAIN_TURN, ENDS, Outcome(model_ending=_ending("unflagged"))),
+        (
+            _path(SEEN[1:]),
+            TurnSignals(Flags(), end_request=True),
+            ENDS,
+            Outcome(model_ending=_ending("distress"), held_by="distress"),
+        ),
+        (
+            _path(SEEN[:1], STRUCK_BEFORE),
+            PLAIN_TURN,
+            ENDS,
+            Outcome(model_ending=_ending("crisis"), held_by="crisis"),
+        ),
+        (
+            _path(),
+            TurnSignals(Flags(), end_request=True),
+            AnswerSignals(model_ended=True, care=("self_harm",)),
+            Outcome(
+                marks=(Mark("crisis", "self_harm", "answer"),),
+                model_ending=_ending("crisis"),
+                helplines="self_harm",
+                held_by="crisis",
+            ),
+        ),
+    ],
+)
+def test_one_answered_turn_decided(
+    path: PathFacts, turn: TurnSignals, answer: AnswerSignals, expected: Outcome
+) -> None:
+    """Marks, strike, the model's ending and late helplines follow from the signals alone."""
+    assert decide(DEFAULT, path, turn, answer) == expected
+
+
+@pytest.mark.parametrize(
+    ("policy", "turn", "expected"),
+    [
+        (Policy(shadow=True), TurnSignals(Flags(), end_request=True), "shadow"),
+        (Policy(model_end_requires_flag=False), PLAIN_TURN, None),
+        (Policy(model_end_requires_flag=False, shadow=True), PLAIN_TURN, "shadow"),
+    ],
+)
+def test_the_model_ending_under_shadow_mode_and_without_the_flag_requirement(
+    policy: Policy, turn: TurnSignals, expected: Suppression | None
+) -> None:
+    """Shadow mode counts a believed ending without writing it; the flag requirement can be
+    turned off (a crisis still wins)."""
+    assert decide(policy, _path(), turn, ENDS).model_ending == _ending(expected)
+    held = decide(policy, _path(SEEN[:1]), turn, ENDS).model_ending
+    assert held == _ending("crisis")
+
+
+def test_a_model_ending_goes_to_the_root_with_lock_scope_conversation() -> None:
+    """With lock_scope: conversation the model's ending is written at the root."""
+    ending = decide(Policy(lock_scope="conversation"), _path(), PLAIN_TURN, ENDS).model_ending
+    assert ending is not None and ending.at == "p1"
+
+
+@pytest.mark.parametrize(
+    ("reached", "left"),
+    [(None, True), (StrikeOutcome(reached=False), True), (StrikeOutcome(reached=True), False)],
+)
+def test_the_strikes_decide_a_path_before_the_model_does(
+    reached: StrikeOutcome | None, left: bool
+) -> None:
+    """A strike that brought its own path to the threshold decided it: the model's ending
+    is neither written nor counted on top."""
+    outcome = decide(DEFAULT, _path(), HARMFUL_TURN, ENDS)
+    assert (model_ending_left(outcome, reached) is not None) == left
+
+
+@pytest.mark.parametrize(
+    ("policy", "marks", "expected"),
+    [
+        (Policy(), (), None),
+        (Policy(), SEEN[1:], "distress"),
+        (Policy(), SEEN, "crisis"),
+        (Policy(crisis_turns=1), SEEN, None),
+        (Policy(crisis_turns=2), SEEN, "crisis"),
+    ],
+)
+def test_the_strongest_standing_level(
+    policy: Policy, marks: tuple[CrisisMark, ...], expected: str | None
+) -> None:
+    """Crisis over distress over nothing, within `crisis_turns` (the whole path: None)."""
+    assert standing_level(policy, marks, LINES["p3"]) == expected
+
+
+def test_a_strike_held_by_distress_suppresses_the_ending_as_distress() -> None:
+    """Three strikes where a distress mark stands: the ending is suppressed as `distress`."""
+    earlier = [_struck(p, at=float(i)) for i, p in enumerate(("p1", "p2"))]
+    strike = _struck("p3", at=NOW)
+    marks = (CrisisMark("t", "conv_x", "p2", "self_harm", 1.0, "distress"),)
+    outcome = decide_strike(DEFAULT, ConversationState((*earlier, strike), (), marks), strike, "p1")
+    assert (outcome.end, outcome.suppressed) == ((), (("distress", _end("p3", True)),))
+    held = [_struck(p, source="suppressed:distress", at=float(i)) for i, p in enumerate(("p1",))]
+    strike = _struck("p2", at=NOW)
+    state = ConversationState((*held, _struck("p3", at=0.5), strike))
+    assert decide_strike(DEFAULT, state, strike, "p1").suppressed == (
+        ("distress", _end("p3", False)),
+    )
+
+
+def test_by_default_a_mark_stands_for_the_rest_of_its_path() -> None:
+    """A distress mark on the first of forty points still stands on the last one."""
+    points = tuple(f"q{i}" for i in range(40))
+    mark = (CrisisMark("t", "conv_x", "q0", "self_harm", 0.0, "distress"),)
+    assert standing_level(Policy(), mark, points) == "distress"
+    assert standing_level(Policy(crisis_turns=38), mark, points) is None

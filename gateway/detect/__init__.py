@@ -15,10 +15,13 @@ __all__ = [
     "Match",
     "RuleError",
     "RuleSet",
+    "care_source",
+    "end_request",
     "flag_turn",
     "flag_turn_async",
     "fold",
     "load_rules",
+    "read_answer",
     "refusal_source",
 ]
 
@@ -73,3 +76,37 @@ def refusal_source(rules: RuleSet, observation: Observation) -> str | None:
     if observation.text_head and rules.scan(fold(observation.text_head), "refusal"):
         return "phrase"
     return None
+
+
+# How much of a user turn is read for a request to end the conversation: such a request is
+# short and comes last, and the read stays cheap on the loop whatever the turn's length.
+END_REQUEST_CHARS = 1024
+
+
+def care_source(rules: RuleSet, observation: Observation) -> tuple[Match, ...]:
+    """The care the answer shows (the model as a witness): rules of kind `care` matched in
+    its opening and closing text, where helplines and emergency numbers are given."""
+    return read_answer(rules, observation)[1]
+
+
+def read_answer(rules: RuleSet, observation: Observation) -> tuple[str | None, tuple[Match, ...]]:
+    """How the model refused (`refusal_source`) and the care it shows (`care_source`), its
+    text folded once for both."""
+    head = fold(observation.text_head) if observation.text_head else ""
+    refusal = None
+    if observation.provider_refusal:
+        refusal = "provider"
+    elif head and rules.scan(head, "refusal"):
+        refusal = "phrase"
+    # Head and tail are joined as they stand: contiguous in an answer of up to 1,000
+    # characters (a phrase across the join is whole), a gap in a longer one.
+    text = head + fold(observation.text_tail) if observation.text_tail else head
+    return refusal, rules.scan(text, "care") if text else ()
+
+
+def end_request(rules: RuleSet, text: str) -> bool:
+    """Whether a user turn asks to end the conversation (rules of kind `end_request`), read
+    on its last `END_REQUEST_CHARS` characters."""
+    if not text:
+        return False
+    return bool(rules.scan(fold(text[-END_REQUEST_CHARS:]), "end_request"))

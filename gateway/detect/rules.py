@@ -34,8 +34,9 @@ from gateway.detect.linear import NotLinear, prove_linear
 from gateway.detect.windows import Span, keyword_windows, search_windows
 from gateway.errors import GatewayError
 
-Kind = Literal["harmful", "crisis", "refusal"]
-KINDS: tuple[Kind, ...] = ("harmful", "crisis", "refusal")
+# `harmful`, `crisis` and `end_request` read user turns; `refusal` and `care` read answers.
+Kind = Literal["harmful", "crisis", "refusal", "care", "end_request"]
+KINDS: tuple[Kind, ...] = ("harmful", "crisis", "refusal", "care", "end_request")
 
 
 def _shipped_rules_dir() -> Path:

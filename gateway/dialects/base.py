@@ -20,6 +20,9 @@ JSONObject = dict[str, Any]
 
 # How much of the answer's opening text a watcher keeps for refusal-phrase checks.
 TEXT_HEAD_CHARS = 400
+# How much of the rest of the answer's text it keeps, from its end: a long answer points to
+# helplines in its last lines as often as in its first (the model as a witness).
+TEXT_TAIL_CHARS = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,8 @@ class Observation:
     provider_refusal: bool = False
     tool_calls: list[ToolCall] = field(default_factory=list)
     text_head: str = ""
+    # The last TEXT_TAIL_CHARS characters after the head (empty while the head is filling).
+    text_tail: str = ""
     response_id: str | None = None
     error: bool = False
     # Events (or a body) that held something the watcher could not read: passed on as
@@ -92,9 +97,13 @@ class Observation:
     last_data: JSONObject | None = None
 
     def add_text(self, text: str) -> None:
-        """Keep the opening of the answer's text, no more."""
+        """Keep the opening of the answer's text and its last stretch, no more."""
         if len(self.text_head) < TEXT_HEAD_CHARS:
-            self.text_head = (self.text_head + text)[:TEXT_HEAD_CHARS]
+            room = TEXT_HEAD_CHARS - len(self.text_head)
+            self.text_head += text[:room]
+            text = text[room:]
+        if text:
+            self.text_tail = (self.text_tail + text)[-TEXT_TAIL_CHARS:]
 
 
 class Watcher(Protocol):

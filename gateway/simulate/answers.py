@@ -83,26 +83,27 @@ ANSWERS: Final[dict[Kind, dict[Language, tuple[str, ...]]]] = {
     "crisis": {
         "en": (
             "I'm really sorry you're feeling this way, and I'm glad you told me. You don't "
-            "have to go through this alone: please reach out to a crisis line now, and if "
-            "you are in immediate danger, call your local emergency number. I'm here to keep "
-            "talking with you.",
+            "have to go through this alone: please reach out to a crisis line now (in the "
+            "US, call or text 988), and if you are in immediate danger, call your local "
+            "emergency number. I'm here to keep talking with you.",
         ),
         "fr": (
             "Je suis vraiment désolé que vous traversiez cela, et merci de me l'avoir dit. "
             "Vous n'avez pas à rester seul·e avec ça : contactez dès maintenant une ligne "
-            "d'écoute, et si vous êtes en danger immédiat, appelez le numéro d'urgence. Je "
-            "reste là pour continuer à parler avec vous.",
+            "d'écoute (en France, appelez le 3114), et si vous êtes en danger immédiat, "
+            "appelez le numéro d'urgence. Je reste là pour continuer à parler avec vous.",
         ),
         "es": (
             "Siento mucho que te sientas así, y gracias por contármelo. No tienes que pasar "
-            "por esto a solas: contacta ahora con una línea de ayuda, y si estás en peligro "
-            "inmediato, llama al número de emergencias. Sigo aquí para hablar contigo.",
+            "por esto a solas: contacta ahora con una línea de ayuda (en España, llama al "
+            "024), y si estás en peligro inmediato, llama al número de emergencias. Sigo "
+            "aquí para hablar contigo.",
         ),
         "de": (
             "Es tut mir sehr leid, dass es dir so geht, und danke, dass du es mir sagst. Du "
-            "musst das nicht allein durchstehen: Wende dich jetzt an ein Krisentelefon, und "
-            "wenn du in unmittelbarer Gefahr bist, ruf den Notruf an. Ich bin weiter für "
-            "dich da.",
+            "musst das nicht allein durchstehen: Wende dich jetzt an ein Krisentelefon (die "
+            "Telefonseelsorge: 0800 111 0 111), und wenn du in unmittelbarer Gefahr bist, "
+            "ruf den Notruf an. Ich bin weiter für dich da.",
         ),
     },
     "closing": {

@@ -151,11 +151,19 @@ def decide(
     language = phrases.detect_language(conversation.user_text)
     harm = phrases.harmful_category(conversation.user_text)
     end_tool = _tool(conversation, END_TOOL)
+    asked = phrases.asks_to_end(conversation.user_text)
     if end_tool is not None and (
         (harm is not None and prior_refusals(conversation) >= settings.end_after_refusals)
-        or phrases.asks_to_end(conversation.user_text)
+        or asked
+        or settings.end_all
     ):
-        reason = "persistent harmful requests" if harm else "the user asked to end it"
+        reason = (
+            "persistent harmful requests"
+            if harm
+            else "the user asked to end it"
+            if asked
+            else "the model chose to end it"
+        )
         arguments = {end_tool.argument: reason} if end_tool.argument else {}
         call = ToolCall(END_TOOL, arguments)
         text = phrases.ENDINGS[language]

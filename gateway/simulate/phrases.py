@@ -58,11 +58,17 @@ HARMFUL_PATTERNS: Final[dict[str, re.Pattern[str]]] = {
 
 END_REQUEST: Final = re.compile(
     r"\b(end|close|stop|terminate)\b.{0,20}\b(this|the|our)\s+(conversation|chat)\b"
-    r"|\b(terminer|arr[êe]ter|cl[ôo]re|mettre fin [àa])\b.{0,20}"
+    r"|\b(termine[rz]?|arr[êe]te[rz]?|cl[ôo]re|mets fin [àa]|mettre fin [àa])\b.{0,20}"
     r"\b(cette|la|notre)\s+(conversation|discussion)\b"
-    r"|\b(terminar|finalizar|acabar|cerrar)\b.{0,20}\b(esta|la|nuestra)\s+(conversaci[óo]n|charla)\b"
+    r"|\b(termina[r]?|finaliza[r]?|acaba[r]?|cierra|cerrar)\b.{0,20}"
+    r"\b(esta|la|nuestra)\s+(conversaci[óo]n|charla)\b"
     r"|\b(beende|beenden|schlie(ß|ss)e|schlie(ß|ss)en)\b.{0,20}"
-    r"\b(dieses|das|unser(e)?|diese|die)\s+(gespr[äa]ch|unterhaltung|chat)\b",
+    r"\b(dieses|das|unser(e)?|diese|die)\s+(gespr[äa]ch|unterhaltung|chat)\b"
+    r"|\b(chiudi|chiudiamo|termina|terminiamo|terminare|chiudere)\b.{0,20}"
+    r"\b(la|questa|il|questo)\s+(conversazione|chat)\b"
+    r"|\b(encerra|encerre|encerrar|termina|termine|terminar)\b.{0,20}"
+    r"\b(a|esta|essa|o|este)\s+(conversa|chat)\b"
+    r"|\b(stop|be[ëe]indig|sluit)\b.{0,20}\b(dit|het|deze|de)\s+(gesprek|chat)\b",
     _FLAGS,
 )
 

@@ -25,6 +25,8 @@ class SimulatorSettings:
     """``signal``: the provider's refusal signal; ``text``: an ordinary answer that refuses."""
     refuse_all: bool = False
     """An over-refusing model: every request is refused."""
+    end_all: bool = False
+    """An over-eager model: every request gets the ``end_conversation`` tool call, when offered."""
     end_after_refusals: int = 2
     """Prior refusals after which a harmful turn gets the ``end_conversation`` tool call."""
     fault_after: int | None = None
@@ -101,13 +103,15 @@ def request_options(settings: SimulatorSettings, headers: Mapping[str, str]) -> 
     """Apply a request's ``x-sim-*`` headers (case-insensitive mapping) to ``settings``."""
     style = _refusal_style(headers)
     refuse_all = _flag(headers, "x-sim-refuse-all")
+    end_all = _flag(headers, "x-sim-end-all")
     fault_after = _integer(headers, "x-sim-fault-after", 0)
     delay_ms = _integer(headers, "x-sim-token-delay-ms", 0)
-    if (style, refuse_all, fault_after, delay_ms) != (None, None, None, None):
+    if (style, refuse_all, end_all, fault_after, delay_ms) != (None, None, None, None, None):
         settings = replace(
             settings,
             refusal_style=settings.refusal_style if style is None else style,
             refuse_all=settings.refuse_all if refuse_all is None else refuse_all,
+            end_all=settings.end_all if end_all is None else end_all,
             fault_after=settings.fault_after if fault_after is None else fault_after,
             token_delay=settings.token_delay if delay_ms is None else delay_ms / 1000,
         )

@@ -140,8 +140,14 @@ class MemoryStore:
         crisis_floor = cutoff(self._retention.crisis, now)
         mine = [conv for (t, _), conv in self._conversations.items() if t == tenant]
         endings = (e.at for conv in mine for e in conv.endings if e.at > ending_floor)
-        # One turn's marks (one per crisis category) share their fingerprint and time.
-        turns = {(c.conversation_id, c.fingerprint, c.at) for conv in mine for c in conv.crisis}
+        # One turn's marks (one per crisis category) share their fingerprint and time; a
+        # distress mark is no redirect, so not counted.
+        turns = {
+            (c.conversation_id, c.fingerprint, c.at)
+            for conv in mine
+            for c in conv.crisis
+            if c.level == "crisis"
+        }
         crisis = (at for _, _, at in turns if at > crisis_floor)
         return Activity(tuple(edges), bucketed(endings, edges), bucketed(crisis, edges))
 

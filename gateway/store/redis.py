@@ -134,14 +134,17 @@ class RedisStore:
         return await self._state(strike.tenant, strike.conversation_id, extra)
 
     async def mark_crisis(self, mark: CrisisMark) -> None:
-        """Record a crisis signal on the mark's fingerprint, then count its turn in the
-        tenant's crisis-turn index (a second step: another slot)."""
+        """Record a crisis signal on the mark's fingerprint; a confident one's turn is then
+        counted in the tenant's crisis-turn index (a second step: another slot)."""
         ttl = self._retention.crisis
         floor, expiry = _floor(ttl, self._clock()), _ttl(ttl)
         key = _key(mark, "crisis")
         await self._call("MARK_CRISIS", [key], (codec.member(mark), repr(mark.at), floor, expiry))
-        index = [keys.crisis_turns(_bucket(mark), mark.tenant)]
-        await self._call("INDEX", index, (codec.turn_member(mark), repr(mark.at), floor, expiry))
+        if mark.level == "crisis":
+            # Only a confident crisis is a redirect, counted in the tenant's crisis-turn index.
+            index = [keys.crisis_turns(_bucket(mark), mark.tenant)]
+            turn = codec.turn_member(mark)
+            await self._call("INDEX", index, (turn, repr(mark.at), floor, expiry))
 
     async def end(self, ending: Ending) -> Ending:
         """End at the fingerprint, or return the ending standing there; then list it in the

@@ -42,7 +42,7 @@ def strike(member: bytes) -> Strike:
 
 
 def crisis(member: bytes) -> CrisisMark:
-    """The CrisisMark in a `crisis` member."""
+    """The CrisisMark in a `crisis` member (members written before levels: `crisis`)."""
     return CrisisMark(**_load(member))
 
 

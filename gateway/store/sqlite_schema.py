@@ -54,6 +54,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # Paths changed meaning (assistant turns leave no mark; the end user is part of the
     # identity): no statement, but a file written before holds paths no request reaches.
     4: (),
+    # A crisis mark has a level: `crisis` (confident) or `distress` (recall-first, it only
+    # holds endings off). Marks written before were all confident.
+    5: ("ALTER TABLE crisis ADD COLUMN level TEXT NOT NULL DEFAULT 'crisis'",),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 # The oldest schema whose paths this gateway reads: an older file is refused, not migrated
@@ -63,7 +66,7 @@ OLDEST_READABLE = 4
 COLUMNS = {
     "strikes": "tenant, conversation_id, fingerprint, category, source, at, path",
     "endings": "tenant, conversation_id, fingerprint, reason, categories, at, lifted_at",
-    "crisis": "tenant, conversation_id, fingerprint, category, at",
+    "crisis": "tenant, conversation_id, fingerprint, category, at, level",
     "unlocks": "tenant, conversation_id, actor, note, at, lifted",
 }
 # A conversation holds few records, so path reads fetch its standing ones through the
@@ -80,7 +83,7 @@ STATE_ENDINGS = """
 SELECT tenant, conversation_id, fingerprint, reason, categories, at, lifted_at FROM endings
 WHERE tenant = :t AND conversation_id = :c AND lifted_at IS NULL AND at > :endings"""
 STATE_CRISIS = """
-SELECT tenant, conversation_id, fingerprint, category, at FROM crisis
+SELECT tenant, conversation_id, fingerprint, category, at, level FROM crisis
 WHERE tenant = :t AND conversation_id = :c AND at > :crisis
 ORDER BY at, id"""
 STANDING_ENDING = """
@@ -104,18 +107,18 @@ WHERE at > :endings AND at < :b ORDER BY at DESC, id DESC LIMIT :n"""
 ENDINGS_TENANT = """
 SELECT tenant, conversation_id, fingerprint, reason, categories, at, lifted_at FROM endings
 WHERE tenant = :t AND at > :endings AND at < :b ORDER BY at DESC, id DESC LIMIT :n"""
-# Per interval [:lo, :hi): endings (lifted included) and crisis turns (a turn's marks, one
-# per category, share conversation, fingerprint and time), both above retention.
+# Per interval [:lo, :hi): endings (lifted included) and crisis turns (a turn's confident
+# marks, one per category, share conversation, fingerprint and time), both above retention.
 COUNT_ENDINGS = """
 SELECT COUNT(*) FROM endings
 WHERE tenant = :t AND at >= :lo AND at < :hi AND at > :endings"""
 COUNT_CRISIS = """
 SELECT COUNT(*) FROM (SELECT DISTINCT conversation_id, fingerprint, at FROM crisis
-WHERE tenant = :t AND at >= :lo AND at < :hi AND at > :crisis)"""
+WHERE tenant = :t AND level = 'crisis' AND at >= :lo AND at < :hi AND at > :crisis)"""
 INSERT = {
     Strike: "INSERT INTO strikes VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)",
     Ending: "INSERT INTO endings VALUES (NULL, ?, ?, ?, ?, ?, ?, ?)",
-    CrisisMark: "INSERT INTO crisis VALUES (NULL, ?, ?, ?, ?, ?)",
+    CrisisMark: "INSERT INTO crisis VALUES (NULL, ?, ?, ?, ?, ?, ?)",
     Unlock: "INSERT INTO unlocks VALUES (NULL, ?, ?, ?, ?, ?, ?)",
 }
 LINK = "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)"

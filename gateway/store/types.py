@@ -1,4 +1,8 @@
-"""Conversation-state records, the `Store` Protocol every backend implements, and its error."""
+"""The `Store` Protocol every backend implements, its errors and retention.
+
+The records it keeps live in `gateway.records` (the policy reads them too); they are
+imported here for the backends' convenience.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,45 @@ import bisect
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
+
+from gateway.records import (
+    WHOLE_CONVERSATION,
+    Activity,
+    ConversationRecord,
+    ConversationState,
+    CrisisMark,
+    Ending,
+    PathState,
+    ResponseLink,
+    Strike,
+    Unlock,
+    first_ending,
+)
+
+__all__ = [
+    "DAY",
+    "DEFAULT_RETENTION",
+    "WHOLE_CONVERSATION",
+    "Activity",
+    "ConversationRecord",
+    "ConversationState",
+    "CrisisMark",
+    "Ending",
+    "PathState",
+    "ResponseLink",
+    "Retention",
+    "Store",
+    "StoreError",
+    "StoreFormatError",
+    "Strike",
+    "Unlock",
+    "bucketed",
+    "cutoff",
+    "first_ending",
+]
 
 DAY = 86_400.0
-
-EndReason = Literal["strikes", "model", "admin"]
-# The fingerprint of an ending that stands on every path of its conversation (an admin's).
-# Path reads that should see such endings include it among the fingerprints they ask for.
-WHOLE_CONVERSATION = "*"
 
 
 class StoreError(Exception):
@@ -23,129 +58,6 @@ class StoreError(Exception):
 class StoreFormatError(StoreError):
     """The store holds data in a format this gateway does not read (an older or newer
     schema): refused at start, never served from."""
-
-
-@dataclass(frozen=True, slots=True)
-class Strike:
-    """A user turn flagged as harmful and refused by the model, recorded at one fingerprint.
-
-    `path` holds the fingerprints of the points the struck one is reached through (its
-    user-side turns, inherited ones included), root first, the struck point last: it
-    lets a later strike on a shallower point find the deeper paths it brings to the
-    threshold. Empty on strikes recorded without it.
-    """
-
-    tenant: str
-    conversation_id: str
-    fingerprint: str
-    category: str
-    source: str
-    at: float
-    path: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Ending:
-    """A conversation path ended at `fingerprint`; standing until lifted or expired."""
-
-    tenant: str
-    conversation_id: str
-    fingerprint: str
-    reason: str
-    categories: tuple[str, ...]
-    at: float
-    lifted_at: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CrisisMark:
-    """A crisis signal seen at one fingerprint; while it stands, no automatic ending happens."""
-
-    tenant: str
-    conversation_id: str
-    fingerprint: str
-    category: str
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class Unlock:
-    """An admin lifting a conversation's endings on appeal; `lifted` counts the endings lifted."""
-
-    tenant: str
-    conversation_id: str
-    actor: str
-    note: str
-    at: float
-    lifted: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseLink:
-    """Where a relayed response left its conversation, so a request naming it continues there.
-
-    `path` is the conversation's fingerprints, root first, up to and including the response.
-    """
-
-    tenant: str
-    response_id: str
-    conversation_id: str
-    path: tuple[str, ...]
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class PathState:
-    """What stands on a path: unforgiven strikes, the first standing ending, crisis marks."""
-
-    strikes: tuple[Strike, ...] = ()
-    ending: Ending | None = None
-    crisis: tuple[CrisisMark, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationState:
-    """What stands in a whole conversation at one moment: unforgiven strikes (with their
-    paths), standing endings and crisis marks, every one within retention."""
-
-    strikes: tuple[Strike, ...] = ()
-    endings: tuple[Ending, ...] = ()
-    crisis: tuple[CrisisMark, ...] = ()
-
-    def on(self, path: Sequence[str]) -> PathState:
-        """The state of `path`: the records on its fingerprints, its first standing ending."""
-        on_path = set(path)
-        return PathState(
-            strikes=tuple(s for s in self.strikes if s.fingerprint in on_path),
-            ending=first_ending((e for e in self.endings if e.fingerprint in on_path), path),
-            crisis=tuple(c for c in self.crisis if c.fingerprint in on_path),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationRecord:
-    """Everything retained for one conversation, forgiven strikes and lifted endings included."""
-
-    tenant: str
-    conversation_id: str
-    alias: str | None
-    strikes: tuple[Strike, ...]
-    endings: tuple[Ending, ...]
-    unlocks: tuple[Unlock, ...]
-    crisis: tuple[CrisisMark, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Activity:
-    """A tenant's endings (lifted ones included) and crisis turns counted per interval:
-    `endings[i]` and `crisis[i]` hold those with `edges[i] <= at < edges[i + 1]`.
-
-    A crisis turn is one turn's crisis marks (one per category matched) counted once.
-    """
-
-    edges: tuple[float, ...]
-    endings: tuple[int, ...]
-    crisis: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,17 +98,6 @@ DEFAULT_RETENTION = Retention()
 def cutoff(ttl: float | None, now: float) -> float:
     """The `at` at or below which a record kept for `ttl` seconds has expired."""
     return -math.inf if ttl is None else now - ttl
-
-
-def first_ending(endings: Iterable[Ending], fingerprints: Sequence[str]) -> Ending | None:
-    """The ending whose fingerprint comes first in `fingerprints`, or None."""
-    by_fingerprint = {e.fingerprint: e for e in endings}
-    if not by_fingerprint:
-        return None
-    for fingerprint in fingerprints:
-        if fingerprint in by_fingerprint:
-            return by_fingerprint[fingerprint]
-    return None
 
 
 @runtime_checkable

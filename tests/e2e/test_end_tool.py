@@ -142,16 +142,23 @@ async def test_no_tool_is_offered_when_tools_are_off(
 async def test_a_model_ending_needs_a_harmful_request_on_the_path_by_default(
     requires_flag: bool, expected: str, make_gateway: GatewayFactory
 ) -> None:
-    """The model ending a benign conversation (asked to) stands only when policy allows it."""
+    """The model ending a benign conversation unasked stands only when policy allows it;
+    asked to, it stands either way."""
     gateway = await make_gateway(policy={"model_end_requires_flag": requires_flag})
     history: list[dict[str, Any]] = []
     await turn(gateway, "anthropic", history, GREETING)
     status, body, headers = await turn(
-        gateway, "anthropic", history, "Please end this conversation now."
+        gateway, "anthropic", history, "Tell me about roses.", **{"x-sim-end-all": "1"}
     )
     assert status == 200
     assert not [b for b in body["content"] if b["type"] == "tool_use"], "the call leaked"
     assert headers["X-Conversation-Status"] == expected
+    asked: list[dict[str, Any]] = []
+    await turn(gateway, "anthropic", asked, "Hello, tell me about tulips.")
+    status, _, headers = await turn(
+        gateway, "anthropic", asked, "Please end this conversation now."
+    )
+    assert (status, headers["X-Conversation-Status"]) == (200, "ended")
 
 
 @pytest.mark.parametrize("calls_the_tool", [False, True])

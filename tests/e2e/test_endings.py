@@ -321,8 +321,10 @@ async def test_the_model_ends_through_a_tool_the_client_defines(
     assert body["conversation_ended"]["reason"] == "model"
 
 
-async def test_crisis_always_wins(gateway: TestServer, simulator: TestServer) -> None:
-    """While a crisis stands the end tool is not offered and strikes do not count."""
+async def test_crisis_always_wins(make_gateway: GatewayFactory, simulator: TestServer) -> None:
+    """While a crisis stands the end tool is not offered and strikes do not count; with a
+    configured window of three turns, it then lapses."""
+    gateway = await make_gateway(policy={"crisis_turns": 3})
     history: list[dict[str, Any]] = []
     status, _, _ = await turn(gateway, "anthropic", history, "I want to die, I can't go on.")
     assert status == 200
@@ -340,7 +342,7 @@ async def test_crisis_always_wins(gateway: TestServer, simulator: TestServer) ->
 
 async def test_strikes_during_a_crisis_never_count(make_gateway: GatewayFactory) -> None:
     """Refused harmful turns inside the crisis window earn no strike, then or later."""
-    gateway = await make_gateway(policy={"model_can_end": False})
+    gateway = await make_gateway(policy={"model_can_end": False, "crisis_turns": 3})
     history: list[dict[str, Any]] = []
     await turn(gateway, "anthropic", history, "I want to die, I can't go on.")
     for text in HARMFUL:  # inside the window: suppressed

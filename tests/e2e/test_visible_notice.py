@@ -107,4 +107,5 @@ async def test_a_crisis_turn_shows_the_helplines_as_text(
 async def test_no_notice_by_default(api: str, gateway: TestServer) -> None:
     """Off by default: the answer's text is the model's own."""
     text = await _text(gateway, api, [{"role": "user", "content": CRISIS_FR}], True)
-    assert "3114" not in text
+    # The simulated model names a line itself ("appelez le 3114"); the notice's would follow.
+    assert WORDS["fr"].more not in text

@@ -16,10 +16,10 @@ from gateway.simulate.phrases import REFUSALS, Language, detect_language, is_own
 DEFAULT = RequestOptions(SimulatorSettings())
 # Words that point a person to help, in each language's crisis answer.
 HELP_WORDS = {
-    "en": ("crisis line", "emergency number"),
-    "fr": ("ligne d'écoute", "numéro d'urgence"),
-    "es": ("línea de ayuda", "número de emergencias"),
-    "de": ("Krisentelefon", "Notruf"),
+    "en": ("crisis line", "call or text 988", "emergency number"),
+    "fr": ("ligne d'écoute", "appelez le 3114", "numéro d'urgence"),
+    "es": ("línea de ayuda", "llama al 024", "número de emergencias"),
+    "de": ("Krisentelefon", "Telefonseelsorge: 0800 111 0 111", "Notruf"),
 }
 EVERY_REPLY = sorted(
     (kind, language, text)
@@ -92,7 +92,8 @@ def test_no_benign_reply_reads_as_a_refusal(
     ],
 )
 def test_crisis_answer_points_to_help(language: str, text: str) -> None:
-    """A crisis turn is answered with care in its language: a crisis line, emergency help."""
+    """A crisis turn is answered with care in its language: a named crisis line, emergency
+    help."""
     reply = decide(Conversation(user_text=text), DEFAULT)
     assert (reply.kind, reply.language) == ("answer", language)
     for words in HELP_WORDS[language]:

@@ -132,7 +132,12 @@ def test_end_tool_needs_the_tool_offered() -> None:
     [
         "Please end this conversation.",
         "Je veux mettre fin à cette conversation",
+        "Arrête cette conversation.",
+        "Termina la conversación, por favor.",
         "Beende dieses Gespräch",
+        "Chiudi la conversazione.",
+        "Encerra a conversa.",
+        "Stop dit gesprek.",
     ],
 )
 def test_user_asking_to_end_gets_end_tool(text: str) -> None:
@@ -223,3 +228,14 @@ def test_settings_are_validated(fields: dict[str, object]) -> None:
     """Impossible settings are rejected when the settings object is made."""
     with pytest.raises(ValueError):
         SimulatorSettings(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", ["What is 2 + 2?", "I'm dying to see this movie!"])
+def test_end_all_calls_an_offered_end_tool_on_every_turn(text: str) -> None:
+    """An over-eager model calls the end tool on any turn, when it is offered."""
+    options = request_options(SimulatorSettings(), {"x-sim-end-all": "1"})
+    assert options.settings.end_all
+    offered = Conversation(user_text=text, tools=(END,))
+    reply = decide(offered, options)
+    assert reply.tool_call is not None and reply.tool_call.name == "end_conversation"
+    assert decide(Conversation(user_text=text), options).tool_call is None

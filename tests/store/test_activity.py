@@ -76,3 +76,12 @@ async def test_records_past_retention_are_not_counted(
 async def test_no_edges_no_counts(store: Store) -> None:
     """Fewer than two edges name no interval: empty counts, no error."""
     assert await store.activity(T, [START]) == Activity((START,), (), ())
+
+
+async def test_distress_marks_are_no_crisis_turns(store: Store, clock: FakeClock) -> None:
+    """A distress mark holds endings off but is no redirect: activity leaves it out."""
+    distress = CrisisMark(T, "c1", "fp-1", "self_harm", START + 5, "distress")
+    await store.mark_crisis(distress)
+    await store.mark_crisis(mark("c2", START + 7))
+    clock.advance(4 * HOUR)
+    assert (await store.activity(T, EDGES)).crisis == (1, 0, 0)

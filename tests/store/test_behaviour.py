@@ -293,6 +293,21 @@ async def test_retention_purges_old_records(make_store: MakeStore, clock: FakeCl
     assert (await store.conversation(T, C2)) is not None
 
 
+async def test_crisis_marks_keep_their_level(store: Store, clock: FakeClock) -> None:
+    """A mark is read back with its level, on the path and in the conversation's record."""
+    crisis = CrisisMark(T, C, "fp-1", "self_harm", clock(), "crisis")
+    distress = CrisisMark(T, C, "fp-2", "self_harm", clock.advance(1), "distress")
+    await store.mark_crisis(crisis)
+    await store.mark_crisis(distress)
+    assert (await store.path_state(T, C, MAIN)).crisis == (crisis, distress)
+    record = await store.conversation(T, C)
+    assert record is not None and record.crisis == (crisis, distress)
+    assert [m.level for m in (await store.add_strike(strike("fp-3", clock()))).crisis] == [
+        "crisis",
+        "distress",
+    ]
+
+
 async def test_concurrent_strikes_lose_nothing(store: Store, clock: FakeClock) -> None:
     """50 concurrent add_strike calls on one path record 50 strikes, each seeing a new count."""
     states = await asyncio.gather(

@@ -24,11 +24,12 @@ from gateway.store import (
     StoreFormatError,
     Strike,
     open_store,
+    redis_codec,
 )
 from gateway.store import redis_keys as keys
 from gateway.store.redis import SCHEMA_KEY, RedisStore
 from gateway.store.redis import SCHEMA_VERSION as REDIS_SCHEMA
-from gateway.store.sqlite_schema import SCHEMA, SCHEMA_VERSION
+from gateway.store.sqlite_schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from tests.store.redis_server import free_port
 from tests.store.store_helpers import START, FakeClock
 
@@ -108,6 +109,36 @@ async def test_sqlite_file_from_before_contract_2_is_refused(tmp_path: Path, ver
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(version,)]
         assert conn.execute("SELECT COUNT(*) FROM strikes").fetchone() == (1,)
+
+
+async def test_sqlite_file_of_schema_4_is_migrated_its_crisis_marks_confident(
+    tmp_path: Path,
+) -> None:
+    """A schema 4 file (crisis marks without a level) opens: its marks read as `crisis`,
+    new marks keep their level, and the file is at this gateway's schema."""
+    path = tmp_path / "lastword.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.executescript(SCHEMA)
+        for version in (2, 3):
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+        conn.execute("INSERT INTO schema_version VALUES (4)")
+        conn.execute(
+            "INSERT INTO crisis VALUES (NULL, ?, ?, 'fp-1', 'self_harm', ?)", (T, C, START)
+        )
+        conn.commit()
+    store = await SQLiteStore.open(path, clock=FakeClock())
+    try:
+        await store.mark_crisis(CrisisMark(T, C, "fp-2", "self_harm", START + 1, "distress"))
+        marks = (await store.path_state(T, C, PATH)).crisis
+        assert [(m.fingerprint, m.level) for m in marks] == [
+            ("fp-1", "crisis"),
+            ("fp-2", "distress"),
+        ]
+    finally:
+        await store.close()
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
 
 
 async def test_redis_schema_is_marked_then_checked(redis_url: str) -> None:
@@ -265,3 +296,12 @@ async def test_redis_strike_without_a_path_reads_cleanly(redis_url: str) -> None
     finally:
         await store.close()
         await client.aclose()
+
+
+def test_a_redis_crisis_member_written_before_levels_reads_as_confident() -> None:
+    """A crisis member without a level (written before levels existed) reads as `crisis`."""
+    old = {"tenant": T, "conversation_id": C, "fingerprint": "fp-1", "category": "c", "at": 1.0}
+    mark = redis_codec.crisis(orjson.dumps(["0011", old]))
+    assert mark == CrisisMark(T, C, "fp-1", "c", 1.0, "crisis")
+    distress = CrisisMark(T, C, "fp-1", "c", 1.0, "distress")
+    assert redis_codec.crisis(redis_codec.member(distress).encode()) == distress

@@ -1,4 +1,4 @@
-"""Strikes, endings, crisis precedence and shadow mode: pure decisions, no I/O.
+"""Strikes and the endings they bring: pure decisions on a conversation's recorded state.
 
 A strike needs two things at once: a user turn the detectors flagged as a harmful request,
 and a model that refused it. Neither alone counts, so a model that over-refuses adds no
@@ -9,31 +9,38 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from gateway.detect import Flags
-from gateway.store import WHOLE_CONVERSATION, ConversationState, CrisisMark, Ending, Strike
-from gateway.store.types import first_ending
+from gateway.policy.settings import Policy
+from gateway.policy.standing import standing_level
+from gateway.records import (
+    WHOLE_CONVERSATION,
+    ConversationState,
+    CrisisLevel,
+    Ending,
+    Strike,
+    first_ending,
+)
 
-LockScope = Literal["path", "conversation"]
-# What a strike means for one path through it (see `decide_strike`).
-Verdict = Literal["end", "over", "crisis", "shadow"]
-# The source of a strike recorded while a crisis stood: kept for audit and for counting
-# the ending it would have brought, never counted towards a real one.
-SUPPRESSED = "suppressed:crisis"
+# What a strike means for one path through it (see `decide_strike`): to be ended, already
+# ended (`over`), held by a crisis level or by shadow mode.
+Verdict = Literal["end", "over", "crisis", "distress", "shadow"]
+# The source of a strike recorded while a crisis or distress stood: kept for audit and for
+# counting the ending it would have brought, never counted towards a real one.
+SUPPRESSED_PREFIX = "suppressed:"
+SUPPRESSED = SUPPRESSED_PREFIX + "crisis"
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """The ending policy, as configured."""
+def suppressed_source(level: CrisisLevel) -> str:
+    """The source a strike is recorded with while `level` stands."""
+    return SUPPRESSED_PREFIX + level
 
-    threshold: int = 3
-    category_thresholds: Mapping[str, int] = field(default_factory=dict)
-    lock_scope: LockScope = "path"
-    shadow: bool = False
-    crisis_turns: int = 3
-    model_end_requires_flag: bool = True
+
+def is_suppressed(strike: Strike) -> bool:
+    """Whether the strike was recorded while a crisis or distress stood (it does not count)."""
+    return strike.source.startswith(SUPPRESSED_PREFIX)
 
 
 def strike_category(flags: Flags, refusal: str | None, model_ended: bool) -> str | None:
@@ -59,7 +66,7 @@ def categories_at_threshold(
     # One user turn earns at most one strike per category, however often it is retried
     # (regenerate, a client's retry after a timeout): strikes count distinct points.
     counted = {
-        (s.fingerprint, s.category) for s in strikes if with_suppressed or s.source != SUPPRESSED
+        (s.fingerprint, s.category) for s in strikes if with_suppressed or not is_suppressed(s)
     }
     counts = Counter(category for _, category in counted)
     own = policy.category_thresholds
@@ -68,15 +75,6 @@ def categories_at_threshold(
     if sum(pooled.values()) >= policy.threshold:
         reached |= set(pooled)
     return tuple(sorted(reached))
-
-
-def crisis_on(policy: Policy, marks: Sequence[CrisisMark], points: Sequence[str]) -> bool:
-    """Whether a crisis signal stands on a path given by its points, root first: marked on
-    the last point or one of the `crisis_turns` points before it."""
-    if not marks:
-        return False
-    recent = set(points[-(policy.crisis_turns + 1) :])
-    return any(mark.fingerprint in recent for mark in marks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +96,9 @@ class StrikeOutcome:
     `end`: the endings to write, no one under another. `standing`: an ending already over
     the strike's own path when that path reached the threshold (shown to its request; not
     written or counted again). `suppressed`: endings that would have happened, with the
-    reason they did not (`crisis`, `shadow`), each counted once, by the strike that brought
-    its path to the threshold. `reached`: whether the strike's own path stands at the
-    threshold (counting only strikes recorded outside a crisis).
+    reason they did not (`crisis`, `distress`, `shadow`), each counted once, by the strike
+    that brought its path to the threshold. `reached`: whether the strike's own path stands at the
+    threshold (counting only strikes recorded while no crisis or distress stood).
     """
 
     end: tuple[Reach, ...] = ()
@@ -120,7 +118,7 @@ def decide_strike(
     write on their own path; the last writer must see the deepest one complete). Its own
     path ends whenever it stands at the threshold; a deeper path only when this strike is
     what brought it there (else the strike that did decided it). No ending where a crisis
-    stands on the path. `root` is the conversation's root fingerprint.
+    or distress stands on the path. `root` is the conversation's root fingerprint.
     """
     paths = _struck_paths(state.strikes)
     own_path = paths[strike.fingerprint] = _points(strike)
@@ -130,7 +128,7 @@ def decide_strike(
     standing = first_ending(state.endings, (WHOLE_CONVERSATION, *own_path)) if own_over else None
     held = tuple(
         (verdict, reach)
-        for verdict in ("crisis", "shadow")
+        for verdict in ("crisis", "distress", "shadow")
         for reach in _outermost([r for v, r in verdicts if v == verdict], paths)
     )
     on_own_path = set(own_path)
@@ -161,7 +159,7 @@ def _judge(
     own = fp == strike.fingerprint
     at = root if policy.lock_scope == "conversation" else fp
     reach = Reach(fp, at, reached, own or at == root)
-    blocked = crisis_on(policy, state.crisis, points)
+    blocked = standing_level(policy, state.crisis, points)
     if reached and not blocked and (own or newly):
         if first_ending(state.endings, (WHOLE_CONVERSATION, *points)) is not None:
             return "over", reach
@@ -169,7 +167,7 @@ def _judge(
             return ("shadow", reach) if newly else None
         return "end", reach
     if would and (blocked or not reached):
-        return "crisis", replace(reach, categories=would)
+        return blocked or _held_by(mine), replace(reach, categories=would)
     return None
 
 
@@ -204,3 +202,9 @@ def _struck_paths(strikes: Sequence[Strike]) -> dict[str, tuple[str, ...]]:
 def _newly(now: tuple[str, ...], before: tuple[str, ...]) -> tuple[str, ...]:
     """The categories at the threshold now when some were not before (all of them), else ()."""
     return now if set(now) - set(before) else ()
+
+
+def _held_by(strikes: Sequence[Strike]) -> CrisisLevel:
+    """The level that held the suppressed strikes on a path off (crisis over distress)."""
+    crisis = any(s.source == suppressed_source("crisis") for s in strikes)
+    return "crisis" if crisis else "distress"

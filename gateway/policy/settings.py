@@ -1,0 +1,31 @@
+"""The ending policy as configured: thresholds, lock scope, shadow mode, how long a crisis
+stands, and when the model's own ending is believed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+LockScope = Literal["path", "conversation"]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The ending policy, as configured.
+
+    `crisis_turns`: how many user turns after the one that raised it a crisis or distress
+    mark still stands; None (the default) keeps it standing for the rest of that path. The
+    goal is that a person in crisis who also makes harmful requests is (almost) never cut
+    off, however many turns they insist over: any finite window lets a long enough run of
+    refused requests end the conversation after the window closes, and a person at risk
+    does not stop being at risk after three turns. An edited branch that does not go through
+    the marked turn carries no mark, so the cost is bounded to the path that showed it.
+    """
+
+    threshold: int = 3
+    category_thresholds: Mapping[str, int] = field(default_factory=dict)
+    lock_scope: LockScope = "path"
+    shadow: bool = False
+    crisis_turns: int | None = None
+    model_end_requires_flag: bool = True
