@@ -437,12 +437,17 @@ async def test_care_after_helplines_were_given_brings_none_late(guard: Guard) ->
     """Helplines already given at the start of the answer are not given again at its end."""
     turn = Turn(guard, "anthropic", "I want to kill myself.")
     asked: list[str] = []
+
+    def helplines(category: str) -> dict[str, Any]:
+        asked.append(category)
+        return LINES
+
     editor = ResponseEditor(
         turn.dialect,
         await turn.begin(),
         own_end_tool=False,
         resources=LINES,
-        helplines=lambda category: asked.append(category) or LINES,
+        helplines=helplines,
     )
     out = _data(await relay(editor, wire(CARING["anthropic"])))
     assert asked == []
