@@ -39,6 +39,8 @@ class Results:
     # What each Redis-backed target asked of Redis over its c=32 runs, and in how many requests.
     redis: dict[str, RedisCounts] = field(default_factory=dict)
     redis_requests: dict[str, int] = field(default_factory=dict)
+    # The mock upstream's process group, whose CPU counts as the load's.
+    mock_group: int | None = None
 
     def add(self, scenario: str, target: str, run: WrkRun) -> None:
         """Record one wrk run."""
@@ -140,6 +142,7 @@ def ratios(results: Results) -> list[Ratio]:
         Ratio.checked(
             "c=32 req/s: gateway-w2 / gateway", rps_ratio(GATEWAY_W2, GATEWAY), "x", ">=", 1.6
         ),
+        Ratio("c=32 req/s: gateway-w2 / gateway, CPU ceiling here", w2_ceiling(results), "x"),
         Ratio("c=32 req/s: redis-pair / gateway-redis", rps_ratio(REDIS_PAIR, GATEWAY_REDIS), "x"),
     ]
     if measured(CLUSTER_PAIR):
@@ -169,6 +172,24 @@ def ratios(results: Results) -> list[Ratio]:
     return out
 
 
+def w2_ceiling(results: Results, cores: int | None = None) -> float | None:
+    """The most a second worker can add on this machine, from CPU per request at c=32.
+
+    With G the gateway's CPU per request and L the load's (wrk and the mock, on the same
+    cores), one worker serves at most min(1/G, cores/(G+L)) requests per second and two
+    at most min(2/G, cores/(G+L)): on 2 cores the load's share caps the ratio below 2.
+    """
+    cores = cores or os.cpu_count() or 1
+    runs = results.runs("throughput", GATEWAY)
+    g = median([r.cpu_us_per_request for r in runs if r.cpu_us_per_request is not None])
+    load = [r.load_cpu_us_per_request for r in runs if r.load_cpu_us_per_request is not None]
+    el = median(load)
+    if not g or el is None:
+        return None
+    shared = cores / (g + el)
+    return min(2 / g, shared) / min(1 / g, shared)
+
+
 def target_row(results: Results, name: str) -> dict[str, float | int | None]:
     """The absolute numbers of one target: medians over rounds."""
     lat, thr, hist = (results.runs(s, name) for s in ("latency", "throughput", "history"))
@@ -180,6 +201,9 @@ def target_row(results: Results, name: str) -> dict[str, float | int | None]:
         "rps_c32": median([r.rps for r in thr]),
         "p99_c32_ms": median([r.p99_ms for r in thr]),
         "cpu_us_per_req_c32": median(cpu),
+        "load_cpu_us_per_req_c32": median(
+            [r.load_cpu_us_per_request for r in thr if r.load_cpu_us_per_request is not None]
+        ),
         "p50_200_turn_ms": median([r.p50_ms for r in hist]),
         "ttfb_ms": median(stream.first_byte_ms) if stream else None,
         "stream_total_ms": median(stream.last_byte_ms) if stream else None,
@@ -202,6 +226,7 @@ COLUMNS = (
     ("rps_c32", "c=32 req/s"),
     ("p99_c32_ms", "c=32 p99 ms"),
     ("cpu_us_per_req_c32", "c=32 CPU us/req"),
+    ("load_cpu_us_per_req_c32", "load CPU us/req"),
     ("p50_200_turn_ms", "200-turn p50 ms"),
     ("ttfb_ms", "stream TTFB ms"),
     ("errors", "errors"),

@@ -54,7 +54,7 @@ from targets import (
     Target,
     start_targets,
 )
-from wrk import WrkRun, run_wrk_split
+from wrk import WrkRun, children_cpu_seconds, run_wrk_split
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
@@ -82,15 +82,24 @@ def rotated(items: Sequence[str], by: int) -> list[str]:
 def measured_run(
     target: Target, body_file: Path, connections: int, seconds: int, results: Results
 ) -> WrkRun:
-    """One wrk run against `target`, with the CPU its processes spent and, on Redis, what it
-    asked of Redis (recorded in `results` for the c=32 runs)."""
+    """One wrk run against `target`, with the CPU its processes spent, the CPU of the load
+    (wrk and the mock) and, on Redis, what it asked of Redis (recorded in `results` for the
+    c=32 runs)."""
     groups = [server.process.pid for server in target.servers]
     counting = target.redis_url is not None and connections > 1
     before = redis_stats.snapshot(target.redis_url) if counting and target.redis_url else None
-    cpu_before = sum(cpu.group_cpu_seconds(g) for g in groups) if cpu.available() else None
+    measuring = cpu.available()
+    if measuring:
+        mock = results.mock_group
+        cpu_before = sum(cpu.group_cpu_seconds(g) for g in groups)
+        load_before = children_cpu_seconds() + (cpu.group_cpu_seconds(mock) if mock else 0)
     run = run_wrk_split(target.urls, body_file, connections, seconds)
-    if cpu_before is not None:
-        run = replace(run, cpu_s=sum(cpu.group_cpu_seconds(g) for g in groups) - cpu_before)
+    if measuring:
+        spent = sum(cpu.group_cpu_seconds(g) for g in groups) - cpu_before
+        load = children_cpu_seconds() + (cpu.group_cpu_seconds(mock) if mock else 0)
+        # The mock's own runs (direct) count once, as the target's.
+        load_spent = load - load_before - (spent if target.name == DIRECT else 0)
+        run = replace(run, cpu_s=spent, load_cpu_s=load_spent)
     if before is not None and target.redis_url:
         counts = redis_stats.snapshot(target.redis_url).minus(before)
         results.add_redis(target.name, counts, run.requests)
@@ -104,7 +113,7 @@ def measure(
     progress: Callable[[str], None],
 ) -> Results:
     """Warm up, then run every scenario on every target, round after round."""
-    results = Results()
+    results = Results(mock_group=targets[DIRECT].servers[0].process.pid)
     for name, target in targets.items():
         progress(f"warm-up {name}")
         run_wrk_split(target.urls, body_files["short"], 8, args.warmup)

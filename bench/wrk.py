@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ class WrkRun:
     errors: int
     # CPU seconds the target's processes spent during the run (None: not measured).
     cpu_s: float | None = None
+    # CPU seconds of everything else the load needed: wrk itself and the mock upstream.
+    load_cpu_s: float | None = None
 
     @property
     def rps(self) -> float:
@@ -37,6 +40,13 @@ class WrkRun:
         if self.cpu_s is None or not self.requests:
             return None
         return self.cpu_s * 1e6 / self.requests
+
+    @property
+    def load_cpu_us_per_request(self) -> float | None:
+        """wrk's and the mock's CPU time per request, in microseconds."""
+        if self.load_cpu_s is None or not self.requests:
+            return None
+        return self.load_cpu_s * 1e6 / self.requests
 
 
 def _argv(url: str, connections: int, seconds: int) -> list[str]:
@@ -66,6 +76,12 @@ def _summary(done: subprocess.CompletedProcess[str]) -> WrkRun:
     raise BenchError(
         f"wrk printed no summary (exit {done.returncode}):\n{done.stdout}\n{done.stderr}"
     )
+
+
+def children_cpu_seconds() -> float:
+    """User plus system CPU seconds of this process's finished children (wrk's runs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_wrk(url: str, body_file: Path, connections: int, seconds: int) -> WrkRun:
