@@ -201,6 +201,9 @@ def target_row(results: Results, name: str) -> dict[str, float | int | None]:
         "rps_c32": median([r.rps for r in thr]),
         "p99_c32_ms": median([r.p99_ms for r in thr]),
         "cpu_us_per_req_c32": median(cpu),
+        "store_cpu_us_per_req_c32": median(
+            [r.store_cpu_us_per_request for r in thr if r.store_cpu_us_per_request is not None]
+        ),
         "load_cpu_us_per_req_c32": median(
             [r.load_cpu_us_per_request for r in thr if r.load_cpu_us_per_request is not None]
         ),
@@ -226,6 +229,7 @@ COLUMNS = (
     ("rps_c32", "c=32 req/s"),
     ("p99_c32_ms", "c=32 p99 ms"),
     ("cpu_us_per_req_c32", "c=32 CPU us/req"),
+    ("store_cpu_us_per_req_c32", "Redis CPU us/req"),
     ("load_cpu_us_per_req_c32", "load CPU us/req"),
     ("p50_200_turn_ms", "200-turn p50 ms"),
     ("ttfb_ms", "stream TTFB ms"),
@@ -318,7 +322,13 @@ def write_json(
         "runs": {
             scenario: {
                 name: [
-                    {**asdict(run), "rps": run.rps, "cpu_us_per_request": run.cpu_us_per_request}
+                    {
+                        **asdict(run),
+                        "rps": run.rps,
+                        "cpu_us_per_request": run.cpu_us_per_request,
+                        "store_cpu_us_per_request": run.store_cpu_us_per_request,
+                        "load_cpu_us_per_request": run.load_cpu_us_per_request,
+                    }
                     for run in runs
                 ]
                 for name, runs in by_target.items()

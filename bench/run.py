@@ -92,6 +92,8 @@ def measured_run(
     if measuring:
         mock = results.mock_group
         cpu_before = sum(cpu.group_cpu_seconds(g) for g in groups)
+        store = target.store_group
+        store_before = cpu.group_cpu_seconds(store) if store else 0.0
         load_before = children_cpu_seconds() + (cpu.group_cpu_seconds(mock) if mock else 0)
     run = run_wrk_split(target.urls, body_file, connections, seconds)
     if measuring:
@@ -99,7 +101,8 @@ def measured_run(
         load = children_cpu_seconds() + (cpu.group_cpu_seconds(mock) if mock else 0)
         # The mock's own runs (direct) count once, as the target's.
         load_spent = load - load_before - (spent if target.name == DIRECT else 0)
-        run = replace(run, cpu_s=spent, load_cpu_s=load_spent)
+        store_spent = cpu.group_cpu_seconds(store) - store_before if store else None
+        run = replace(run, cpu_s=spent, load_cpu_s=load_spent, store_cpu_s=store_spent)
     if before is not None and target.redis_url:
         counts = redis_stats.snapshot(target.redis_url).minus(before)
         results.add_redis(target.name, counts, run.requests)

@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import bodies
@@ -43,7 +43,8 @@ class Target:
     name: str
     servers: list[Server]
     redis_url: str | None = None
-    notes: list[str] = field(default_factory=list)
+    # The process group of the store server it uses (Redis), whose CPU is measured too.
+    store_group: int | None = None
 
     @property
     def urls(self) -> list[str]:
@@ -79,6 +80,7 @@ class Launcher:
     def __init__(self, servers: Servers, workdir: Path) -> None:
         self.servers = servers
         self.workdir = workdir
+        self.redis_server: Server | None = None
 
     def mock(self, deltas: int) -> Server:
         """The mock upstream."""
@@ -127,7 +129,7 @@ class Launcher:
             *("--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"),
             *("--dir", str(self.workdir)),
         ]
-        server = self.servers.start("redis", port, argv)
+        server = self.redis_server = self.servers.start("redis", port, argv)
         url = f"redis://{HOST}:{port}/0"
         _wait_redis(server, url)
         return url
@@ -221,7 +223,13 @@ def pair(
     With `counted`, the store is one Redis whose INFO counts every command of the pair.
     """
     servers = [launcher.gateway(name, upstream, store, log_name=f"{name}-{i}") for i in (1, 2)]
-    return Target(name, servers, redis_url=store if counted else None)
+    redis_server = launcher.redis_server if counted else None
+    return Target(
+        name,
+        servers,
+        redis_url=store if counted else None,
+        store_group=redis_server.process.pid if redis_server else None,
+    )
 
 
 def start_targets(
@@ -241,7 +249,8 @@ def start_targets(
         targets[name] = Target(name, [launcher.gateway(name, mock.base, store, workers)])
     redis_url = launcher.redis()
     one = launcher.gateway(GATEWAY_REDIS, mock.base, redis_url)
-    targets[GATEWAY_REDIS] = Target(GATEWAY_REDIS, [one], redis_url=redis_url)
+    group = launcher.redis_server.process.pid if launcher.redis_server else None
+    targets[GATEWAY_REDIS] = Target(GATEWAY_REDIS, [one], redis_url=redis_url, store_group=group)
     targets[REDIS_PAIR] = pair(launcher, REDIS_PAIR, mock.base, redis_url)
     if cluster:
         starter = cluster_starter()

@@ -28,6 +28,8 @@ class WrkRun:
     cpu_s: float | None = None
     # CPU seconds of everything else the load needed: wrk itself and the mock upstream.
     load_cpu_s: float | None = None
+    # CPU seconds of the target's store server (Redis), when it has one.
+    store_cpu_s: float | None = None
 
     @property
     def rps(self) -> float:
@@ -40,6 +42,13 @@ class WrkRun:
         if self.cpu_s is None or not self.requests:
             return None
         return self.cpu_s * 1e6 / self.requests
+
+    @property
+    def store_cpu_us_per_request(self) -> float | None:
+        """The store server's CPU time per request, in microseconds."""
+        if self.store_cpu_s is None or not self.requests:
+            return None
+        return self.store_cpu_s * 1e6 / self.requests
 
     @property
     def load_cpu_us_per_request(self) -> float | None:
