@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
+from aiohttp import ClientSession, ClientTimeout, DummyCookieJar, TCPConnector, web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -102,6 +102,10 @@ class Upstreams:
         connector = TCPConnector(limit=0, ttl_dns_cache=300)
         self._session = ClientSession(
             connector=connector,
+            # The pool serves every client: a cookie one upstream answer sets must reach
+            # that client only, never ride on the next client's call (it still passes
+            # through in the headers each way). No jar also means no per-call cookie lookup.
+            cookie_jar=DummyCookieJar(),
             timeout=self._timeout,
             auto_decompress=True,
             skip_auto_headers=("User-Agent",),
