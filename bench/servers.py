@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,12 +59,26 @@ class Servers:
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
         self.started: list[Server] = []
+        # Clean-ups for what was not started here as a Server (a Redis Cluster's nodes).
+        self.on_stop: list[Callable[[], None]] = []
 
-    def start(self, name: str, port: int, argv: Sequence[str]) -> Server:
-        """Start `argv` in a new process group, its output going to a log file."""
+    def start(
+        self,
+        name: str,
+        port: int,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None = None,
+    ) -> Server:
+        """Start `argv` in a new process group, its output going to a log file.
+
+        The environment is this one less any LASTWORD_ setting, plus `env`.
+        """
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_dir / f"{name}.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LASTWORD_")}
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("LASTWORD_")},
+            **(env or {}),
+        }
         with log.open("wb") as out:
             process = subprocess.Popen(
                 argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
@@ -85,6 +99,8 @@ class Servers:
             _signal_group(server.process, signal.SIGKILL)
             server.process.wait()
         self.started.clear()
+        while self.on_stop:
+            self.on_stop.pop()()
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:

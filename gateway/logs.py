@@ -113,6 +113,8 @@ def configure_logging(fmt: str = "json", level: str = "info", file: TextIO | Non
         root.removeHandler(handler)
     root.addHandler(LineHandler(writer, formatter))
     root.setLevel(threshold)
+    global _generation  # noqa: PLW0603 - the one piece of global logging state it tracks
+    _generation += 1
 
 
 def install_exception_hooks() -> None:
@@ -141,6 +143,32 @@ def install_exception_hooks() -> None:
     sys.unraisablehook = unraisable
 
 
+# Bumped by `configure_logging`: a module's logger binds afresh only after it changes.
+_generation = 0
+
+
+class _ModuleLogger:
+    """A module's logger, bound once per configuration rather than on every call.
+
+    structlog's lazy proxy binds a new logger on each method call unless told to cache it
+    for good; cached for good, a logger would miss a later `configure_logging` (tests
+    configure several times). This one binds again when the configuration changed.
+    """
+
+    __slots__ = ("_bound", "_name", "_seen")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._bound: Any = None
+        self._seen = -1
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._seen != _generation:
+            self._bound = structlog.get_logger(self._name).bind()
+            self._seen = _generation
+        return getattr(self._bound, attr)
+
+
 def get_logger(name: str = "lastword") -> Any:
     """A bound logger for a module."""
-    return structlog.get_logger(name)
+    return _ModuleLogger(name)

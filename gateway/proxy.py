@@ -79,7 +79,9 @@ class Proxy:
         exchange = Exchange(dialect)
         # Request ids name log lines; they need to be unique, not unguessable.
         request_id = f"{random.getrandbits(64):016x}"
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        # Bound and reset by token: `bound_contextvars` first copies the whole context.
+        context = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
             try:
                 response = await self._inspect(request, dialect, exchange)
                 outcome = exchange.outcome
@@ -112,6 +114,8 @@ class Proxy:
                 duration_ms=round(total * 1000, 3),
             )
             return response
+        finally:
+            structlog.contextvars.reset_contextvars(**context)
 
     async def _read_body(self, request: web.Request, dialect: Dialect) -> bytes:
         """The decoded body, read within the body timeout and size limit (counted if not)."""

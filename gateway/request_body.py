@@ -50,10 +50,18 @@ async def read_body(request: web.Request, *, limit: int, within: float) -> bytes
     """
     if (request.content_length or 0) > limit:
         raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
-    names = codings(request.headers.get("Content-Encoding"))
+    coding = request.headers.get("Content-Encoding")
+    names = codings(coding) if coding else []
     decoder = BodyDecoder(names, limit) if names else None
     raw = bytearray()
     try:
+        if decoder is None and request.content.is_eof():
+            # The whole body arrived with the headers (as a small one does): nothing to
+            # wait for, so no deadline to arm.
+            body = request.content.read_nowait()
+            if len(body) > limit:
+                raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
+            return body
         async with asyncio.timeout(within):
             async for chunk in request.content.iter_any():
                 if decoder is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from http import HTTPStatus
 from typing import Any
 
@@ -141,12 +142,31 @@ class GatewayRunner(web.AppRunner):
         )
 
 
+# Collections of the youngest generation start after this many net allocations (Python's
+# default is 700): a request allocates a few thousand objects, nearly all freed when it ends,
+# so a larger budget means far fewer collections, each finding mostly garbage.
+_GC_YOUNG_THRESHOLD = 20_000
+
+
+def settle_heap() -> None:
+    """Move what start-up built (rules, automata, the app) out of the collector's way.
+
+    A full collection walks every tracked object: with the rule packs loaded that is tens
+    of thousands, about 15 ms here, a pause every request in flight waits behind. Frozen,
+    they are never walked again; only what requests allocate is.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(_GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
 def run_app(app: web.Application, *, host: str, port: int, reuse_port: bool, **kw: Any) -> None:
     """Serve `app` until SIGINT or SIGTERM, as `web.run_app` does, through `GatewayRunner`."""
 
     async def serve() -> None:
         runner = GatewayRunner(app, handle_signals=True, access_log=None, **kw)
         await runner.setup()
+        settle_heap()
         try:
             await web.TCPSite(runner, host, port, reuse_port=reuse_port).start()
             await asyncio.Event().wait()

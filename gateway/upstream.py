@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
+from aiohttp import ClientSession, ClientTimeout, DummyCookieJar, TCPConnector, web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -39,11 +39,27 @@ def body_payload(body: bytes) -> bytes | io.BytesIO:
     return body if len(body) <= _LARGE_BODY else io.BytesIO(body)
 
 
+# What each direction drops, computed once; a `Connection` header's own tokens are added
+# per message (rarely: HTTP/1.1 clients seldom send one).
+_DROP_UP = HOP_BY_HOP | _FRAMING
+_DROP_UP_DECODED = _DROP_UP | _DECODED_REQUEST
+_DROP_DOWN = HOP_BY_HOP | _FRAMING
+_DROP_DOWN_DECODED = _DROP_DOWN | {"content-encoding"}
+
+
 def _connection_tokens(headers: CIMultiDictProxy[str] | CIMultiDict[str]) -> set[str]:
     tokens: set[str] = set()
     for value in headers.getall("connection", ()):
         tokens.update(t.strip().lower() for t in value.split(","))
     return tokens
+
+
+def _kept(
+    headers: CIMultiDictProxy[str] | CIMultiDict[str], drop: frozenset[str]
+) -> CIMultiDict[str]:
+    if "connection" in headers:
+        drop = drop | _connection_tokens(headers)
+    return CIMultiDict([(k, v) for k, v in headers.items() if k.lower() not in drop])
 
 
 def request_headers(request: web.Request, *, decode: bool) -> CIMultiDict[str]:
@@ -53,10 +69,7 @@ def request_headers(request: web.Request, *, decode: bool) -> CIMultiDict[str]:
     client's Accept-Encoding, so the upstream answers in a form the gateway can read and the
     client library negotiates afresh with the gateway. Without it the body goes as sent.
     """
-    drop = HOP_BY_HOP | _FRAMING | _connection_tokens(request.headers)
-    if decode:
-        drop = drop | _DECODED_REQUEST
-    out = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in drop)
+    out = _kept(request.headers, _DROP_UP_DECODED if decode else _DROP_UP)
     peer = request.remote or "unknown"
     prior = request.headers.get("x-forwarded-for")
     out["X-Forwarded-For"] = f"{prior}, {peer}" if prior else peer
@@ -66,10 +79,7 @@ def request_headers(request: web.Request, *, decode: bool) -> CIMultiDict[str]:
 
 def response_headers(headers: CIMultiDictProxy[str], *, decoded: bool) -> CIMultiDict[str]:
     """Headers to send to the client: the upstream's, less hop-by-hop and framing."""
-    drop = HOP_BY_HOP | _FRAMING | _connection_tokens(headers)
-    if decoded:
-        drop = drop | {"content-encoding"}
-    out = CIMultiDict((k, v) for k, v in headers.items() if k.lower() not in drop)
+    out = _kept(headers, _DROP_DOWN_DECODED if decoded else _DROP_DOWN)
     out.add("Via", VIA)
     return out
 
@@ -92,6 +102,10 @@ class Upstreams:
         connector = TCPConnector(limit=0, ttl_dns_cache=300)
         self._session = ClientSession(
             connector=connector,
+            # The pool serves every client: a cookie one upstream answer sets must reach
+            # that client only, never ride on the next client's call (it still passes
+            # through in the headers each way). No jar also means no per-call cookie lookup.
+            cookie_jar=DummyCookieJar(),
             timeout=self._timeout,
             auto_decompress=True,
             skip_auto_headers=("User-Agent",),

@@ -91,3 +91,19 @@ def test_library_records_are_json_lines_cut_before_any_quoted_object(
     assert record["level"] == "error"
     assert KEY not in log_lines.getvalue()
     assert HARMFUL[0] not in log_lines.getvalue()
+
+
+def test_a_module_logger_follows_a_new_configuration() -> None:
+    """A logger made before configure_logging writes where, and at the level, it now says."""
+    log = get_logger("lastword.test")
+    first, second = io.StringIO(), io.StringIO()
+    try:
+        configure_logging("json", "warning", first)
+        log.info("dropped")
+        log.warning("kept", n=1)
+        configure_logging("json", "info", second)
+        log.info("now_kept")
+    finally:
+        configure_logging("console", "warning")
+    assert [orjson.loads(line)["event"] for line in first.getvalue().splitlines()] == ["kept"]
+    assert [orjson.loads(line)["event"] for line in second.getvalue().splitlines()] == ["now_kept"]

@@ -322,3 +322,41 @@ def test_the_timeouts_come_from_flags_environment_and_defaults() -> None:
     assert (from_flags.body_timeout, from_flags.idle_timeout) == (5.0, 9.0)
     with pytest.raises(ConfigError, match="body_timeout"):
         load_settings({"body_timeout": 0}, None, {})
+
+
+async def test_a_chunked_body_over_the_limit_that_arrives_at_once_gets_a_413(
+    make_recorded_gateway: GatewayMaker, recorder: Recorder
+) -> None:
+    """No Content-Length, and the whole body in the headers' packet: still held to the limit."""
+    gateway = await make_recorded_gateway(max_body_bytes=4096)
+    payload = orjson.dumps({**VALID["anthropic"], "system": "x" * 8192})
+    lines = ["POST /v1/messages HTTP/1.1", "Host: 127.0.0.1", "Transfer-Encoding: chunked"]
+    lines += [f"{k}: {v}" for k, v in HEADERS.items()]
+    lines += ["Content-Type: application/json", "Connection: close", "", ""]
+    chunked = f"{len(payload):x}\r\n".encode() + payload + b"\r\n0\r\n\r\n"
+    reader, writer = await _connect(gateway)
+    writer.write("\r\n".join(lines).encode() + chunked)
+    await writer.drain()
+    status, _, body = await _read_answer(reader)
+    writer.close()
+    assert status == 413
+    assert_error_shape("anthropic", orjson.loads(body))
+    assert recorder.calls == []
+
+
+async def test_a_small_body_that_arrives_at_once_is_forwarded_whole(
+    recorded_gateway: TestServer, recorder: Recorder
+) -> None:
+    """A body sent with its headers in one packet reaches the upstream byte for byte."""
+    payload = orjson.dumps({**VALID["anthropic"], "tool_choice": {"type": "none"}})
+    reader, writer = await _connect(recorded_gateway)
+    head = _head("/v1/messages", len(payload)).replace(
+        b"Content-Type", b"Connection: close\r\nContent-Type"
+    )
+    writer.write(head + payload)
+    await writer.drain()
+    status, _, _ = await _read_answer(reader)
+    writer.close()
+    assert status == 200
+    [call] = recorder.calls
+    assert call.body == payload
