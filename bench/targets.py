@@ -203,16 +203,16 @@ def _wait_redis(server: Server, url: str, timeout: float = 10) -> None:
     raise BenchError(f"redis-server not ready after {timeout:.0f}s:\n{log_tail(server.log)}")
 
 
-# Redis Cluster: two gateways on a cluster, beside `redis-pair` on one Redis. Branch
-# h/cluster brings the cluster's start and stop (tests/store/redis_cluster.py); once it is
-# merged, `start_cluster` returns the cluster's store URL and a stop function, and
-# `--cluster` measures the pair on it. Until then `--cluster` says it is not wired.
-ClusterStarter = Callable[[Path], tuple[str, Callable[[], None]]]
+def start_cluster(workdir: Path) -> tuple[str, Callable[[], None]]:
+    """A 3-primary Redis Cluster on loopback (the store tests' own deployment): its store
+    URL, and how to stop it."""
+    # The deployment lives with the store tests; the benchmark runs as a script from bench/.
+    sys.path.insert(0, str(BENCH.parent))
+    from tests.store.redis_cluster import RedisClusterNodes  # noqa: PLC0415 - only with --cluster
 
-
-def cluster_starter() -> ClusterStarter | None:
-    """How to start a Redis Cluster for the benchmark, once the cluster module exists."""
-    return None
+    cluster = RedisClusterNodes(workdir / "cluster")
+    cluster.start()
+    return cluster.url, cluster.stop
 
 
 def pair(
@@ -253,14 +253,10 @@ def start_targets(
     targets[GATEWAY_REDIS] = Target(GATEWAY_REDIS, [one], redis_url=redis_url, store_group=group)
     targets[REDIS_PAIR] = pair(launcher, REDIS_PAIR, mock.base, redis_url)
     if cluster:
-        starter = cluster_starter()
-        if starter is None:
-            skipped.append("cluster-pair skipped: Redis Cluster support is not merged yet")
-        else:
-            url, stop = starter(launcher.workdir)
-            launcher.servers.on_stop.append(stop)
-            # Commands spread over the nodes: INFO on one of them would undercount.
-            targets[CLUSTER_PAIR] = pair(launcher, CLUSTER_PAIR, mock.base, url, counted=False)
+        url, stop = start_cluster(launcher.workdir)
+        launcher.servers.on_stop.append(stop)
+        # Commands spread over the nodes: INFO on one of them would undercount.
+        targets[CLUSTER_PAIR] = pair(launcher, CLUSTER_PAIR, mock.base, url, counted=False)
     if litellm:
         started = launcher.litellm(mock.base)
         if isinstance(started, str):
