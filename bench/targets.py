@@ -210,6 +210,7 @@ def start_cluster(workdir: Path) -> tuple[str, Callable[[], None]]:
     sys.path.insert(0, str(BENCH.parent))
     from tests.store.redis_cluster import RedisClusterNodes  # noqa: PLC0415 - only with --cluster
 
+    (workdir / "cluster").mkdir(parents=True, exist_ok=True)
     cluster = RedisClusterNodes(workdir / "cluster")
     cluster.start()
     return cluster.url, cluster.stop
