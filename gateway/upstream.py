@@ -59,7 +59,13 @@ def _kept(
 ) -> CIMultiDict[str]:
     if "connection" in headers:
         drop = drop | _connection_tokens(headers)
-    return CIMultiDict([(k, v) for k, v in headers.items() if k.lower() not in drop])
+    # A copy less the dropped names (each look-up in C) costs half of rebuilding the
+    # headers from a filtered list; the order of what is kept is the same.
+    out = headers.copy()
+    for name in drop:
+        if name in out:
+            del out[name]  # every field of that name
+    return out
 
 
 def request_headers(request: web.Request, *, decode: bool) -> CIMultiDict[str]:
