@@ -83,6 +83,17 @@ def request_headers(request: web.Request, *, decode: bool) -> CIMultiDict[str]:
     return out
 
 
+# aiohttp adds a User-Agent of its own to a request without one; the gateway adds none (a
+# client's own goes through). It is asked per request, only of a request without one: a
+# session-wide skip list makes aiohttp copy every request's headers to consult it.
+_NO_USER_AGENT = ("User-Agent",)
+
+
+def skipped_auto_headers(headers: CIMultiDict[str]) -> tuple[str, ...] | None:
+    """The `skip_auto_headers` for a request with `headers`: no User-Agent of aiohttp's."""
+    return None if "User-Agent" in headers else _NO_USER_AGENT
+
+
 def response_headers(headers: CIMultiDictProxy[str], *, decoded: bool) -> CIMultiDict[str]:
     """Headers to send to the client: the upstream's, less hop-by-hop and framing."""
     out = _kept(headers, _DROP_DOWN_DECODED if decoded else _DROP_DOWN)
@@ -114,7 +125,6 @@ class Upstreams:
             cookie_jar=DummyCookieJar(),
             timeout=self._timeout,
             auto_decompress=True,
-            skip_auto_headers=("User-Agent",),
         )
 
     async def close(self) -> None:
