@@ -89,21 +89,22 @@ class UtcStamper:
     writes it (`2026-12-05T10:58:09.665357Z`), the part up to the second formatted once a
     second rather than once a record."""
 
-    __slots__ = ("_prefix", "_second")
+    __slots__ = ("_cached",)
 
     def __init__(self) -> None:
-        self._second = -1
-        self._prefix = ""
+        # The second and its text, as one value: threads that log read them together.
+        self._cached = (-1, "")
 
     def __call__(self, _logger: Any, _method: str, event_dict: EventDict) -> EventDict:
         now = time.time()
-        second = int(now)
-        if second != self._second:
-            at = datetime.fromtimestamp(second, UTC)
-            self._prefix, self._second = at.strftime("%Y-%m-%dT%H:%M:%S"), second
+        second, prefix = self._cached
+        if int(now) != second:
+            second = int(now)
+            prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._cached = (second, prefix)
         micro = int((now - second) * 1_000_000)
         # As `isoformat` does: no fraction at all on a whole second.
-        event_dict["timestamp"] = f"{self._prefix}.{micro:06d}Z" if micro else f"{self._prefix}Z"
+        event_dict["timestamp"] = f"{prefix}.{micro:06d}Z" if micro else f"{prefix}Z"
         return event_dict
 
 
