@@ -63,6 +63,8 @@ class Recorded:
 
 
 NOTHING_RECORDED = Recorded()
+# An answer with no refusal, no end-tool call and no care in it.
+NOTHING_SEEN = AnswerSignals()
 
 
 def _iso(at: float) -> str:
@@ -241,6 +243,10 @@ class Inspection:
                     observation.response_id, SERVER_CONVERSATION + self.server_conversation
                 )
         answer = self._answer(observation)
+        if answer == NOTHING_SEEN and not (self.flags.crisis or self.flags.distress):
+            # Nothing to mark (no crisis on the turn or in the answer), no refusal and no
+            # end tool, so no strike and no ending: `decide` would bring nothing about.
+            return Recorded(self.ending)
         outcome = decide(
             self.guard.policy, PathFacts(self.state, ident.path), self._turn(answer), answer
         )

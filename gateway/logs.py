@@ -12,7 +12,9 @@ import logging
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import structlog
@@ -36,6 +38,9 @@ _SECRET_KEYS = frozenset(
     }
 )
 _SECRET_VALUE = re.compile(r"(sk-[A-Za-z0-9_\-]{8,}|Bearer\s+\S+)")
+# Every match of _SECRET_VALUE holds one of these: a string without them is left as it is,
+# without running the expression (most fields of most records: ids, names, numbers).
+_SECRET_MARKS = ("sk-", "Bearer")
 # Where a library's message starts quoting an object (a repr, a tuple of arguments): an
 # exception's repr may carry the request body, a callback's repr its arguments.
 _REPR_START = re.compile(r"""[<(\[{'"]""")
@@ -43,9 +48,13 @@ _REPR_START = re.compile(r"""[<(\[{'"]""")
 _UNSCRUBBED = frozenset({"exc_info", "_record", "_from_structlog"})
 
 
+def _has_secret_mark(text: str) -> bool:
+    return _SECRET_MARKS[0] in text or _SECRET_MARKS[1] in text
+
+
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return _SECRET_VALUE.sub(REDACTED, value)
+        return _SECRET_VALUE.sub(REDACTED, value) if _has_secret_mark(value) else value
     if isinstance(value, dict):
         return {
             k: REDACTED if str(k).lower() in _SECRET_KEYS else _scrub(v) for k, v in value.items()
@@ -55,13 +64,48 @@ def _scrub(value: Any) -> Any:
     return value
 
 
+# Values with no text in them: nothing to scrub (checked by exact type, the common case).
+_PLAIN = frozenset({int, float, bool, type(None)})
+
+
 def redact_secrets(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
     """Replace credentials, by key or by look, before anything is rendered."""
-    for key, value in list(event_dict.items()):
+    # Values are replaced in place (the keys stay as they are, so iterating is safe).
+    for key, value in event_dict.items():
         if key in _UNSCRUBBED:
             continue
-        event_dict[key] = REDACTED if key.lower() in _SECRET_KEYS else _scrub(value)
+        if key.lower() in _SECRET_KEYS:
+            event_dict[key] = REDACTED
+        elif type(value) is str:
+            if _SECRET_MARKS[0] in value or _SECRET_MARKS[1] in value:
+                event_dict[key] = _SECRET_VALUE.sub(REDACTED, value)
+        elif type(value) not in _PLAIN:
+            event_dict[key] = _scrub(value)
     return event_dict
+
+
+class UtcStamper:
+    """`timestamp`: ISO 8601 in UTC, as structlog's `TimeStamper(fmt="iso", utc=True)`
+    writes it (`2026-12-05T10:58:09.665357Z`), the part up to the second formatted once a
+    second rather than once a record."""
+
+    __slots__ = ("_cached",)
+
+    def __init__(self) -> None:
+        # The second and its text, as one value: threads that log read them together.
+        self._cached = (-1, "")
+
+    def __call__(self, _logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+        now = time.time()
+        second, prefix = self._cached
+        if int(now) != second:
+            second = int(now)
+            prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._cached = (second, prefix)
+        micro = int((now - second) * 1_000_000)
+        # As `isoformat` does: no fraction at all on a whole second.
+        event_dict["timestamp"] = f"{prefix}.{micro:06d}Z" if micro else f"{prefix}Z"
+        return event_dict
 
 
 def _library_message(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
@@ -94,7 +138,7 @@ def configure_logging(fmt: str = "json", level: str = "info", file: TextIO | Non
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        UtcStamper(),
     ]
     # Redaction sees the fields as given; the exception is then reduced to types and frames.
     tail = [redact_secrets, safe_exception, *_renderer(fmt, out)]

@@ -44,7 +44,13 @@ from gateway.replies import (
 from gateway.request_body import ClientDisconnected, RequestTimeout, failure_reason, read_body
 from gateway.routing import ERROR_DIALECTS, family_of, upstream_target
 from gateway.sse import SseSplitter
-from gateway.upstream import Upstreams, body_payload, request_headers, response_headers
+from gateway.upstream import (
+    Upstreams,
+    body_payload,
+    request_headers,
+    response_headers,
+    skipped_auto_headers,
+)
 
 log = get_logger("lastword.proxy")
 
@@ -190,7 +196,10 @@ class Proxy:
         exchange.upstream_begins()
         try:
             upstream = await self.upstreams.session.post(
-                url, data=body_payload(body), headers=headers
+                url,
+                data=body_payload(body),
+                headers=headers,
+                skip_auto_headers=skipped_auto_headers(headers),
             )
         except _UPSTREAM_FAULTS as exc:
             raise _upstream_error(exc, dialect.family) from None
@@ -367,7 +376,12 @@ class Proxy:
             return web.Response(status=400)
         try:
             upstream = await self.upstreams.session.request(
-                request.method, url, data=data, headers=headers, auto_decompress=False
+                request.method,
+                url,
+                data=data,
+                headers=headers,
+                auto_decompress=False,
+                skip_auto_headers=skipped_auto_headers(headers),
             )
         except _UPSTREAM_FAULTS as exc:
             dialect = ERROR_DIALECTS[family]

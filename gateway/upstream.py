@@ -59,7 +59,13 @@ def _kept(
 ) -> CIMultiDict[str]:
     if "connection" in headers:
         drop = drop | _connection_tokens(headers)
-    return CIMultiDict([(k, v) for k, v in headers.items() if k.lower() not in drop])
+    # A copy less the dropped names (each look-up in C) costs half of rebuilding the
+    # headers from a filtered list; the order of what is kept is the same.
+    out = headers.copy()
+    for name in drop:
+        if name in out:
+            del out[name]  # every field of that name
+    return out
 
 
 def request_headers(request: web.Request, *, decode: bool) -> CIMultiDict[str]:
@@ -75,6 +81,17 @@ def request_headers(request: web.Request, *, decode: bool) -> CIMultiDict[str]:
     out["X-Forwarded-For"] = f"{prior}, {peer}" if prior else peer
     out.add("Via", VIA)
     return out
+
+
+# aiohttp adds a User-Agent of its own to a request without one; the gateway adds none (a
+# client's own goes through). It is asked per request, only of a request without one: a
+# session-wide skip list makes aiohttp copy every request's headers to consult it.
+_NO_USER_AGENT = ("User-Agent",)
+
+
+def skipped_auto_headers(headers: CIMultiDict[str]) -> tuple[str, ...] | None:
+    """The `skip_auto_headers` for a request with `headers`: no User-Agent of aiohttp's."""
+    return None if "User-Agent" in headers else _NO_USER_AGENT
 
 
 def response_headers(headers: CIMultiDictProxy[str], *, decoded: bool) -> CIMultiDict[str]:
@@ -108,7 +125,6 @@ class Upstreams:
             cookie_jar=DummyCookieJar(),
             timeout=self._timeout,
             auto_decompress=True,
-            skip_auto_headers=("User-Agent",),
         )
 
     async def close(self) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -60,6 +62,38 @@ def test_the_redaction_processor_hides_credentials(log_lines: io.StringIO) -> No
     assert event["authorization"] == REDACTED
     assert event["headers"] == {"x-api-key": REDACTED, "accept": "json"}
     assert REDACTED in event["note"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Bearer abc.def",
+        ["ok", "sk-ant-api03-abcdefghijkl"],
+        ("x", {"nested": "Bearer t0ken"}),
+        {"deeper": ["sk-proj-0123456789"]},
+    ],
+)
+def test_secrets_are_redacted_wherever_they_sit(log_lines: io.StringIO, value: object) -> None:
+    """A credential's look is caught in a plain string, a list, a tuple or a dict."""
+    get_logger("test").info("oops", field=value, count=3, ratio=0.5, flag=True, none=None)
+    text = log_lines.getvalue()
+    event = orjson.loads(text)
+    assert "abcdefghijkl" not in text and "t0ken" not in text and "0123456789" not in text
+    assert "abc.def" not in text
+    assert REDACTED in text
+    assert (event["count"], event["ratio"], event["flag"], event["none"]) == (3, 0.5, True, None)
+
+
+def test_timestamps_read_as_structlogs_iso_utc_stamps(log_lines: io.StringIO) -> None:
+    """Each record's timestamp is ISO 8601 UTC with microseconds, within a second of now."""
+    before = datetime.now(UTC)
+    for _ in range(3):
+        get_logger("test").info("tick")
+    stamps = [orjson.loads(line)["timestamp"] for line in log_lines.getvalue().splitlines()]
+    for stamp in stamps:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z", stamp), stamp
+        at = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        assert abs((at - before).total_seconds()) < 5
 
 
 @pytest.mark.parametrize(

@@ -235,6 +235,24 @@ async def test_headers_are_forwarded_as_a_proxy_must(
     assert headers["X-Lastword-Request-Id"]
 
 
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
+async def test_the_user_agent_is_the_clients_or_none(
+    gateway: TestServer, simulator: TestServer, path: str
+) -> None:
+    """A client's User-Agent goes upstream as sent; without one, the gateway adds none."""
+    url = base_url(gateway) + path
+    for agent in ("Anthropic/Python 0.40.0", None):
+        sent = {**HEADERS, **({"User-Agent": agent} if agent else {})}
+        async with (
+            aiohttp.ClientSession(skip_auto_headers=("User-Agent",)) as session,
+            session.post(url, data=orjson.dumps(ANTHROPIC_BODY), headers=sent) as resp,
+        ):
+            assert resp.status == 200
+        last = simulator.app[LAST_REQUEST].last
+        assert last is not None
+        assert last.headers.get("User-Agent") == agent
+
+
 async def test_other_paths_pass_through_untouched(
     gateway: TestServer, simulator: TestServer
 ) -> None:
