@@ -1,0 +1,112 @@
+"""Fitting one technique: a vocabulary of hashed features, TF-IDF, one linear model per label."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+
+from gateway.detect.features import BITS, Floats, Ints, hashed, reduce_text, tfidf
+from gateway.detect.folding import fold
+
+
+@dataclass(frozen=True, slots=True)
+class Technique:
+    """How features are read and which linear model learns from them."""
+
+    name: str
+    words: bool  # word and word-pair features beside the character n-grams
+    learner: str  # "lr" (logistic regression) or "svm" (linear SVM)
+    c: float
+    balanced: bool
+    min_df: int = 2
+    max_features: int = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    """A fitted technique: the kept buckets, their idf, and per-label weights and bias."""
+
+    technique: Technique
+    labels: tuple[str, ...]
+    buckets: Ints
+    idf: Floats
+    weights: Floats
+    bias: Floats
+
+    def matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """The TF-IDF matrix of `texts` over this vocabulary."""
+        return _matrix(texts, self.buckets, self.idf, self.technique.words)
+
+    def scores(self, texts: Sequence[str]) -> Floats:
+        """Every label's score (logistic of the linear output) for each text."""
+        logits = self.matrix(texts) @ self.weights + self.bias
+        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
+
+def occurrences(texts: Sequence[str], words: bool) -> tuple[Ints, Ints]:
+    """(text index, bucket) of the features of `texts`, folded as serving folds them."""
+    return hashed([reduce_text(fold(text)) for text in texts], words)
+
+
+def vocabulary(docs: Ints, buckets: Ints, count: int, technique: Technique) -> tuple[Ints, Floats]:
+    """The buckets kept (in at least `min_df` texts, the `max_features` most common) and idf."""
+    pairs = np.unique(docs * (1 << BITS) + buckets)
+    kept, df = np.unique(pairs % (1 << BITS), return_counts=True)
+    enough = df >= technique.min_df
+    kept, df = kept[enough], df[enough]
+    if len(kept) > technique.max_features:
+        top = np.sort(np.argsort(-df, kind="stable")[: technique.max_features])
+        kept, df = kept[top], df[top]
+    idf = (np.log((1.0 + count) / (1.0 + df)) + 1.0).astype(np.float32)
+    return kept.astype(np.int64), idf
+
+
+def _matrix(texts: Sequence[str], buckets: Ints, idf: Floats, words: bool) -> sparse.csr_matrix:
+    docs, found = occurrences(texts, words)
+    rows = np.searchsorted(buckets, found)
+    rows = np.minimum(rows, len(buckets) - 1)
+    rows = np.where(buckets[rows] == found, rows, -1)
+    # float16 idf is what the model file holds: train on the values that are served.
+    served_idf = idf.astype(np.float16).astype(np.float32)
+    text, row, weight = tfidf(docs, rows, len(texts), served_idf)
+    return sparse.csr_matrix((weight, (text, row)), shape=(len(texts), len(buckets)))
+
+
+def fit(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    names: tuple[str, ...],
+    technique: Technique,
+    seed: int,
+) -> Fitted:
+    """Fit `technique` on labelled texts: one binary linear model per label in `names`."""
+    docs, buckets = occurrences(texts, technique.words)
+    kept, idf = vocabulary(docs, buckets, len(texts), technique)
+    x = _matrix(texts, kept, idf, technique.words)
+    target = np.asarray(labels)
+    weights = np.zeros((len(kept), len(names)), np.float32)
+    bias = np.zeros(len(names), np.float32)
+    weight = "balanced" if technique.balanced else None
+    for i, name in enumerate(names):
+        y = (target == name).astype(int)
+        if y.sum() == 0:
+            bias[i] = -20.0
+            continue
+        model: LogisticRegression | LinearSVC
+        if technique.learner == "lr":
+            model = LogisticRegression(
+                C=technique.c, class_weight=weight, solver="liblinear", random_state=seed
+            )
+        else:
+            model = LinearSVC(C=technique.c, class_weight=weight, random_state=seed)
+        model.fit(x, y)
+        weights[:, i] = model.coef_[0]
+        bias[i] = model.intercept_[0]
+    # Weights are served as float16: score with the values that are served.
+    weights = weights.astype(np.float16).astype(np.float32)
+    return Fitted(technique, names, kept, idf, weights, bias)
