@@ -18,6 +18,7 @@ from gateway import metrics
 from gateway.conversation import Identity, continue_identity, identify, tenant_of
 from gateway.detect import Flags, RuleSet, flag_turn_async, refusal_source
 from gateway.detect.classifier import Classifier, ClassifierVerdict
+from gateway.detect.judgement import WINDOW_TURNS
 from gateway.dialects import ChatRequest, Observation
 from gateway.dialects.rewrite import END_TOOL
 from gateway.errors import StoreUnavailable
@@ -80,7 +81,9 @@ class Guard:
         """Identify the request, scan its newest user turn, read its path in one round trip."""
         identity = await self._identify(headers, chat, family)
         newest = chat.turns[-1].text if identity.point is not None else ""
-        flags = await flag_turn_async(self.rules, newest)
+        # The user turns before it, read with it as one window (`detect.judgement`).
+        earlier = [turn.text for turn in chat.turns[-1 - WINDOW_TURNS : -1]] if newest else []
+        flags = await flag_turn_async(self.rules, newest, earlier)
         for match in (*flags.harmful, *flags.crisis):
             metrics.DETECTOR_MATCHES.labels(match.kind, match.category).inc()
         inspection = Inspection(self, identity, flags)
