@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from gateway.detect.folding import fold
-from gateway.detect.model import TextModel
+from gateway.detect.model import LEVELS, Level, TextModel, chunks
 from gateway.detect.rules import Kind, Match, RuleSet
 
 WINDOW_TURNS: Final = 2
@@ -82,45 +82,63 @@ def judge(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
     """
     if not text:
         return NO_FLAGS
-    texts = [fold(text)]
     joined = window(text, earlier)
+    # The turn is scored whole and in pieces (`model.chunks`), its window whole: the
+    # window's pieces would be the turns' own sentences, scored already.
+    folded = fold(text)
+    texts = [(folded, chunks(folded))]
     if joined:
-        texts += [fold(joined), fold(_before(earlier))]
-    model = rules.model
-    scores = model.score(texts) if model is not None else [{} for _ in texts]
-    readings = [
-        _Reading(*rules.scan_user_turn(folded), found)
-        for folded, found in zip(texts, scores, strict=True)
-    ]
-    alone = readings[0]
+        folded_window = fold(joined)
+        texts.append((folded_window, [folded_window]))
+    alone, *rest = _read(rules, texts)
+    whole = rest[0] if rest else None
     harmful = list(alone.harmful)
     crisis = list(alone.crisis)
-    if joined:
-        whole, before = readings[1], readings[2]
-        harmful += [m for m in whole.harmful if m not in before.harmful]
-        crisis += [m for m in whole.crisis if m not in before.crisis]
+    over = {level: _over(rules.model, alone, level) for level in LEVELS}
+    if whole is not None:
+        added = {level: _over(rules.model, whole, level) - over[level] for level in LEVELS}
+        if (
+            set(whole.harmful) - set(harmful)
+            or set(whole.crisis) - set(crisis)
+            or any(added.values())
+        ):
+            # Only what the earlier turns alone do not hold is the newest turn's.
+            folded_before = fold(_before(earlier))
+            (before,) = _read(rules, [(folded_before, [folded_before])])
+            harmful += [m for m in whole.harmful if m not in before.harmful]
+            crisis += [m for m in whole.crisis if m not in before.crisis]
+            for level in LEVELS:
+                over[level] |= added[level] - _over(rules.model, before, level)
     distress = list(crisis)
-    if model is not None:
-        harmful += _over(model, readings, "harmful", "harmful")
-        crisis += _over(model, readings, "crisis", "crisis")
-        distress += crisis + _over(model, readings, "distress", "crisis")
+    harmful += _matches(over["harmful"], "harmful")
+    crisis += _matches(over["crisis"], "crisis")
+    distress += crisis + _matches(over["distress"], "crisis")
     if not (harmful or distress):
         return NO_FLAGS
     return Flags(_once(harmful), _once(crisis), _once(distress))
 
 
-def _over(model: TextModel, readings: Sequence[_Reading], level: str, kind: Kind) -> list[Match]:
-    """A match for every category whose score reaches its threshold at `level`: on the turn
-    alone, or on its window when the earlier turns alone stay under it."""
-    out = []
-    for category, threshold in model.thresholds.get(level, {}).items():
-        alone = readings[0].scores[category] >= threshold
-        completed = len(readings) == 3 and (
-            readings[1].scores[category] >= threshold > readings[2].scores[category]
-        )
-        if alone or completed:
-            out.append(Match(f"model.{category}", category, kind))
-    return out
+def _read(rules: RuleSet, texts: Sequence[tuple[str, list[str]]]) -> list[_Reading]:
+    """What the rules find in each folded text, and the model's scores over its pieces
+    (all texts in one batch)."""
+    model = rules.model
+    scores = [{} for _ in texts] if model is None else model.score([p for _, p in texts])
+    return [
+        _Reading(*rules.scan_user_turn(folded), found)
+        for (folded, _), found in zip(texts, scores, strict=True)
+    ]
+
+
+def _over(model: TextModel | None, reading: _Reading, level: Level) -> set[str]:
+    """The categories whose score reaches their threshold at `level`."""
+    if model is None:
+        return set()
+    thresholds = model.thresholds.get(level, {})
+    return {c for c, threshold in thresholds.items() if reading.scores[c] >= threshold}
+
+
+def _matches(categories: set[str], kind: Kind) -> list[Match]:
+    return [Match(f"model.{category}", category, kind) for category in sorted(categories)]
 
 
 def _once(matches: Iterable[Match]) -> tuple[Match, ...]:

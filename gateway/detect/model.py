@@ -2,11 +2,14 @@
 
 `training/train.py` writes it (`model.npz`: numpy arrays and a JSON header, no pickle);
 serving needs numpy only. Scores are per label, between 0 and 1 (one logistic output per
-label). What is scored of a text is bounded, so a long text costs no more than
-`MAX_SCORED_CHARS` of it: a text up to `CHUNK_CHARS` is scored whole; a longer one is cut
-in chunks of about `CHUNK_CHARS / 2` characters (at spaces), and only the chunks of its
-first and last `MAX_SCORED_CHARS / 2` are scored, each alone; a label's score is its best
-chunk's. The rule packs still read every character.
+label). The model learnt from messages of a few sentences, and one sentence of crisis in
+a longer text is diluted when the text is read as one bag of n-grams, so a text longer
+than `PIECE_CHARS` is also read in pieces: its sentences (short ones joined, long ones
+cut in overlapping `PIECE_CHARS`); a label's score is its best piece's. What is scored is
+bounded: a text up to `CHUNK_CHARS` is scored whole and in pieces; of one longer than
+`MAX_SCORED_CHARS`, only the pieces of its first and last `MAX_SCORED_CHARS / 2`
+characters, so a megabyte costs what 8 KB costs. The rule packs still read every
+character.
 
 A rules folder may hold its own `model.npz`, which then replaces the shipped one
 (`model_file`).
@@ -15,12 +18,12 @@ A rules folder may hold its own `model.npz`, which then replaces the shipped one
 from __future__ import annotations
 
 import importlib.resources
-import itertools
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -29,10 +32,14 @@ from gateway.detect.features import BITS, Floats, hashed, reduce_text, tfidf
 
 MODEL_NAME: Final = "model.npz"
 FORMAT: Final = "lastword-ngram-linear/1"
+MIN_PIECE_CHARS: Final = 60
+PIECE_CHARS: Final = 300
 CHUNK_CHARS: Final = 2048
-MAX_SCORED_CHARS: Final = 16_384
-LEVELS: Final = ("crisis", "distress", "harmful")
-Levels = Mapping[str, Mapping[str, float]]
+_SENTENCE_END: Final = re.compile(r"(?<=[.!?;:\n\u2026\u3002])\s+")
+MAX_SCORED_CHARS: Final = 8192
+Level = Literal["crisis", "distress", "harmful"]
+LEVELS: Final[tuple[Level, ...]] = ("crisis", "distress", "harmful")
+Levels = Mapping[Level, Mapping[str, float]]
 
 
 class ModelError(ValueError):
@@ -80,27 +87,34 @@ class TextModel:
         docs, buckets = hashed(reduced, self.words)
         text, row, weight = tfidf(docs, self._rows[buckets], len(reduced), self.idf)
         logits = np.tile(self.bias, (len(reduced), 1))
-        bounds = np.searchsorted(text, np.arange(len(reduced) + 1))
-        for i, (start, stop) in enumerate(itertools.pairwise(bounds.tolist())):
-            logits[i] += weight[start:stop] @ self.weights[row[start:stop]]
+        if len(text):
+            # `text` is sorted: each text's features are one run, summed in one call.
+            starts = np.flatnonzero(np.concatenate(([True], text[1:] != text[:-1])))
+            contributions = weight[:, None] * self.weights[row]
+            logits[text[starts]] += np.add.reduceat(contributions, starts, axis=0)
         return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
-    def score(self, folded: Sequence[str]) -> list[dict[str, float]]:
-        """Each label's score for each folded text, scored in bounded chunks (a label's best
-        chunk; module doc), all in one batch."""
-        pieces = [chunks(text) for text in folded]
-        scores = self.scores([piece for text in pieces for piece in text])
+    def score(self, texts: Sequence[Sequence[str]]) -> list[dict[str, float]]:
+        """For each text, given as the folded pieces to score (`chunks`), each label's best
+        score over its pieces; all in one batch."""
+        scores = self.scores([piece for pieces in texts for piece in pieces])
         out: list[dict[str, float]] = []
         start = 0
-        for text in pieces:
-            best = scores[start : start + len(text)].max(axis=0)
+        for pieces in texts:
+            best = scores[start : start + len(pieces)].max(axis=0)
             out.append(dict(zip(self.labels, best.tolist(), strict=True)))
-            start += len(text)
+            start += len(pieces)
         return out
 
     def with_thresholds(self, overrides: Levels) -> TextModel:
-        """This model with some thresholds replaced (`{level: {label: threshold}}`)."""
-        merged = {level: dict(values) for level, values in self.thresholds.items()}
+        """This model with some thresholds replaced (`{level: {label: threshold}}`); raise
+        ModelError for a level or label it does not know."""
+        if not overrides:
+            return self
+        _check_levels(overrides, self.labels, "thresholds")
+        merged: dict[Level, dict[str, float]] = {
+            level: dict(values) for level, values in self.thresholds.items()
+        }
         for level, values in overrides.items():
             merged.setdefault(level, {}).update(values)
         return TextModel(
@@ -116,27 +130,43 @@ class TextModel:
         )
 
 
+def _check_levels(thresholds: Levels, labels: Sequence[str], where: str) -> None:
+    unknown = [
+        f"{level}.{label}"
+        for level, values in thresholds.items()
+        for label in values
+        if level not in LEVELS or label not in labels
+    ]
+    if unknown:
+        raise ModelError(f"{where}: unknown levels or categories: {', '.join(unknown)}")
+
+
 def chunks(text: str) -> list[str]:
     """The pieces of `text` that are scored (see the module's doc)."""
-    if len(text) <= CHUNK_CHARS:
+    if len(text) <= PIECE_CHARS:
         return [text]
-    half = MAX_SCORED_CHARS // 2
-    if len(text) <= MAX_SCORED_CHARS:
-        return _cut(text)
-    return _cut(text[:half]) + _cut(text[-half:])
+    if len(text) > MAX_SCORED_CHARS:
+        half = MAX_SCORED_CHARS // 2
+        return _pieces(text[:half]) + _pieces(text[-half:])
+    pieces = _pieces(text)
+    whole = [text] if len(text) <= CHUNK_CHARS and len(pieces) > 1 else []
+    return whole + pieces
 
 
-def _cut(text: str) -> list[str]:
-    """`text` in pieces of about `CHUNK_CHARS / 2`, each ended at a space where there is one."""
-    size = CHUNK_CHARS // 2
+def _pieces(text: str) -> list[str]:
+    """`text` as its sentences, short ones joined up to `MIN_PIECE_CHARS`, long ones cut in
+    overlapping `PIECE_CHARS` (each starting half a piece after the one before)."""
     out: list[str] = []
-    start = 0
-    while len(text) - start > size:
-        space = text.rfind(" ", start + size // 2, start + size)
-        stop = space if space > start else start + size
-        out.append(text[start:stop])
-        start = stop
-    out.append(text[start:])
+    piece = ""
+    for sentence in _SENTENCE_END.split(text):
+        piece = f"{piece} {sentence}" if piece else sentence
+        if len(piece) < MIN_PIECE_CHARS:
+            continue
+        step = PIECE_CHARS // 2
+        out += [piece[i : i + PIECE_CHARS] for i in range(0, max(1, len(piece) - step), step)]
+        piece = ""
+    if piece:
+        out.append(piece)
     return out
 
 
@@ -189,14 +219,7 @@ def _read(path: Path) -> TextModel:
         raise ModelError(f"{path}: not a model of format {FORMAT}")
     labels = tuple(header["labels"])
     thresholds = header.get("thresholds", {})
-    unknown = [
-        f"{level}.{label}"
-        for level, values in thresholds.items()
-        for label in values
-        if level not in LEVELS or label not in labels
-    ]
-    if unknown:
-        raise ModelError(f"{path}: thresholds for unknown levels or labels: {unknown}")
+    _check_levels(thresholds, labels, f"{path}: thresholds")
     weights = arrays["weights"].astype(np.float32)
     if weights.shape != (len(arrays["buckets"]), len(labels)):
         raise ModelError(f"{path}: weights of shape {weights.shape} do not fit its labels")

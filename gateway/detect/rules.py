@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ import ahocorasick
 import yaml
 
 from gateway.detect.linear import NotLinear, prove_linear
-from gateway.detect.model import ModelError, TextModel, load_model, model_file
+from gateway.detect.model import Levels, ModelError, TextModel, load_model, model_file
 from gateway.detect.windows import Span, keyword_windows, search_windows
 from gateway.errors import GatewayError
 
@@ -236,10 +237,13 @@ def pack_files(directory: Path) -> list[Path]:
     return sorted(directory.glob("*.rules.yaml"))
 
 
-def load_rules(directory: Path | None = None, model: bool = True) -> RuleSet:
+def load_rules(
+    directory: Path | None = None, model: bool = True, thresholds: Levels | None = None
+) -> RuleSet:
     """Load and prove every pack in `directory`, and the model that goes with them (the
-    folder's own `model.npz`, else the shipped one; none when `model` is false); raise
-    RuleError naming the first bad rule, or the model file that cannot be read."""
+    folder's own `model.npz`, else the shipped one; none when `model` is false), with
+    `thresholds` replacing some of its own; raise RuleError naming the first bad rule, or
+    the model file that cannot be read."""
     directory = directory or DEFAULT_RULES_DIR
     files = pack_files(directory)
     if not files:
@@ -253,12 +257,12 @@ def load_rules(directory: Path | None = None, model: bool = True) -> RuleSet:
     _unique(rules)
     text_model = None
     if model:
-        path = model_file(directory)
         try:
-            text_model = load_model(path)
+            text_model = load_model(model_file(directory)).with_thresholds(thresholds or {})
         except ModelError as exc:
             raise RuleError(str(exc)) from None
         digest.update(text_model.version.encode())
+        digest.update(json.dumps(text_model.thresholds, sort_keys=True).encode())
     return RuleSet(rules, digest.hexdigest()[:12], text_model)
 
 
