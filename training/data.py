@@ -11,7 +11,7 @@ import hashlib
 import json
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,7 @@ class Row:
     lang: str
     source: str
     group: str
+    dataset: str  # the folder under training/data (`crisis`, `harmful`), or `rules`
 
 
 def read_rows(data_dir: Path = DATA_DIR) -> list[Row]:
@@ -56,7 +57,9 @@ def read_rows(data_dir: Path = DATA_DIR) -> list[Row]:
                 raise ValueError(f"{where}: needs a `text` and a `label` among {LABELS}")
             source = str(raw.get("source", path.stem))
             group = f"{source}/{raw['writer']}" if raw.get("writer") else source
-            rows.append(Row(raw["text"], raw["label"], str(raw.get("lang", "?")), source, group))
+            dataset = path.relative_to(data_dir).parts[0]
+            lang = str(raw.get("lang", "?"))
+            rows.append(Row(raw["text"], raw["label"], lang, source, group, dataset))
     return rows
 
 
@@ -70,8 +73,10 @@ def rule_rows(rules_dir: Path = DEFAULT_RULES_DIR) -> list[Row]:
         if rule.kind == "refusal" or rule.category not in LABELS:
             continue
         source = f"rules/{rule.id}"
-        rows += [Row(text, rule.category, rule.lang, "rules", source) for text in rule.match]
-        rows += [Row(text, "benign", rule.lang, "rules", source) for text in rule.no_match]
+        for text in rule.match:
+            rows.append(Row(text, rule.category, rule.lang, "rules", source, "rules"))
+        for text in rule.no_match:
+            rows.append(Row(text, "benign", rule.lang, "rules", source, "rules"))
     return rows
 
 
@@ -90,35 +95,44 @@ def deduplicated(rows: Iterable[Row]) -> list[Row]:
 def split(rows: Sequence[Row], held_out: float, seed: int) -> tuple[list[Row], list[Row]]:
     """Train and held-out rows, stratified by (language, label), split by group where possible.
 
-    In a stratum with at least five groups, whole groups go to the held-out side (in a
-    seeded order, until it holds its share), so a writer's phrasings are never on both
-    sides; in a stratum with fewer groups, rows are drawn one by one.
+    In each stratum, groups (a source and writer) small beside the held-out share go whole
+    to one side (in a seeded order, until the held-out side has its share of them), so a
+    writer's phrasings are never on both sides; a large group is split row by row. The
+    rule packs' examples always train: the rules were written with them, so they would
+    measure nothing.
     """
     strata: dict[tuple[str, str], list[Row]] = defaultdict(list)
-    for row in rows:
-        strata[(row.lang, row.label)].append(row)
     train: list[Row] = []
     test: list[Row] = []
+    for row in rows:
+        if row.dataset == "rules":
+            train.append(row)
+        else:
+            strata[(row.lang, row.label)].append(row)
     for key in sorted(strata):
         members = strata[key]
-        rng = random.Random(f"{seed}/{key}")
         groups: dict[str, list[Row]] = defaultdict(list)
         for row in members:
             groups[row.group].append(row)
-        want = round(len(members) * held_out)
-        if len(groups) >= 5:
-            order = sorted(groups, key=lambda g: _digest(f"{seed}/{g}"))
-            taken = 0
-            for group in order:
-                side = test if taken < want else train
-                side += groups[group]
-                taken += len(groups[group]) if side is test else 0
-        else:
-            shuffled = list(members)
-            rng.shuffle(shuffled)
-            test += shuffled[:want]
-            train += shuffled[want:]
+        largest = max(1, round(len(members) * held_out) // 2)
+        small = sorted((g for g in groups if len(groups[g]) <= largest), key=_seeded(seed))
+        want = round(sum(len(groups[g]) for g in small) * held_out)
+        taken = 0
+        for group in small:
+            side = test if taken < want else train
+            side += groups[group]
+            taken += len(groups[group]) if side is test else 0
+        for group in sorted(set(groups) - set(small)):
+            shuffled = list(groups[group])
+            random.Random(f"{seed}/{key}/{group}").shuffle(shuffled)
+            cut = round(len(shuffled) * held_out)
+            test += shuffled[:cut]
+            train += shuffled[cut:]
     return train, test
+
+
+def _seeded(seed: int) -> Callable[[str], str]:
+    return lambda group: _digest(f"{seed}/{group}")
 
 
 def _digest(text: str) -> str:

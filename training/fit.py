@@ -12,6 +12,16 @@ from sklearn.svm import LinearSVC
 
 from gateway.detect.features import BITS, Floats, Ints, hashed, reduce_text, tfidf
 from gateway.detect.folding import fold
+from gateway.detect.model import LANGUAGE
+
+# Labels left out of another label's negatives: despair with no word of suicide is neither
+# a negative example of crisis nor crisis, so the crisis models learn crisis against calm
+# messages, and the distress model learns despair-or-worse.
+IGNORED: dict[str, tuple[str, ...]] = {
+    "self_harm_suicide": ("distress",),
+    "harm_to_others": ("distress",),
+    "distress": ("self_harm_suicide", "harm_to_others"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,23 +87,31 @@ def _matrix(texts: Sequence[str], buckets: Ints, idf: Floats, words: bool) -> sp
     return sparse.csr_matrix((weight, (text, row)), shape=(len(texts), len(buckets)))
 
 
-def fit(
+def fit(  # noqa: PLR0917 - the trainer's one call names them in order
     texts: Sequence[str],
     labels: Sequence[str],
+    langs: Sequence[str],
     names: tuple[str, ...],
     technique: Technique,
     seed: int,
 ) -> Fitted:
-    """Fit `technique` on labelled texts: one binary linear model per label in `names`."""
+    """Fit `technique` on labelled texts: one binary linear model per label in `names`; a
+    name `lang.<code>` learns the texts of that language."""
     docs, buckets = occurrences(texts, technique.words)
     kept, idf = vocabulary(docs, buckets, len(texts), technique)
     x = _matrix(texts, kept, idf, technique.words)
     target = np.asarray(labels)
+    languages = np.asarray(langs)
     weights = np.zeros((len(kept), len(names)), np.float32)
     bias = np.zeros(len(names), np.float32)
     weight = "balanced" if technique.balanced else None
     for i, name in enumerate(names):
-        y = (target == name).astype(int)
+        # Rows of a neighbouring label are left out of a label's negatives (`IGNORED`).
+        kept_rows = ~np.isin(target, IGNORED.get(name, ()))
+        if name.startswith(LANGUAGE):
+            y = (languages[kept_rows] == name.removeprefix(LANGUAGE)).astype(int)
+        else:
+            y = (target[kept_rows] == name).astype(int)
         if y.sum() == 0:
             bias[i] = -20.0
             continue
@@ -104,7 +122,7 @@ def fit(
             )
         else:
             model = LinearSVC(C=technique.c, class_weight=weight, random_state=seed)
-        model.fit(x, y)
+        model.fit(x[kept_rows], y)
         weights[:, i] = model.coef_[0]
         bias[i] = model.intercept_[0]
     # Weights are served as float16: score with the values that are served.

@@ -5,8 +5,9 @@
 
 Reads `training/data/**/*.jsonl` and the rule packs' examples (`training.data`), splits a
 held-out part by writer and source (stratified by language and label), compares the
-techniques below on it, chooses thresholds on it for the chosen one, measures it per
-language and label, then refits on every row and writes:
+techniques below on it, chooses thresholds on it for the chosen one (for every level and
+label, and again per language), measures it per language and label with the gateway's
+own decision (`TextModel.over`), then refits on every row and writes:
 - `gateway/detect/weights/model.npz`: the model the gateway serves;
 - `training/report.md`: the comparison and the measured quality (for docs/model-card.md);
 - `tests/detect_model/trainer_scores.json`: texts and the trainer's scores, which the
@@ -19,14 +20,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from gateway.detect.features import Floats
 from gateway.detect.folding import fold
-from gateway.detect.model import TextModel, save_model, shipped_model_file
+from gateway.detect.model import LANGUAGE, LEVELS, Level, TextModel, save_model, shipped_model_file
 from gateway.detect.rules import load_rules
 from training.data import CRISIS, HARMFUL, LABELS, Row, deduplicated, read_rows, rule_rows, split
 from training.fit import Fitted, Technique, fit
@@ -34,19 +35,31 @@ from training.fit import Fitted, Technique, fit
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "training" / "report.md"
 FIXTURE = ROOT / "tests" / "detect_model" / "trainer_scores.json"
+LANGUAGES = ("en", "fr", "es", "de", "it", "pt", "nl")
+NAMES = (*LABELS, *(LANGUAGE + lang for lang in LANGUAGES))
 
 TECHNIQUES = (
-    Technique("char 2-5 + LR", words=False, learner="lr", c=10.0, balanced=True),
-    Technique("char 2-5 + words + LR", words=True, learner="lr", c=10.0, balanced=True),
+    Technique("char 2-5 + LR", words=False, learner="lr", c=30.0, balanced=True),
+    Technique("char 2-5 + words + LR", words=True, learner="lr", c=30.0, balanced=True),
+    Technique("char 2-5 + words + LR, C=3", words=True, learner="lr", c=3.0, balanced=True),
     Technique(
-        "char 2-5 + words + LR, unweighted", words=True, learner="lr", c=10.0, balanced=False
+        "char 2-5 + words + LR, unweighted", words=True, learner="lr", c=30.0, balanced=False
     ),
-    Technique("char 2-5 + words + linear SVM", words=True, learner="svm", c=0.5, balanced=True),
+    Technique("char 2-5 + words + linear SVM", words=True, learner="svm", c=1.0, balanced=True),
 )
 CHOSEN = TECHNIQUES[1]
-# The share of negatives a level may flag on the held-out split, when thresholds are chosen.
-FALSE_POSITIVES = {"crisis": 0.02, "distress": 0.06, "harmful": 0.01}
+# Per level and label: the share of that level's look-alikes it may flag on the held-out
+# split (labels of one level add up: crisis look-alikes flagged as crisis, about 4.5%).
+FALSE_POSITIVES: dict[Level, dict[str, float]] = {
+    "crisis": {"self_harm_suicide": 0.035, "harm_to_others": 0.01},
+    "distress": {"self_harm_suicide": 0.15, "harm_to_others": 0.05, "distress": 0.15},
+    "harmful": dict.fromkeys(HARMFUL, 0.005),
+}
 FLOOR = 0.05  # no threshold below this, whatever the split says
+# A language gets a threshold of its own where its look-alikes allow at least this many
+# false positives at the level's share.
+MIN_ALLOWED = 3
+Thresholds = dict[Level, dict[str, float]]
 
 
 def threshold_at(negatives: Floats, share: float) -> float:
@@ -60,44 +73,89 @@ def threshold_at(negatives: Floats, share: float) -> float:
     return float(max(FLOOR, np.nextafter(ranked[allowed], np.float32(1.0))))
 
 
-def choose_thresholds(rows: Sequence[Row], scores: Floats) -> dict[str, dict[str, float]]:
-    """Per level, per category: the threshold meeting that level's false-positive share."""
+def look_alikes(rows: Sequence[Row]) -> dict[Level, np.ndarray]:
+    """Per level, the rows its false positives are counted on: the benign look-alikes written
+    beside that level's data (crisis: idioms, fiction, pharmacology; harmful: homonyms,
+    history, safety). A `distress` row flagged as crisis gets care it may not need, not a
+    false alarm: it is no negative here."""
     labels = np.asarray([row.label for row in rows])
-    out: dict[str, dict[str, float]] = {"crisis": {}, "distress": {}, "harmful": {}}
-    not_crisis = ~np.isin(labels, CRISIS)
-    not_harmful = ~np.isin(labels, HARMFUL)
-    for category in CRISIS:
-        column = scores[:, LABELS.index(category)][not_crisis]
-        out["crisis"][category] = threshold_at(column, FALSE_POSITIVES["crisis"])
-        distress = threshold_at(column, FALSE_POSITIVES["distress"])
-        out["distress"][category] = min(distress, out["crisis"][category])
-    for category in HARMFUL:
-        column = scores[:, LABELS.index(category)][not_harmful]
-        out["harmful"][category] = threshold_at(column, FALSE_POSITIVES["harmful"])
-    return out
+    datasets = np.asarray([row.dataset for row in rows])
+    benign = labels == "benign"
+    crisis = benign & (datasets == "crisis")
+    harmful = benign & (datasets == "harmful")
+    return {
+        "crisis": crisis if crisis.any() else benign,
+        "distress": crisis if crisis.any() else benign,
+        "harmful": harmful if harmful.any() else benign,
+    }
 
 
-def flagged(scores: Floats, thresholds: Mapping[str, float]) -> np.ndarray:
-    """Per row: whether any of `thresholds`' categories is over its threshold."""
-    hit = np.zeros(len(scores), bool)
-    for category, threshold in thresholds.items():
-        hit |= scores[:, LABELS.index(category)] >= threshold
-    return hit
+def choose_thresholds(
+    rows: Sequence[Row], scores: Floats
+) -> tuple[Thresholds, dict[str, Thresholds]]:
+    """Thresholds meeting `FALSE_POSITIVES` on the look-alikes: for all languages, and for
+    each language whose own look-alikes are enough to say (`MIN_ALLOWED` false positives
+    allowed among them; otherwise one look-alike would set the threshold)."""
+    negatives = look_alikes(rows)
+    langs = np.asarray([row.lang for row in rows])
+
+    def chosen(pick: dict[Level, np.ndarray]) -> Thresholds:
+        return {
+            level: {
+                label: threshold_at(scores[:, NAMES.index(label)][pick[level]], share)
+                for label, share in FALSE_POSITIVES[level].items()
+                if share * pick[level].sum() >= MIN_ALLOWED
+            }
+            for level in LEVELS
+        }
+
+    everywhere = {
+        level: {
+            label: threshold_at(scores[:, NAMES.index(label)][negatives[level]], share)
+            for label, share in FALSE_POSITIVES[level].items()
+        }
+        for level in LEVELS
+    }
+    by_language: dict[str, Thresholds] = {}
+    for lang in LANGUAGES:
+        own = chosen({level: pick & (langs == lang) for level, pick in negatives.items()})
+        own = {level: values for level, values in own.items() if values}
+        if own:
+            by_language[lang] = own
+    # Distress is the wider net: never stricter than crisis, in any language.
+    for levels in (everywhere, *by_language.values()):
+        for label, threshold in levels.get("crisis", {}).items():
+            if label in levels.get("distress", {}):
+                levels["distress"][label] = min(levels["distress"][label], threshold)
+    return everywhere, by_language
 
 
-def own(scores: Floats, rows: Sequence[Row], thresholds: Mapping[str, float]) -> np.ndarray:
-    """Per row: whether its own label is over that label's threshold."""
-    return np.asarray(
-        [
-            row.label in thresholds and scores[i, LABELS.index(row.label)] >= thresholds[row.label]
-            for i, row in enumerate(rows)
-        ]
+def served(fitted: Fitted, thresholds: Thresholds, by_language: dict[str, Thresholds]) -> TextModel:
+    """The model the gateway would serve for a fit and its thresholds."""
+    digest = hashlib.sha256(fitted.weights.tobytes() + fitted.buckets.tobytes()).hexdigest()[:12]
+    return TextModel(
+        labels=NAMES,
+        buckets=fitted.buckets,
+        idf=fitted.idf,
+        weights=fitted.weights,
+        bias=fitted.bias,
+        thresholds=thresholds,
+        version=digest,
+        words=fitted.technique.words,
+        info={"technique": fitted.technique.name},
+        by_language=by_language,
     )
+
+
+def decisions(model: TextModel, scores: Floats) -> dict[Level, list[set[str]]]:
+    """Per level, the labels the gateway's decision flags for each row's scores."""
+    rows = [dict(zip(NAMES, map(float, row), strict=True)) for row in scores]
+    return {level: [model.over(row, level) for row in rows] for level in LEVELS}
 
 
 def rule_flags(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
     """Per row: whether the shipped rule packs flag it (harmful, crisis)."""
-    rules = load_rules()
+    rules = load_rules(model=False)
     harmful, crisis = [], []
     for row in rows:
         h, c = rules.scan_user_turn(fold(row.text))
@@ -106,66 +164,99 @@ def rule_flags(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(harmful), np.asarray(crisis)
 
 
-def summary(
-    rows: Sequence[Row], scores: Floats, thresholds: Mapping[str, Mapping[str, float]]
-) -> str:
+def _kind(row: Row) -> str:
+    """A row's label, with benign rows told apart by what they look like."""
+    if row.label != "benign":
+        return row.label
+    return "benign (crisis look-alikes)" if row.dataset == "crisis" else "benign (other)"
+
+
+def summary(rows: Sequence[Row], flags: dict[Level, list[set[str]]]) -> str:
     """Per language and label: the rows held out, and what the model (and the rules) flag."""
     rule_harmful, rule_crisis = rule_flags(rows)
-    crisis = flagged(scores, thresholds["crisis"])
-    distress = flagged(scores, thresholds["distress"])
-    harmful = flagged(scores, thresholds["harmful"])
-    own_harmful = own(scores, rows, thresholds["harmful"])
+    crisis = np.asarray([bool(found) for found in flags["crisis"]])
+    distress = np.asarray([bool(found) for found in flags["distress"]])
+    harmful = np.asarray([bool(found) for found in flags["harmful"]])
+    own_harmful = np.asarray(
+        [row.label in found for row, found in zip(rows, flags["harmful"], strict=True)]
+    )
     lines = [
-        "| lang | label | n | model: crisis | model: distress | model: harmful (own category) "
-        "| model+rules: crisis | model+rules: distress | model+rules: harmful |",
+        "| lang | label | n | crisis | distress | harmful (own category) "
+        "| + rules: crisis | + rules: distress | + rules: harmful |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    langs = sorted({row.lang for row in rows}, key=lambda lang: (lang not in "en fr es de", lang))
-    for lang in langs:
-        for label in LABELS:
-            pick = np.asarray([row.lang == lang and row.label == label for row in rows])
-            n = int(pick.sum())
-            if not n:
+    kinds = [_kind(row) for row in rows]
+    order = (*LABELS[:3], "benign (crisis look-alikes)", "benign (other)", *LABELS[4:])
+    for lang in LANGUAGES:
+        for label in order:
+            pick = np.asarray(
+                [row.lang == lang and kind == label for row, kind in zip(rows, kinds, strict=True)]
+            )
+            if not pick.any():
                 continue
 
             def pct(hit: np.ndarray, pick: np.ndarray = pick) -> str:
                 return f"{100 * hit[pick].mean():.0f}%"
 
             lines.append(
-                f"| {lang} | {label} | {n} | {pct(crisis)} | {pct(distress)} "
+                f"| {lang} | {label} | {int(pick.sum())} | {pct(crisis)} | {pct(distress)} "
                 f"| {pct(harmful)} ({pct(own_harmful)}) | {pct(crisis | rule_crisis)} "
                 f"| {pct(distress | rule_crisis)} | {pct(harmful | rule_harmful)} |"
             )
     return "\n".join(lines)
 
 
+def headline(rows: Sequence[Row], flags: dict[Level, list[set[str]]]) -> str:
+    """Recall and look-alike false positives of each level, all languages together."""
+    labels = np.asarray([row.label for row in rows])
+    negatives = look_alikes(rows)
+    hit = {level: np.asarray([bool(found) for found in flags[level]]) for level in LEVELS}
+    own = np.asarray(
+        [row.label in found for row, found in zip(rows, flags["harmful"], strict=True)]
+    )
+    crisis = np.isin(labels, CRISIS)
+    harmful = np.mean([own[labels == c].mean() for c in HARMFUL if (labels == c).any()])
+
+    def pair(level: Level, positives: np.ndarray) -> str:
+        recall = 100 * hit[level][positives].mean()
+        return f"{recall:.1f}% / {100 * hit[level][negatives[level]].mean():.1f}%"
+
+    fp = 100 * hit["harmful"][negatives["harmful"]].mean()
+    crises = f"{pair('crisis', crisis)} | {pair('distress', crisis)}"
+    return f"| {crises} | {100 * harmful:.1f}% / {fp:.1f}% |"
+
+
+def measured(fitted: Fitted, test: Sequence[Row]) -> tuple[TextModel, dict[Level, list[set[str]]]]:
+    """A split fit with thresholds chosen on `test`, and its decisions on `test`."""
+    scores = fitted.scores([row.text for row in test])
+    model = served(fitted, *choose_thresholds(test, scores))
+    return model, decisions(model, scores)
+
+
 def comparison(train: Sequence[Row], test: Sequence[Row], seed: int) -> tuple[str, Fitted]:
     """Every technique fitted on `train` and measured on `test`; the chosen one's fit."""
     lines = [
-        "| technique | crisis recall at 2% FP | distress recall at 6% FP "
-        "| harmful recall at 1% FP (mean of categories) | features |",
+        "| technique | crisis: recall / FP | distress: recall / FP "
+        "| harmful: recall (mean of categories) / FP | features |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     chosen: Fitted | None = None
-    labels = np.asarray([row.label for row in test])
     for technique in TECHNIQUES:
-        fitted = fit([r.text for r in train], [r.label for r in train], LABELS, technique, seed)
-        scores = fitted.scores([r.text for r in test])
-        thresholds = choose_thresholds(test, scores)
-        is_crisis = np.isin(labels, CRISIS)
-        crisis = flagged(scores, thresholds["crisis"])[is_crisis].mean()
-        distress = flagged(scores, thresholds["distress"])[is_crisis].mean()
-        own_harmful = own(scores, test, thresholds["harmful"])
-        harmful = np.mean([own_harmful[labels == c].mean() for c in HARMFUL if (labels == c).any()])
-        lines.append(
-            f"| {technique.name} | {100 * crisis:.1f}% | {100 * distress:.1f}% "
-            f"| {100 * harmful:.1f}% | {len(fitted.buckets):,} |"
-        )
+        fitted = _fit(train, technique, seed)
+        _, flags = measured(fitted, test)
+        lines.append(f"| {technique.name} {headline(test, flags)} {len(fitted.buckets):,} |")
         print(lines[-1], flush=True)
         if technique == CHOSEN:
             chosen = fitted
     assert chosen is not None
     return "\n".join(lines), chosen
+
+
+def _fit(rows: Sequence[Row], technique: Technique, seed: int) -> Fitted:
+    texts = [row.text for row in rows]
+    return fit(
+        texts, [row.label for row in rows], [row.lang for row in rows], NAMES, technique, seed
+    )
 
 
 def fixture(model: Fitted, rows: Sequence[Row], seed: int) -> list[dict[str, object]]:
@@ -181,7 +272,7 @@ def fixture(model: Fitted, rows: Sequence[Row], seed: int) -> list[dict[str, obj
     ]
     scores = model.scores(texts)
     return [
-        {"text": text, "scores": dict(zip(LABELS, map(float, s), strict=True))}
+        {"text": text, "scores": dict(zip(NAMES, map(float, s), strict=True))}
         for text, s in zip(texts, scores, strict=True)
     ]
 
@@ -198,53 +289,42 @@ def main(argv: Sequence[str] | None = None) -> None:
     train, test = split(rows, args.held_out, args.seed)
     print(f"{len(rows)} rows: {len(train)} to train, {len(test)} held out", flush=True)
     if args.quick:
-        table = ""
-        split_fit = fit(
-            [r.text for r in train], [r.label for r in train], LABELS, CHOSEN, args.seed
-        )
+        table, split_fit = "", _fit(train, CHOSEN, args.seed)
     else:
         table, split_fit = comparison(train, test, args.seed)
-    test_scores = split_fit.scores([r.text for r in test])
-    thresholds = choose_thresholds(test, test_scores)
-    measured = summary(test, test_scores, thresholds)
-    final = fit([r.text for r in rows], [r.label for r in rows], LABELS, CHOSEN, args.seed)
-    digest = hashlib.sha256(final.weights.tobytes() + final.buckets.tobytes()).hexdigest()[:12]
-    counts = {
-        f"{lang}/{label}": sum(1 for r in rows if r.lang == lang and r.label == label)
-        for lang in sorted({r.lang for r in rows})
-        for label in LABELS
-    }
-    model = TextModel(
-        labels=LABELS,
-        buckets=final.buckets,
-        idf=final.idf,
-        weights=final.weights,
-        bias=final.bias,
-        thresholds=thresholds,
-        version=digest,
-        words=CHOSEN.words,
-        info={"technique": CHOSEN.name, "rows": len(rows), "seed": args.seed},
-    )
+    split_model, flags = measured(split_fit, test)
+    quality = summary(test, flags)
+    final = _fit(rows, CHOSEN, args.seed)
+    model = served(final, dict(split_model.thresholds), dict(split_model.by_language))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_model(args.out, model)
     FIXTURE.parent.mkdir(parents=True, exist_ok=True)
     FIXTURE.write_text(
         json.dumps(fixture(final, test, args.seed), ensure_ascii=False, indent=1) + "\n"
     )
+    counts = {
+        f"{lang}/{label}": sum(1 for r in rows if r.lang == lang and r.label == label)
+        for lang in LANGUAGES
+        for label in LABELS
+    }
     size = args.out.stat().st_size
+    thresholds = {"all": model.thresholds, "by_language": model.by_language}
     REPORT.write_text(
         "# Training report (written by `python -m training.train`)\n\n"
-        f"Rows: {len(rows)} ({len(train)} train, {len(test)} held out); model {digest}, "
+        f"Rows: {len(rows)} ({len(train)} train, {len(test)} held out); model {model.version}, "
         f"{len(final.buckets):,} features, {size / 1e6:.1f} MB.\n\n"
-        f"## Techniques compared (held-out split)\n\n{table or '(skipped: --quick)'}\n\n"
-        f"## Thresholds (chosen on the held-out split)\n\n```json\n"
+        "## Techniques compared (held-out split; FP: share of look-alikes flagged)\n\n"
+        f"{table or '(skipped: --quick)'}\n\n"
+        "## Chosen technique, all languages (recall / FP)\n\n"
+        "| crisis | distress | harmful |\n| ---: | ---: | ---: |\n"
+        f"{headline(test, flags)}\n\n"
+        "## Thresholds (chosen on the held-out split)\n\n```json\n"
         f"{json.dumps(thresholds, indent=1, sort_keys=True)}\n```\n\n"
-        f"## Held-out quality: share of rows flagged, by language and label\n\n{measured}\n\n"
-        f"## Rows by language and label (all data)\n\n```json\n"
+        f"## Held-out quality: share of rows flagged, by language and label\n\n{quality}\n\n"
+        "## Rows by language and label (all data, rule examples included)\n\n```json\n"
         f"{json.dumps({k: v for k, v in counts.items() if v}, indent=1)}\n```\n"
     )
-    print(measured)
-    print(json.dumps(thresholds, indent=1))
+    print(quality)
     print(f"wrote {args.out} ({size / 1e6:.1f} MB), {REPORT}, {FIXTURE}")
 
 

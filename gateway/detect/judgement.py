@@ -7,9 +7,11 @@ turn a line), so a request split across turns is seen whole; a hit in the window
 newest turn. Both readings go through the rules and the model.
 
 Levels: a rule match or a model score over the model's `crisis` threshold is a confident
-crisis signal (`Flags.crisis`); `Flags.distress` holds those and every crisis category
-over the lower `distress` threshold. A harmful category is flagged by a rule or a score
-over its `harmful` threshold. Model matches are named `model.<category>`.
+crisis signal (`Flags.crisis`); `Flags.distress` holds those, every crisis category over
+the lower `distress` threshold, and the model's `distress` label over its threshold
+(despair with no word of suicide: `model.distress`, category `self_harm_suicide`). A
+harmful category is flagged by a rule or a score over its `harmful` threshold. Model
+matches are named `model.<label>`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from gateway.detect.folding import fold
 from gateway.detect.model import LEVELS, Level, TextModel, chunks
 from gateway.detect.rules import Kind, Match, RuleSet
 
+# The model's `distress` label (despair, exhaustion, hopelessness with no word of suicide)
+# is a distress signal of the self-harm category.
+CATEGORY_OF: Final = {"distress": "self_harm_suicide"}
 WINDOW_TURNS: Final = 2
 WINDOW_TAIL_CHARS: Final = 500
 WINDOW_HEAD_CHARS: Final = 1000
@@ -130,15 +135,14 @@ def _read(rules: RuleSet, texts: Sequence[tuple[str, list[str]]]) -> list[_Readi
 
 
 def _over(model: TextModel | None, reading: _Reading, level: Level) -> set[str]:
-    """The categories whose score reaches their threshold at `level`."""
-    if model is None:
-        return set()
-    thresholds = model.thresholds.get(level, {})
-    return {c for c, threshold in thresholds.items() if reading.scores[c] >= threshold}
+    """The labels whose score reaches their threshold at `level`."""
+    return set() if model is None else model.over(reading.scores, level)
 
 
-def _matches(categories: set[str], kind: Kind) -> list[Match]:
-    return [Match(f"model.{category}", category, kind) for category in sorted(categories)]
+def _matches(labels: set[str], kind: Kind) -> list[Match]:
+    return [
+        Match(f"model.{label}", CATEGORY_OF.get(label, label), kind) for label in sorted(labels)
+    ]
 
 
 def _once(matches: Iterable[Match]) -> tuple[Match, ...]:

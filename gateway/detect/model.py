@@ -21,7 +21,7 @@ import importlib.resources
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -39,6 +39,7 @@ _SENTENCE_END: Final = re.compile(r"(?<=[.!?;:\n\u2026\u3002])\s+")
 MAX_SCORED_CHARS: Final = 8192
 Level = Literal["crisis", "distress", "harmful"]
 LEVELS: Final[tuple[Level, ...]] = ("crisis", "distress", "harmful")
+LANGUAGE: Final = "lang."  # the prefix of the labels naming a text's language
 Levels = Mapping[Level, Mapping[str, float]]
 
 
@@ -62,7 +63,10 @@ def model_file(rules_dir: Path | None) -> Path:
 class TextModel:
     """Linear weights over hashed n-gram features, and the thresholds chosen with them.
 
-    `thresholds` maps a level (`crisis`, `distress`, `harmful`) to per-label thresholds.
+    `thresholds` maps a level (`crisis`, `distress`, `harmful`) to per-label thresholds;
+    `by_language` holds, for some languages, thresholds that replace those for texts the
+    model reads as that language (its `lang.<code>` labels), so each language is held to
+    the same share of false positives.
     """
 
     labels: tuple[str, ...]
@@ -74,6 +78,7 @@ class TextModel:
     version: str
     words: bool = True
     info: Mapping[str, Any] = field(default_factory=dict)
+    by_language: Mapping[str, Levels] = field(default_factory=dict)
     _rows: npt.NDArray[np.int32] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -106,9 +111,25 @@ class TextModel:
             start += len(pieces)
         return out
 
+    def language(self, scores: Mapping[str, float]) -> str | None:
+        """The language the model reads in a text's scores, if it has language labels."""
+        languages = [label for label in self.labels if label.startswith(LANGUAGE)]
+        if not languages:
+            return None
+        return max(languages, key=lambda label: scores[label]).removeprefix(LANGUAGE)
+
+    def over(self, scores: Mapping[str, float], level: Level) -> set[str]:
+        """The labels whose score reaches their threshold at `level` (in the text's language)."""
+        own = self.by_language.get(self.language(scores) or "", {}).get(level, {})
+        return {
+            label
+            for label, threshold in self.thresholds.get(level, {}).items()
+            if scores[label] >= own.get(label, threshold)
+        }
+
     def with_thresholds(self, overrides: Levels) -> TextModel:
-        """This model with some thresholds replaced (`{level: {label: threshold}}`); raise
-        ModelError for a level or label it does not know."""
+        """This model with some thresholds replaced, in every language (`{level: {label:
+        threshold}}`); raise ModelError for a level or label it does not know."""
         if not overrides:
             return self
         _check_levels(overrides, self.labels, "thresholds")
@@ -117,17 +138,14 @@ class TextModel:
         }
         for level, values in overrides.items():
             merged.setdefault(level, {}).update(values)
-        return TextModel(
-            self.labels,
-            self.buckets,
-            self.idf,
-            self.weights,
-            self.bias,
-            merged,
-            self.version,
-            self.words,
-            self.info,
-        )
+        by_language = {
+            lang: {
+                level: {k: v for k, v in values.items() if k not in overrides.get(level, {})}
+                for level, values in levels.items()
+            }
+            for lang, levels in self.by_language.items()
+        }
+        return replace(self, thresholds=merged, by_language=by_language)
 
 
 def _check_levels(thresholds: Levels, labels: Sequence[str], where: str) -> None:
@@ -176,6 +194,10 @@ def save_model(path: Path, model: TextModel) -> None:
         "format": FORMAT,
         "labels": list(model.labels),
         "thresholds": {k: dict(v) for k, v in model.thresholds.items()},
+        "by_language": {
+            lang: {k: dict(v) for k, v in levels.items()}
+            for lang, levels in model.by_language.items()
+        },
         "version": model.version,
         "words": model.words,
         "info": dict(model.info),
@@ -220,6 +242,9 @@ def _read(path: Path) -> TextModel:
     labels = tuple(header["labels"])
     thresholds = header.get("thresholds", {})
     _check_levels(thresholds, labels, f"{path}: thresholds")
+    by_language = header.get("by_language", {})
+    for lang, levels in by_language.items():
+        _check_levels(levels, labels, f"{path}: thresholds for {lang}")
     weights = arrays["weights"].astype(np.float32)
     if weights.shape != (len(arrays["buckets"]), len(labels)):
         raise ModelError(f"{path}: weights of shape {weights.shape} do not fit its labels")
@@ -233,4 +258,5 @@ def _read(path: Path) -> TextModel:
         version=str(header.get("version", "")),
         words=bool(header.get("words", True)),
         info=header.get("info", {}),
+        by_language=by_language,
     )

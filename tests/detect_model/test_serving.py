@@ -90,7 +90,7 @@ def test_a_file_that_is_no_model_is_refused(tmp_path: Path) -> None:
     """A broken model file is named in the error, never read as an empty model."""
     path = tmp_path / "model.npz"
     path.write_bytes(b"not a model")
-    with pytest.raises(ModelError, match="model.npz"):
+    with pytest.raises(ModelError, match=r"model\.npz"):
         load_model(path)
 
 
