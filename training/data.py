@@ -131,6 +131,36 @@ def split(rows: Sequence[Row], held_out: float, seed: int) -> tuple[list[Row], l
     return train, test
 
 
+def folds(rows: Sequence[Row], count: int, seed: int) -> list[int]:
+    """A fold (0 to `count - 1`) for every row, stratified by (language, label) and by
+    group like `split`; the rule packs' examples get -1: they always train."""
+    strata: dict[tuple[str, str], list[int]] = defaultdict(list)
+    out = [-1] * len(rows)
+    for i, row in enumerate(rows):
+        if row.dataset != "rules":
+            strata[(row.lang, row.label)].append(i)
+    for key in sorted(strata):
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i in strata[key]:
+            groups[rows[i].group].append(i)
+        largest = max(1, len(strata[key]) // count // 2)
+        sizes = [0] * count
+        for group in sorted(groups, key=_seeded(seed)):
+            members = groups[group]
+            if len(members) <= largest:
+                fold = sizes.index(min(sizes))  # whole, to the emptiest fold
+                for i in members:
+                    out[i] = fold
+                sizes[fold] += len(members)
+                continue
+            shuffled = list(members)
+            random.Random(f"{seed}/{key}/{group}").shuffle(shuffled)
+            for n, i in enumerate(shuffled):
+                out[i] = n % count
+                sizes[n % count] += 1
+    return out
+
+
 def _seeded(seed: int) -> Callable[[str], str]:
     return lambda group: _digest(f"{seed}/{group}")
 

@@ -87,7 +87,7 @@ def _matrix(texts: Sequence[str], buckets: Ints, idf: Floats, words: bool) -> sp
     return sparse.csr_matrix((weight, (text, row)), shape=(len(texts), len(buckets)))
 
 
-def fit(  # noqa: PLR0917 - the trainer's one call names them in order
+def fit(  # noqa: PLR0917 - the trainer's calls name them in order
     texts: Sequence[str],
     labels: Sequence[str],
     langs: Sequence[str],
@@ -95,14 +95,60 @@ def fit(  # noqa: PLR0917 - the trainer's one call names them in order
     technique: Technique,
     seed: int,
 ) -> Fitted:
-    """Fit `technique` on labelled texts: one binary linear model per label in `names`; a
-    name `lang.<code>` learns the texts of that language."""
+    """Fit `technique` on labelled texts: a vocabulary of theirs, then `fit_matrix`."""
     docs, buckets = occurrences(texts, technique.words)
     kept, idf = vocabulary(docs, buckets, len(texts), technique)
     x = _matrix(texts, kept, idf, technique.words)
+    weights, bias = fit_matrix(x, labels, langs, names, technique, seed)
+    return Fitted(technique, names, kept, idf, weights, bias)
+
+
+def fit_folds(  # noqa: PLR0917
+    texts: Sequence[str],
+    labels: Sequence[str],
+    langs: Sequence[str],
+    fold_of: Sequence[int],
+    names: tuple[str, ...],
+    technique: Technique,
+    seed: int,
+) -> tuple[Fitted, Floats]:
+    """One model per fold, each fitted on the other folds over one shared vocabulary; their
+    average (the model to serve: as confident as the models that were measured), and each
+    text's out-of-fold scores (rows of fold -1 always train; their scores are zero)."""
+    docs, buckets = occurrences(texts, technique.words)
+    kept, idf = vocabulary(docs, buckets, len(texts), technique)
+    x = _matrix(texts, kept, idf, technique.words)
+    folds = np.asarray(fold_of)
+    count = int(folds.max()) + 1
+    weights = np.zeros((len(kept), len(names)), np.float32)
+    bias = np.zeros(len(names), np.float32)
+    scores = np.zeros((len(texts), len(names)), np.float32)
+    label_array, lang_array = np.asarray(labels), np.asarray(langs)
+    for part in range(count):
+        train = folds != part
+        w, b = fit_matrix(x[train], label_array[train], lang_array[train], names, technique, seed)
+        mine = folds == part
+        scores[mine] = 1.0 / (1.0 + np.exp(-(x[mine] @ w + b)))
+        weights += w / count
+        bias += b / count
+        print(f"fold {part + 1}/{count} fitted", flush=True)
+    weights = weights.astype(np.float16).astype(np.float32)
+    return Fitted(technique, names, kept, idf, weights, bias), scores
+
+
+def fit_matrix(  # noqa: PLR0917
+    x: sparse.csr_matrix,
+    labels: Sequence[str] | np.ndarray,
+    langs: Sequence[str] | np.ndarray,
+    names: tuple[str, ...],
+    technique: Technique,
+    seed: int,
+) -> tuple[Floats, Floats]:
+    """One binary linear model per label in `names` (a name `lang.<code>` learns the texts
+    of that language): their weights (as served, float16 precision) and biases."""
     target = np.asarray(labels)
     languages = np.asarray(langs)
-    weights = np.zeros((len(kept), len(names)), np.float32)
+    weights = np.zeros((x.shape[1], len(names)), np.float32)
     bias = np.zeros(len(names), np.float32)
     weight = "balanced" if technique.balanced else None
     for i, name in enumerate(names):
@@ -126,5 +172,4 @@ def fit(  # noqa: PLR0917 - the trainer's one call names them in order
         weights[:, i] = model.coef_[0]
         bias[i] = model.intercept_[0]
     # Weights are served as float16: score with the values that are served.
-    weights = weights.astype(np.float16).astype(np.float32)
-    return Fitted(technique, names, kept, idf, weights, bias)
+    return weights.astype(np.float16).astype(np.float32), bias

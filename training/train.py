@@ -1,13 +1,16 @@
-"""Train, compare, measure and export the embedded classifier.
+"""Train, measure and export the embedded classifier.
 
-    python -m training.train            # compare techniques, pick one, export the model
-    python -m training.train --quick    # the chosen technique only
+    python -m training.train              # the chosen technique, measured out of fold
+    python -m training.train --compare    # first compare the techniques on one held-out fold
 
-Reads `training/data/**/*.jsonl` and the rule packs' examples (`training.data`), splits a
-held-out part by writer and source (stratified by language and label), compares the
-techniques below on it, chooses thresholds on it for the chosen one (for every level and
-label, and again per language), measures it per language and label with the gateway's
-own decision (`TextModel.over`), then refits on every row and writes:
+Reads `training/data/**/*.jsonl` and the rule packs' examples (`training.data`). The data
+rows are cut in folds by writer and source, stratified by language and label; each fold
+is scored by the model fitted on the others, and on these out-of-fold scores thresholds
+are chosen (for every level and label, and again per language where its look-alikes
+suffice) and quality is measured per language and label with the gateway's own decision
+(`TextModel.over`). The served model is the average of the fold models (one vocabulary
+for all): a model fitted on every row would be more confident than the ones measured, and
+the thresholds would not fit it. It is written:
 - `gateway/detect/weights/model.npz`: the model the gateway serves;
 - `training/report.md`: the comparison and the measured quality (for docs/model-card.md);
 - `tests/detect_model/trainer_scores.json`: texts and the trainer's scores, which the
@@ -29,8 +32,18 @@ from gateway.detect.features import Floats
 from gateway.detect.folding import fold
 from gateway.detect.model import LANGUAGE, LEVELS, Level, TextModel, save_model, shipped_model_file
 from gateway.detect.rules import load_rules
-from training.data import CRISIS, HARMFUL, LABELS, Row, deduplicated, read_rows, rule_rows, split
-from training.fit import Fitted, Technique, fit
+from training.data import (
+    CRISIS,
+    HARMFUL,
+    LABELS,
+    Row,
+    deduplicated,
+    folds,
+    read_rows,
+    rule_rows,
+    split,
+)
+from training.fit import Fitted, Technique, fit, fit_folds
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "training" / "report.md"
@@ -53,7 +66,7 @@ CHOSEN = TECHNIQUES[1]
 FALSE_POSITIVES: dict[Level, dict[str, float]] = {
     "crisis": {"self_harm_suicide": 0.035, "harm_to_others": 0.01},
     "distress": {"self_harm_suicide": 0.15, "harm_to_others": 0.05, "distress": 0.15},
-    "harmful": dict.fromkeys(HARMFUL, 0.005),
+    "harmful": dict.fromkeys(HARMFUL, 0.003),
 }
 FLOOR = 0.05  # no threshold below this, whatever the split says
 # A language gets a threshold of its own where its look-alikes allow at least this many
@@ -226,11 +239,22 @@ def headline(rows: Sequence[Row], flags: dict[Level, list[set[str]]]) -> str:
     return f"| {crises} | {100 * harmful:.1f}% / {fp:.1f}% |"
 
 
-def measured(fitted: Fitted, test: Sequence[Row]) -> tuple[TextModel, dict[Level, list[set[str]]]]:
-    """A split fit with thresholds chosen on `test`, and its decisions on `test`."""
+def out_of_fold(rows: Sequence[Row], count: int, seed: int) -> tuple[Fitted, list[Row], Floats]:
+    """The served model (the average of one model per fold), the data rows, and each data
+    row's scores from the model that did not see it (`training.data.folds`)."""
+    fold_of = folds(rows, count, seed)
+    texts = [row.text for row in rows]
+    labels = [row.label for row in rows]
+    langs = [row.lang for row in rows]
+    fitted, scores = fit_folds(texts, labels, langs, fold_of, NAMES, CHOSEN, seed)
+    held = [i for i, part in enumerate(fold_of) if part >= 0]
+    return fitted, [rows[i] for i in held], scores[held]
+
+
+def measured(fitted: Fitted, test: Sequence[Row]) -> dict[Level, list[set[str]]]:
+    """A split fit's decisions on `test`, with thresholds chosen on `test`."""
     scores = fitted.scores([row.text for row in test])
-    model = served(fitted, *choose_thresholds(test, scores))
-    return model, decisions(model, scores)
+    return decisions(served(fitted, *choose_thresholds(test, scores)), scores)
 
 
 def comparison(train: Sequence[Row], test: Sequence[Row], seed: int) -> tuple[str, Fitted]:
@@ -243,7 +267,7 @@ def comparison(train: Sequence[Row], test: Sequence[Row], seed: int) -> tuple[st
     chosen: Fitted | None = None
     for technique in TECHNIQUES:
         fitted = _fit(train, technique, seed)
-        _, flags = measured(fitted, test)
+        flags = measured(fitted, test)
         lines.append(f"| {technique.name} {headline(test, flags)} {len(fitted.buckets):,} |")
         print(lines[-1], flush=True)
         if technique == CHOSEN:
@@ -281,27 +305,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Train, measure and export (see the module's doc)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--held-out", type=float, default=0.2)
-    parser.add_argument("--quick", action="store_true", help="fit the chosen technique only")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--compare", action="store_true", help="compare the techniques first")
     parser.add_argument("--out", type=Path, default=shipped_model_file())
     args = parser.parse_args(argv)
     rows = deduplicated([*read_rows(), *rule_rows()])
-    train, test = split(rows, args.held_out, args.seed)
-    print(f"{len(rows)} rows: {len(train)} to train, {len(test)} held out", flush=True)
-    if args.quick:
-        table, split_fit = "", _fit(train, CHOSEN, args.seed)
-    else:
-        table, split_fit = comparison(train, test, args.seed)
-    split_model, flags = measured(split_fit, test)
-    quality = summary(test, flags)
-    final = _fit(rows, CHOSEN, args.seed)
-    model = served(final, dict(split_model.thresholds), dict(split_model.by_language))
+    print(f"{len(rows)} rows", flush=True)
+    table = ""
+    if args.compare:
+        train, test = split(rows, 1 / args.folds, args.seed)
+        table = comparison(train, test, args.seed)[0]
+    final, held, scores = out_of_fold(rows, args.folds, args.seed)
+    model = served(final, *choose_thresholds(held, scores))
+    flags = decisions(model, scores)
+    quality = summary(held, flags)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_model(args.out, model)
     FIXTURE.parent.mkdir(parents=True, exist_ok=True)
-    FIXTURE.write_text(
-        json.dumps(fixture(final, test, args.seed), ensure_ascii=False, indent=1) + "\n"
-    )
+    sample = fixture(final, held, args.seed)
+    FIXTURE.write_text(json.dumps(sample, ensure_ascii=False, indent=1) + "\n")
     counts = {
         f"{lang}/{label}": sum(1 for r in rows if r.lang == lang and r.label == label)
         for lang in LANGUAGES
@@ -311,16 +333,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     thresholds = {"all": model.thresholds, "by_language": model.by_language}
     REPORT.write_text(
         "# Training report (written by `python -m training.train`)\n\n"
-        f"Rows: {len(rows)} ({len(train)} train, {len(test)} held out); model {model.version}, "
+        f"Rows: {len(rows)} ({len(held)} data rows measured out of fold, {args.folds} folds; "
+        f"the rule examples always train); model {model.version}, "
         f"{len(final.buckets):,} features, {size / 1e6:.1f} MB.\n\n"
-        "## Techniques compared (held-out split; FP: share of look-alikes flagged)\n\n"
-        f"{table or '(skipped: --quick)'}\n\n"
-        "## Chosen technique, all languages (recall / FP)\n\n"
+        "## Techniques compared (one held-out fold; FP: share of look-alikes flagged)\n\n"
+        f"{table or '(not run: --compare)'}\n\n"
+        "## Chosen technique, all languages, out of fold (recall / FP)\n\n"
         "| crisis | distress | harmful |\n| ---: | ---: | ---: |\n"
-        f"{headline(test, flags)}\n\n"
-        "## Thresholds (chosen on the held-out split)\n\n```json\n"
+        f"{headline(held, flags)}\n\n"
+        "## Thresholds (chosen on the out-of-fold scores)\n\n```json\n"
         f"{json.dumps(thresholds, indent=1, sort_keys=True)}\n```\n\n"
-        f"## Held-out quality: share of rows flagged, by language and label\n\n{quality}\n\n"
+        "## Quality out of fold: share of rows flagged, by language and label\n\n"
+        f"{quality}\n\n"
         "## Rows by language and label (all data, rule examples included)\n\n```json\n"
         f"{json.dumps({k: v for k, v in counts.items() if v}, indent=1)}\n```\n"
     )
