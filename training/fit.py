@@ -35,6 +35,8 @@ class Technique:
     balanced: bool
     min_df: int = 2
     max_features: int = 200_000
+    # How much a benign look-alike weighs beside another row (hard negatives).
+    look_alike_weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +96,13 @@ def fit(  # noqa: PLR0917 - the trainer's calls name them in order
     names: tuple[str, ...],
     technique: Technique,
     seed: int,
+    row_weights: np.ndarray | None = None,
 ) -> Fitted:
     """Fit `technique` on labelled texts: a vocabulary of theirs, then `fit_matrix`."""
     docs, buckets = occurrences(texts, technique.words)
     kept, idf = vocabulary(docs, buckets, len(texts), technique)
     x = _matrix(texts, kept, idf, technique.words)
-    weights, bias = fit_matrix(x, labels, langs, names, technique, seed)
+    weights, bias = fit_matrix(x, labels, langs, names, technique, seed, row_weights)
     return Fitted(technique, names, kept, idf, weights, bias)
 
 
@@ -107,6 +110,7 @@ def fit_folds(  # noqa: PLR0917
     texts: Sequence[str],
     labels: Sequence[str],
     langs: Sequence[str],
+    look_alike: Sequence[bool],
     fold_of: Sequence[int],
     names: tuple[str, ...],
     technique: Technique,
@@ -124,9 +128,12 @@ def fit_folds(  # noqa: PLR0917
     bias = np.zeros(len(names), np.float32)
     scores = np.zeros((len(texts), len(names)), np.float32)
     label_array, lang_array = np.asarray(labels), np.asarray(langs)
+    hard = np.where(np.asarray(look_alike), technique.look_alike_weight, 1.0)
     for part in range(count):
         train = folds != part
-        w, b = fit_matrix(x[train], label_array[train], lang_array[train], names, technique, seed)
+        w, b = fit_matrix(
+            x[train], label_array[train], lang_array[train], names, technique, seed, hard[train]
+        )
         mine = folds == part
         scores[mine] = 1.0 / (1.0 + np.exp(-(x[mine] @ w + b)))
         weights += w / count
@@ -143,9 +150,12 @@ def fit_matrix(  # noqa: PLR0917
     names: tuple[str, ...],
     technique: Technique,
     seed: int,
+    row_weights: np.ndarray | None = None,
 ) -> tuple[Floats, Floats]:
     """One binary linear model per label in `names` (a name `lang.<code>` learns the texts
-    of that language): their weights (as served, float16 precision) and biases."""
+    of that language), rows weighted by `row_weights`: their weights (as served, float16
+    precision) and biases."""
+    row_weights = np.ones(x.shape[0]) if row_weights is None else np.asarray(row_weights)
     target = np.asarray(labels)
     languages = np.asarray(langs)
     weights = np.zeros((x.shape[1], len(names)), np.float32)
@@ -168,7 +178,9 @@ def fit_matrix(  # noqa: PLR0917
             )
         else:
             model = LinearSVC(C=technique.c, class_weight=weight, random_state=seed)
-        model.fit(x[kept_rows], y)
+        # Look-alikes weigh on the harmful and crisis labels, not on languages.
+        sample = np.ones(len(y)) if name.startswith(LANGUAGE) else row_weights[kept_rows]
+        model.fit(x[kept_rows], y, sample_weight=sample)
         weights[:, i] = model.coef_[0]
         bias[i] = model.intercept_[0]
     # Weights are served as float16: score with the values that are served.

@@ -28,6 +28,9 @@ from gateway.detect.rules import Kind, Match, RuleSet
 # is a distress signal of the self-harm category.
 CATEGORY_OF: Final = {"distress": "self_harm_suicide"}
 WINDOW_TURNS: Final = 2
+# A window joins three turns' words, and with them three chances of a look-alike: the
+# model's threshold for a window is raised this share of the way to 1.
+WINDOW_MARGIN: Final = 0.3
 WINDOW_TAIL_CHARS: Final = 500
 WINDOW_HEAD_CHARS: Final = 1000
 
@@ -101,7 +104,9 @@ def judge(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
     crisis = list(alone.crisis)
     over = {level: _over(rules.model, alone, level) for level in LEVELS}
     if whole is not None:
-        added = {level: _over(rules.model, whole, level) - over[level] for level in LEVELS}
+        added = {
+            level: _over(rules.model, whole, level, WINDOW_MARGIN) - over[level] for level in LEVELS
+        }
         if (
             set(whole.harmful) - set(harmful)
             or set(whole.crisis) - set(crisis)
@@ -134,9 +139,12 @@ def _read(rules: RuleSet, texts: Sequence[tuple[str, list[str]]]) -> list[_Readi
     ]
 
 
-def _over(model: TextModel | None, reading: _Reading, level: Level) -> set[str]:
-    """The labels whose score reaches their threshold at `level`."""
-    return set() if model is None else model.over(reading.scores, level)
+def _over(
+    model: TextModel | None, reading: _Reading, level: Level, margin: float = 0.0
+) -> set[str]:
+    """The labels whose score reaches their threshold at `level`, raised by `margin` of the
+    way to 1."""
+    return set() if model is None else model.over(reading.scores, level, margin)
 
 
 def _matches(labels: set[str], kind: Kind) -> list[Match]:

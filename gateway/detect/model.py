@@ -118,14 +118,16 @@ class TextModel:
             return None
         return max(languages, key=lambda label: scores[label]).removeprefix(LANGUAGE)
 
-    def over(self, scores: Mapping[str, float], level: Level) -> set[str]:
-        """The labels whose score reaches their threshold at `level` (in the text's language)."""
+    def over(self, scores: Mapping[str, float], level: Level, margin: float = 0.0) -> set[str]:
+        """The labels whose score reaches their threshold at `level` (in the text's language),
+        each threshold raised by `margin` of the way to 1."""
         own = self.by_language.get(self.language(scores) or "", {}).get(level, {})
-        return {
-            label
-            for label, threshold in self.thresholds.get(level, {}).items()
-            if scores[label] >= own.get(label, threshold)
-        }
+        out = set()
+        for label, threshold in self.thresholds.get(level, {}).items():
+            bar = own.get(label, threshold)
+            if scores[label] >= bar + margin * (1.0 - bar):
+                out.add(label)
+        return out
 
     def with_thresholds(self, overrides: Levels) -> TextModel:
         """This model with some thresholds replaced, in every language (`{level: {label:
