@@ -40,6 +40,11 @@ MAX_SCORED_CHARS: Final = 8192
 Level = Literal["crisis", "distress", "harmful"]
 LEVELS: Final[tuple[Level, ...]] = ("crisis", "distress", "harmful")
 LANGUAGE: Final = "lang."  # the prefix of the labels naming a text's language
+BENIGN: Final = "benign"
+# A harmful request the model also reads as a benign look-alike (`bomba de chocolate`: a
+# weapon word, a harmless object) is not flagged by the model: its benign label, trained
+# on the written look-alikes, vetoes the flag at this score. Rules still flag it.
+BENIGN_VETO: Final[Mapping[str, float]] = {"harmful": 0.5}
 Levels = Mapping[Level, Mapping[str, float]]
 
 
@@ -120,8 +125,11 @@ class TextModel:
 
     def over(self, scores: Mapping[str, float], level: Level, margin: float = 0.0) -> set[str]:
         """The labels whose score reaches their threshold at `level` (in the text's language),
-        each threshold raised by `margin` of the way to 1."""
+        each threshold raised by `margin` of the way to 1; none when the benign label vetoes
+        the level (`BENIGN_VETO`)."""
         own = self.by_language.get(self.language(scores) or "", {}).get(level, {})
+        if scores.get(BENIGN, 0.0) >= BENIGN_VETO.get(level, 2.0):
+            return set()
         out = set()
         for label, threshold in self.thresholds.get(level, {}).items():
             bar = own.get(label, threshold)
