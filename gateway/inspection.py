@@ -84,8 +84,10 @@ class Guard:
         # The user turns before it, read with it as one window (`detect.judgement`).
         earlier = [turn.text for turn in chat.turns[-1 - WINDOW_TURNS : -1]] if newest else []
         flags = await flag_turn_async(self.rules, newest, earlier)
-        for match in (*flags.harmful, *flags.crisis):
-            metrics.DETECTOR_MATCHES.labels(match.kind, match.category).inc()
+        # A turn counts once per category, however many rules and the model agree on it.
+        found = dict.fromkeys((m.kind, m.category) for m in (*flags.harmful, *flags.crisis))
+        for kind, category in found:
+            metrics.DETECTOR_MATCHES.labels(kind, category).inc()
         inspection = Inspection(self, identity, flags)
         if self.classifier is not None and newest and identity.point is not None:
             # Runs beside the path read (and, failing open, beside the upstream call: its
