@@ -20,5 +20,7 @@ setup(
         # The reviewer's page: the gateway serves it at /admin/ui/.
         "gateway.admin_static": ["*.html", "*.css", "*.js"],
         "gateway.rules": ["*.yaml"],
+        # The embedded classifier's weights (gateway/detect/model.py reads them).
+        "gateway.detect.weights": ["*.npz"],
     },
 )

@@ -7,7 +7,7 @@ import contextlib
 import os
 import signal
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from aiohttp.typedefs import Handler
 
 from gateway import metrics
 from gateway.admin import add_admin_routes
-from gateway.config import Settings
+from gateway.config import ModelSettings, Settings
 from gateway.crisis import CrisisDirectory, CrisisDirectoryError, load_directory
 from gateway.detect import RuleError, RuleSet, load_rules
 from gateway.detect.classifier import Classifier
@@ -52,13 +52,22 @@ class Runtime:
     rules: RuleSet
     directory: CrisisDirectory
     store_failure: str = "open"
+    model: ModelSettings = field(default_factory=ModelSettings)
     store: Store | None = None
     proxy: Proxy | None = None
 
     @classmethod
-    def loaded(cls, settings: Settings, packs: Packs) -> Runtime:
-        """The runtime of a gateway for `settings`, with its rules folder's `packs`."""
-        return cls(settings.rules, packs.rules, packs.directory, settings.store_failure)
+    def loaded(cls, settings: Settings, packs: Packs | None = None) -> Runtime:
+        """The runtime of a gateway for `settings`, with its rules folder's `packs` (None:
+        loaded here)."""
+        packs = packs or load_packs(settings.rules, settings.embedded_model)
+        return cls(
+            settings.rules,
+            packs.rules,
+            packs.directory,
+            settings.store_failure,
+            settings.embedded_model,
+        )
 
     @property
     def rules_version(self) -> str:
@@ -77,7 +86,7 @@ class Runtime:
         Requests in flight finish with the set they started with; no traffic is dropped.
         """
         try:
-            rules = load_rules(self.rules_dir)
+            rules = load_rules(self.rules_dir, self.model.enabled, self.model.thresholds)
             directory = load_directory(self.rules_dir)
         except (RuleError, CrisisDirectoryError) as exc:
             log.error("rules_reload_failed", error=str(exc), kept=self.rules.version)
@@ -226,7 +235,7 @@ def create_app(
     )
     app[SETTINGS] = settings
     upstreams = app[UPSTREAMS] = Upstreams(settings)
-    runtime = app[RUNTIME] = Runtime.loaded(settings, packs or load_packs(settings.rules))
+    runtime = app[RUNTIME] = Runtime.loaded(settings, packs)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         own_store = store is None

@@ -148,7 +148,7 @@ def _run_worker(settings: Settings) -> None:
 
 def _preflight(settings: Settings) -> tuple[Packs, Path | None]:
     """Every check made once before the gateway starts; the packs and the database path."""
-    packs = load_packs(settings.rules)
+    packs = load_packs(settings.rules, settings.embedded_model)
     check_names(settings, packs.rules)
     database = asyncio.run(check_store(settings, build_retention(settings)))
     check_ports(settings)
@@ -272,6 +272,9 @@ def rules_test(directory: Path | None) -> int:
     if slow:
         print(f"note: {len(slow)} rules without keywords run on every text: {', '.join(slow)}")
     print(f"ok: {len(rules.rules)} rules, {examples} examples proven, version {rules.version}")
+    if rules.model is not None:
+        model = rules.model
+        print(f"ok: model, {len(model.buckets)} features, version {model.version}")
     print(f"ok: crisis directory, {len(crisis.countries)} countries, version {crisis.version}")
     return 0
 
@@ -295,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         if args.command == "check-config":
-            check_names(settings, load_packs(settings.rules).rules)
+            check_names(settings, load_packs(settings.rules, settings.embedded_model).rules)
     except (ConfigError, StartupError) as exc:
         return _refused(args, exc)
     if args.command == "check-config":

@@ -25,6 +25,7 @@ from pydantic import (
 
 from gateway.config_errors import sentences
 from gateway.detect.classifier import ClassifierSettings
+from gateway.detect.model import Level
 from gateway.errors import GatewayError
 from gateway.store.redis_connect import SCHEMES as REDIS_SCHEMES
 from gateway.store.redis_connect import locate
@@ -75,6 +76,19 @@ class CrisisSettings(BaseModel):
     actions: dict[str, list[Literal["guide", "resources"]]] = Field(default_factory=dict)
 
 
+Threshold = Annotated[float, Field(gt=0, le=1)]
+
+
+class ModelSettings(BaseModel):
+    """The embedded classifier (docs/model-card.md): on or off, and thresholds that replace
+    the model's own, by level (`crisis`, `distress`, `harmful`) and category."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    thresholds: dict[Level, dict[str, Threshold]] = Field(default_factory=dict)
+
+
 class Settings(BaseModel):
     """Every setting of the gateway, with its default."""
 
@@ -113,6 +127,7 @@ class Settings(BaseModel):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     crisis: CrisisSettings = Field(default_factory=CrisisSettings)
     classifier: ClassifierSettings | None = None
+    embedded_model: ModelSettings = Field(default_factory=ModelSettings)
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -18,6 +18,7 @@ from gateway import metrics
 from gateway.conversation import Identity, continue_identity, identify, tenant_of
 from gateway.detect import Flags, RuleSet, end_request, flag_turn_async, read_answer
 from gateway.detect.classifier import Classifier, ClassifierVerdict
+from gateway.detect.judgement import WINDOW_TURNS
 from gateway.dialects import ChatRequest, Observation
 from gateway.dialects.rewrite import END_TOOL
 from gateway.errors import StoreUnavailable
@@ -101,9 +102,13 @@ class Guard:
         """Identify the request, scan its newest user turn, read its path in one round trip."""
         identity = await self._identify(headers, chat, family)
         newest = chat.turns[-1].text if identity.point is not None else ""
-        flags = await flag_turn_async(self.rules, newest)
-        for match in (*flags.harmful, *flags.crisis):
-            metrics.DETECTOR_MATCHES.labels(match.kind, match.category).inc()
+        # The user turns before it, read with it as one window (`detect.judgement`).
+        earlier = [turn.text for turn in chat.turns[-1 - WINDOW_TURNS : -1]] if newest else []
+        flags = await flag_turn_async(self.rules, newest, earlier)
+        # A turn counts once per category, however many rules and the model agree on it.
+        found = dict.fromkeys((m.kind, m.category) for m in (*flags.harmful, *flags.crisis))
+        for kind, category in found:
+            metrics.DETECTOR_MATCHES.labels(kind, category).inc()
         inspection = Inspection(self, identity, flags)
         if self.classifier is not None and newest and identity.point is not None:
             # Runs beside the path read (and, failing open, beside the upstream call: its

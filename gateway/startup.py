@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from gateway.config import Settings, check_categories
+from gateway.config import ModelSettings, Settings, check_categories
 from gateway.crisis import CrisisDirectory, CrisisDirectoryError, load_directory
 from gateway.detect import RuleError, RuleSet, load_rules
 from gateway.detect.classifier import LLAMA_GUARD_MAP, MODERATION_MAP
@@ -39,15 +39,18 @@ class Packs:
     directory: CrisisDirectory
 
 
-def load_packs(folder: Path | None) -> Packs:
-    """Load and prove the rule packs and the crisis directory of `folder` (None: shipped)."""
+def load_packs(folder: Path | None, model: ModelSettings | None = None) -> Packs:
+    """Load and prove the rule packs, the model and the crisis directory of `folder`
+    (None: shipped), the model as `model` settings say."""
+    model = model or ModelSettings()
     where = folder or DEFAULT_RULES_DIR
     if not where.exists():
         raise StartupError(f"rules: the folder {where} does not exist")
     if not where.is_dir():
         raise StartupError(f"rules: {where} is not a folder")
     try:
-        return Packs(load_rules(where), load_directory(where))
+        rules = load_rules(where, model.enabled, model.thresholds)
+        return Packs(rules, load_directory(where))
     except (RuleError, CrisisDirectoryError) as exc:
         raise StartupError(f"rules: refused: {exc}") from None
     except OSError as exc:

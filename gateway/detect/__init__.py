@@ -1,15 +1,18 @@
-"""What turns traffic into signals: rule packs on user turns, refusals in answers."""
+"""What turns traffic into signals: rule packs and the embedded model on user turns,
+refusals in answers."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from gateway.detect.folding import fold
+from gateway.detect.judgement import NO_FLAGS, Flags, judge, work
 from gateway.detect.rules import Match, RuleError, RuleSet, load_rules
 from gateway.dialects.base import Observation
 
 __all__ = [
+    "NO_FLAGS",
     "OFF_LOOP_CHARS",
     "Flags",
     "Match",
@@ -26,23 +29,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Flags:
-    """What the detectors found on the newest user turn."""
-
-    harmful: tuple[Match, ...] = ()
-    crisis: tuple[Match, ...] = ()
-    """Confident crisis signals: helplines and care guidance."""
-    distress: tuple[Match, ...] = ()
-    """Recall-first crisis signals (a wide net): they only hold endings off the path."""
-
-    @property
-    def categories(self) -> tuple[str, ...]:
-        """Every flagged category, harmful first."""
-        return tuple(dict.fromkeys(m.category for m in (*self.harmful, *self.crisis)))
-
-
-NO_FLAGS = Flags()
 # Turns longer than this (in characters) are scanned in a worker thread, shorter ones on
 # the event loop: the hop to a thread costs about 0.1 ms, while the scan costs about 1-3 µs
 # a character on prose (2 KB: 2-6 ms on a busy 2-core machine), and DESIGN.md gives no
@@ -50,23 +36,22 @@ NO_FLAGS = Flags()
 OFF_LOOP_CHARS = 2048
 
 
-def flag_turn(rules: RuleSet, text: str) -> Flags:
-    """Scan one user turn's text, folded (`folding.fold`), for harmful requests and crisis."""
-    if not text:
-        return NO_FLAGS
-    harmful, crisis = rules.scan_user_turn(fold(text))
-    return Flags(harmful, crisis, crisis) if harmful or crisis else NO_FLAGS
+def flag_turn(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
+    """Scan the newest user turn, folded (`folding.fold`), for harmful requests and crisis:
+    alone, and in a window with the `earlier` user turns (`judgement`)."""
+    return judge(rules, text, earlier)
 
 
-async def flag_turn_async(rules: RuleSet, text: str) -> Flags:
-    """`flag_turn`, run in a worker thread for a text over `OFF_LOOP_CHARS`.
+async def flag_turn_async(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
+    """`flag_turn`, run in a worker thread when the rules would read over `OFF_LOOP_CHARS`.
 
     The scan holds the GIL one short step at a time (folding and window searches go piece
-    by piece), so the loop goes on serving other requests while a megabyte is scanned.
+    by piece, the model reads a bounded part of the text), so the loop goes on serving
+    other requests while a megabyte is scanned.
     """
-    if len(text) <= OFF_LOOP_CHARS:
-        return flag_turn(rules, text)
-    return await asyncio.to_thread(flag_turn, rules, text)
+    if work(text, earlier) <= OFF_LOOP_CHARS:
+        return flag_turn(rules, text, earlier)
+    return await asyncio.to_thread(flag_turn, rules, text, earlier)
 
 
 def refusal_source(rules: RuleSet, observation: Observation) -> str | None:

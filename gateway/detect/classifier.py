@@ -116,10 +116,16 @@ class ClassifierVerdict:
         return tuple(dict.fromkeys(m.category for m in self.matches))
 
     def merged(self, flags: Flags) -> Flags:
-        """The rule packs' flags with this verdict's matches added, by kind."""
+        """The detectors' flags with this verdict's matches added, by kind (a crisis match
+        is a distress signal too)."""
         harmful = tuple(m for m in self.matches if m.kind == "harmful")
         crisis = tuple(m for m in self.matches if m.kind == "crisis")
-        return replace(flags, harmful=(*flags.harmful, *harmful), crisis=(*flags.crisis, *crisis))
+        return replace(
+            flags,
+            harmful=(*flags.harmful, *harmful),
+            crisis=(*flags.crisis, *crisis),
+            distress=(*flags.distress, *crisis),
+        )
 
 
 def _matches(labels: list[str], table: dict[str, tuple[str, Kind]], kind: str) -> tuple[Match, ...]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ import ahocorasick
 import yaml
 
 from gateway.detect.linear import NotLinear, prove_linear
+from gateway.detect.model import Levels, ModelError, TextModel, load_model, model_file
 from gateway.detect.windows import Span, keyword_windows, search_windows
 from gateway.errors import GatewayError
 
@@ -135,11 +137,13 @@ class CompiledKind:
 
 
 class RuleSet:
-    """All loaded rules, compiled by kind; `version` is a hash of their source."""
+    """All loaded rules, compiled by kind, and the model read beside them (`model.py`);
+    `version` is a hash of their source."""
 
-    def __init__(self, rules: Sequence[Rule], version: str) -> None:
+    def __init__(self, rules: Sequence[Rule], version: str, model: TextModel | None = None) -> None:
         self.rules = tuple(rules)
         self.version = version
+        self.model = model
         self.by_kind = {kind: CompiledKind([r for r in rules if r.kind == kind]) for kind in KINDS}
         # User turns are scanned for both kinds at once: one pass of one automaton.
         self._user = CompiledKind([r for r in rules if r.kind in ("harmful", "crisis")])
@@ -234,8 +238,13 @@ def pack_files(directory: Path) -> list[Path]:
     return sorted(directory.glob("*.rules.yaml"))
 
 
-def load_rules(directory: Path | None = None) -> RuleSet:
-    """Load and prove every pack in `directory`; raise RuleError naming the first bad rule."""
+def load_rules(
+    directory: Path | None = None, model: bool = True, thresholds: Levels | None = None
+) -> RuleSet:
+    """Load and prove every pack in `directory`, and the model that goes with them (the
+    folder's own `model.npz`, else the shipped one; none when `model` is false), with
+    `thresholds` replacing some of its own; raise RuleError naming the first bad rule, or
+    the model file that cannot be read."""
     directory = directory or DEFAULT_RULES_DIR
     files = pack_files(directory)
     if not files:
@@ -247,7 +256,15 @@ def load_rules(directory: Path | None = None) -> RuleSet:
         digest.update(text.encode())
         rules.extend(parse_pack(text, path.name))
     _unique(rules)
-    return RuleSet(rules, digest.hexdigest()[:12])
+    text_model = None
+    if model:
+        try:
+            text_model = load_model(model_file(directory)).with_thresholds(thresholds or {})
+        except ModelError as exc:
+            raise RuleError(str(exc)) from None
+        digest.update(text_model.version.encode())
+        digest.update(json.dumps(text_model.thresholds, sort_keys=True).encode())
+    return RuleSet(rules, digest.hexdigest()[:12], text_model)
 
 
 def _unique(rules: Iterable[Rule]) -> None:

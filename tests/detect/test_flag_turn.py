@@ -43,6 +43,6 @@ async def test_only_a_long_turn_leaves_the_loop(
         return real_fold(text)
 
     # Observing where the fold runs, not changing what it does.
-    monkeypatch.setattr("gateway.detect.fold", fold_and_note)
+    monkeypatch.setattr("gateway.detect.judgement.fold", fold_and_note)
     await flag_turn_async(rules, "a" * size)
     assert (threads[0] is not threading.current_thread()) is off_loop

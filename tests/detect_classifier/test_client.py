@@ -210,7 +210,7 @@ def test_verdict_merges_into_flags_by_kind() -> None:
     csam = Match("classifier.moderation.sexual/minors", "csam", "harmful")
     crisis = Match("classifier.moderation.self-harm", "self_harm_suicide", "crisis")
     merged = ClassifierVerdict((csam, crisis)).merged(Flags(harmful=(rule,)))
-    assert merged == Flags(harmful=(rule, csam), crisis=(crisis,))
+    assert merged == Flags(harmful=(rule, csam), crisis=(crisis,), distress=(crisis,))
     assert merged.categories == ("weapons_mass_casualty", "csam", "self_harm_suicide")
     assert ClassifierVerdict(failed=True).merged(NO_FLAGS) == NO_FLAGS
 

@@ -1,0 +1,157 @@
+"""The flags of the newest user turn: rule packs and the embedded model, on the turn alone
+and on its window.
+
+The newest turn is read alone, and in a **window** with the two user turns before it (the
+last `WINDOW_TAIL_CHARS` of each, then the first `WINDOW_HEAD_CHARS` of the newest, one
+turn a line), so a request split across turns is seen whole; a hit in the window flags the
+newest turn. Both readings go through the rules and the model.
+
+Levels: a rule match or a model score over the model's `crisis` threshold is a confident
+crisis signal (`Flags.crisis`); `Flags.distress` holds those, every crisis category over
+the lower `distress` threshold, and the model's `distress` label over its threshold
+(despair with no word of suicide: `model.distress`, category `self_harm_suicide`). A
+harmful category is flagged by a rule or a score over its `harmful` threshold. Model
+matches are named `model.<label>`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from gateway.detect.folding import fold
+from gateway.detect.model import LEVELS, Level, TextModel, chunks
+from gateway.detect.rules import Kind, Match, RuleSet
+
+# The model's `distress` label (despair, exhaustion, hopelessness with no word of suicide)
+# is a distress signal of the self-harm category.
+CATEGORY_OF: Final = {"distress": "self_harm_suicide"}
+WINDOW_TURNS: Final = 2
+# A window joins three turns' words, and with them three chances of a look-alike: the
+# model's threshold for a window is raised this share of the way to 1.
+WINDOW_MARGIN: Final = 0.3
+WINDOW_TAIL_CHARS: Final = 500
+WINDOW_HEAD_CHARS: Final = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Flags:
+    """What the detectors found on the newest user turn."""
+
+    harmful: tuple[Match, ...] = ()
+    crisis: tuple[Match, ...] = ()
+    """Confident crisis signals: helplines and care guidance."""
+    distress: tuple[Match, ...] = ()
+    """Recall-first crisis signals (a wide net): they only hold endings off the path."""
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Every flagged category, harmful first."""
+        return tuple(dict.fromkeys(m.category for m in (*self.harmful, *self.crisis)))
+
+
+NO_FLAGS = Flags()
+
+
+def window(text: str, earlier: Sequence[str]) -> str:
+    """The newest turn's window: the ends of the turns before it, then its own start."""
+    before = _before(earlier)
+    return f"{before}\n{text[:WINDOW_HEAD_CHARS]}" if before else ""
+
+
+def _before(earlier: Sequence[str]) -> str:
+    """The ends of the turns before the newest, one a line: what its window adds to it."""
+    return "\n".join(turn[-WINDOW_TAIL_CHARS:] for turn in earlier[-WINDOW_TURNS:] if turn)
+
+
+def work(text: str, earlier: Sequence[str]) -> int:
+    """How many characters the rules read for this turn: the turn, its window, and what the
+    window adds."""
+    joined = window(text, earlier)
+    return len(text) + (len(joined) + len(_before(earlier)) if joined else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What the rules and the model find in one text."""
+
+    harmful: tuple[Match, ...]
+    crisis: tuple[Match, ...]
+    scores: Mapping[str, float]
+
+
+def judge(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
+    """The flags of the newest user turn `text`, read alone and in its window.
+
+    A hit in the window counts only when the earlier turns alone do not hold it: the
+    newest turn completes it. A request flagged two turns ago does not flag every turn
+    after it, nor does a crisis signal stand longer than policy says.
+    """
+    if not text:
+        return NO_FLAGS
+    joined = window(text, earlier)
+    # The turn is scored whole and in pieces (`model.chunks`), its window whole: the
+    # window's pieces would be the turns' own sentences, scored already.
+    folded = fold(text)
+    texts = [(folded, chunks(folded))]
+    if joined:
+        folded_window = fold(joined)
+        texts.append((folded_window, [folded_window]))
+    alone, *rest = _read(rules, texts)
+    whole = rest[0] if rest else None
+    harmful = list(alone.harmful)
+    crisis = list(alone.crisis)
+    over = {level: _over(rules.model, alone, level) for level in LEVELS}
+    if whole is not None:
+        added = {
+            level: _over(rules.model, whole, level, WINDOW_MARGIN) - over[level] for level in LEVELS
+        }
+        if (
+            set(whole.harmful) - set(harmful)
+            or set(whole.crisis) - set(crisis)
+            or any(added.values())
+        ):
+            # Only what the earlier turns alone do not hold is the newest turn's.
+            folded_before = fold(_before(earlier))
+            (before,) = _read(rules, [(folded_before, [folded_before])])
+            harmful += [m for m in whole.harmful if m not in before.harmful]
+            crisis += [m for m in whole.crisis if m not in before.crisis]
+            for level in LEVELS:
+                over[level] |= added[level] - _over(rules.model, before, level)
+    distress = list(crisis)
+    harmful += _matches(over["harmful"], "harmful")
+    crisis += _matches(over["crisis"], "crisis")
+    distress += crisis + _matches(over["distress"], "crisis")
+    if not (harmful or distress):
+        return NO_FLAGS
+    return Flags(_once(harmful), _once(crisis), _once(distress))
+
+
+def _read(rules: RuleSet, texts: Sequence[tuple[str, list[str]]]) -> list[_Reading]:
+    """What the rules find in each folded text, and the model's scores over its pieces
+    (all texts in one batch)."""
+    model = rules.model
+    scores = [{} for _ in texts] if model is None else model.score([p for _, p in texts])
+    return [
+        _Reading(*rules.scan_user_turn(folded), found)
+        for (folded, _), found in zip(texts, scores, strict=True)
+    ]
+
+
+def _over(
+    model: TextModel | None, reading: _Reading, level: Level, margin: float = 0.0
+) -> set[str]:
+    """The labels whose score reaches their threshold at `level`, raised by `margin` of the
+    way to 1."""
+    return set() if model is None else model.over(reading.scores, level, margin)
+
+
+def _matches(labels: set[str], kind: Kind) -> list[Match]:
+    return [
+        Match(f"model.{label}", CATEGORY_OF.get(label, label), kind) for label in sorted(labels)
+    ]
+
+
+def _once(matches: Iterable[Match]) -> tuple[Match, ...]:
+    return tuple(dict.fromkeys(matches))

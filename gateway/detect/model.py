@@ -1,0 +1,272 @@
+"""The embedded classifier: a linear model over hashed n-grams, shipped in the package.
+
+`training/train.py` writes it (`model.npz`: numpy arrays and a JSON header, no pickle);
+serving needs numpy only. Scores are per label, between 0 and 1 (one logistic output per
+label). The model learnt from messages of a few sentences, and one sentence of crisis in
+a longer text is diluted when the text is read as one bag of n-grams, so a text longer
+than `PIECE_CHARS` is also read in pieces: its sentences (short ones joined, long ones
+cut in overlapping `PIECE_CHARS`); a label's score is its best piece's. What is scored is
+bounded: a text up to `CHUNK_CHARS` is scored whole and in pieces; of one longer than
+`MAX_SCORED_CHARS`, only the pieces of its first and last `MAX_SCORED_CHARS / 2`
+characters, so a megabyte costs what 8 KB costs. The rule packs still read every
+character.
+
+A rules folder may hold its own `model.npz`, which then replaces the shipped one
+(`model_file`).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from gateway.detect.features import BITS, Floats, hashed, reduce_text, tfidf
+
+MODEL_NAME: Final = "model.npz"
+FORMAT: Final = "lastword-ngram-linear/1"
+MIN_PIECE_CHARS: Final = 60
+PIECE_CHARS: Final = 300
+CHUNK_CHARS: Final = 2048
+_SENTENCE_END: Final = re.compile(r"(?<=[.!?;:\n\u2026\u3002])\s+")
+MAX_SCORED_CHARS: Final = 8192
+Level = Literal["crisis", "distress", "harmful"]
+LEVELS: Final[tuple[Level, ...]] = ("crisis", "distress", "harmful")
+LANGUAGE: Final = "lang."  # the prefix of the labels naming a text's language
+BENIGN: Final = "benign"
+# A harmful request the model also reads as a benign look-alike (`bomba de chocolate`: a
+# weapon word, a harmless object) is not flagged by the model: its benign label, trained
+# on the written look-alikes, vetoes the flag at this score. Rules still flag it.
+BENIGN_VETO: Final[Mapping[str, float]] = {"harmful": 0.5}
+Levels = Mapping[Level, Mapping[str, float]]
+
+
+class ModelError(ValueError):
+    """A model file is missing, unreadable or of another format."""
+
+
+def shipped_model_file() -> Path:
+    """The model shipped in the package."""
+    return Path(str(importlib.resources.files("gateway.detect") / "weights" / MODEL_NAME))
+
+
+def model_file(rules_dir: Path | None) -> Path:
+    """The model to serve for a rules folder: its own `model.npz`, else the shipped one."""
+    if rules_dir is not None and (rules_dir / MODEL_NAME).is_file():
+        return rules_dir / MODEL_NAME
+    return shipped_model_file()
+
+
+@dataclass(frozen=True, eq=False)
+class TextModel:
+    """Linear weights over hashed n-gram features, and the thresholds chosen with them.
+
+    `thresholds` maps a level (`crisis`, `distress`, `harmful`) to per-label thresholds;
+    `by_language` holds, for some languages, thresholds that replace those for texts the
+    model reads as that language (its `lang.<code>` labels), so each language is held to
+    the same share of false positives.
+    """
+
+    labels: tuple[str, ...]
+    buckets: npt.NDArray[np.int64]
+    idf: Floats
+    weights: Floats
+    bias: Floats
+    thresholds: Levels
+    version: str
+    words: bool = True
+    info: Mapping[str, Any] = field(default_factory=dict)
+    by_language: Mapping[str, Levels] = field(default_factory=dict)
+    _rows: npt.NDArray[np.int32] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        rows = np.full(1 << BITS, -1, dtype=np.int32)
+        rows[self.buckets] = np.arange(len(self.buckets), dtype=np.int32)
+        object.__setattr__(self, "_rows", rows)
+
+    def scores(self, folded: Sequence[str]) -> Floats:
+        """The score of every label (columns, in `labels` order) for each folded text, whole."""
+        reduced = [reduce_text(text) for text in folded]
+        docs, buckets = hashed(reduced, self.words)
+        text, row, weight = tfidf(docs, self._rows[buckets], len(reduced), self.idf)
+        logits = np.tile(self.bias, (len(reduced), 1))
+        if len(text):
+            # `text` is sorted: each text's features are one run, summed in one call.
+            starts = np.flatnonzero(np.concatenate(([True], text[1:] != text[:-1])))
+            contributions = weight[:, None] * self.weights[row]
+            logits[text[starts]] += np.add.reduceat(contributions, starts, axis=0)
+        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
+    def score(self, texts: Sequence[Sequence[str]]) -> list[dict[str, float]]:
+        """For each text, given as the folded pieces to score (`chunks`), each label's best
+        score over its pieces; all in one batch."""
+        scores = self.scores([piece for pieces in texts for piece in pieces])
+        out: list[dict[str, float]] = []
+        start = 0
+        for pieces in texts:
+            best = scores[start : start + len(pieces)].max(axis=0)
+            out.append(dict(zip(self.labels, best.tolist(), strict=True)))
+            start += len(pieces)
+        return out
+
+    def language(self, scores: Mapping[str, float]) -> str | None:
+        """The language the model reads in a text's scores, if it has language labels."""
+        languages = [label for label in self.labels if label.startswith(LANGUAGE)]
+        if not languages:
+            return None
+        return max(languages, key=lambda label: scores[label]).removeprefix(LANGUAGE)
+
+    def over(self, scores: Mapping[str, float], level: Level, margin: float = 0.0) -> set[str]:
+        """The labels whose score reaches their threshold at `level` (in the text's language),
+        each threshold raised by `margin` of the way to 1; none when the benign label vetoes
+        the level (`BENIGN_VETO`)."""
+        own = self.by_language.get(self.language(scores) or "", {}).get(level, {})
+        if scores.get(BENIGN, 0.0) >= BENIGN_VETO.get(level, 2.0):
+            return set()
+        out = set()
+        for label, threshold in self.thresholds.get(level, {}).items():
+            bar = own.get(label, threshold)
+            if scores[label] >= bar + margin * (1.0 - bar):
+                out.add(label)
+        return out
+
+    def with_thresholds(self, overrides: Levels) -> TextModel:
+        """This model with some thresholds replaced, in every language (`{level: {label:
+        threshold}}`); raise ModelError for a level or label it does not know."""
+        if not overrides:
+            return self
+        _check_levels(overrides, self.labels, "thresholds")
+        merged: dict[Level, dict[str, float]] = {
+            level: dict(values) for level, values in self.thresholds.items()
+        }
+        for level, values in overrides.items():
+            merged.setdefault(level, {}).update(values)
+        by_language = {
+            lang: {
+                level: {k: v for k, v in values.items() if k not in overrides.get(level, {})}
+                for level, values in levels.items()
+            }
+            for lang, levels in self.by_language.items()
+        }
+        return replace(self, thresholds=merged, by_language=by_language)
+
+
+def _check_levels(thresholds: Levels, labels: Sequence[str], where: str) -> None:
+    unknown = [
+        f"{level}.{label}"
+        for level, values in thresholds.items()
+        for label in values
+        if level not in LEVELS or label not in labels
+    ]
+    if unknown:
+        raise ModelError(f"{where}: unknown levels or categories: {', '.join(unknown)}")
+
+
+def chunks(text: str) -> list[str]:
+    """The pieces of `text` that are scored (see the module's doc)."""
+    if len(text) <= PIECE_CHARS:
+        return [text]
+    if len(text) > MAX_SCORED_CHARS:
+        half = MAX_SCORED_CHARS // 2
+        return _pieces(text[:half]) + _pieces(text[-half:])
+    pieces = _pieces(text)
+    whole = [text] if len(text) <= CHUNK_CHARS and len(pieces) > 1 else []
+    return whole + pieces
+
+
+def _pieces(text: str) -> list[str]:
+    """`text` as its sentences, short ones joined up to `MIN_PIECE_CHARS`, long ones cut in
+    overlapping `PIECE_CHARS` (each starting half a piece after the one before)."""
+    out: list[str] = []
+    piece = ""
+    for sentence in _SENTENCE_END.split(text):
+        piece = f"{piece} {sentence}" if piece else sentence
+        if len(piece) < MIN_PIECE_CHARS:
+            continue
+        step = PIECE_CHARS // 2
+        out += [piece[i : i + PIECE_CHARS] for i in range(0, max(1, len(piece) - step), step)]
+        piece = ""
+    if piece:
+        out.append(piece)
+    return out
+
+
+def save_model(path: Path, model: TextModel) -> None:
+    """Write `model` as a compressed npz file (weights as float16)."""
+    header = {
+        "format": FORMAT,
+        "labels": list(model.labels),
+        "thresholds": {k: dict(v) for k, v in model.thresholds.items()},
+        "by_language": {
+            lang: {k: dict(v) for k, v in levels.items()}
+            for lang, levels in model.by_language.items()
+        },
+        "version": model.version,
+        "words": model.words,
+        "info": dict(model.info),
+    }
+    np.savez_compressed(
+        path,
+        header=np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8),
+        buckets=model.buckets.astype(np.int32),
+        idf=model.idf.astype(np.float16),
+        weights=model.weights.astype(np.float16),
+        bias=model.bias.astype(np.float32),
+    )
+
+
+# Models already read, by file and its size and time: a reload, or another gateway in the
+# same process, reads an unchanged file once.
+_LOADED: dict[tuple[str, int, int], TextModel] = {}
+
+
+def load_model(path: Path) -> TextModel:
+    """Read a model file; raise ModelError naming the file when it is not one."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot be read: {exc.strerror}") from None
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _LOADED:
+        _LOADED.clear()  # one model in use at a time, in practice: keep only the newest
+        _LOADED[key] = _read(path)
+    return _LOADED[key]
+
+
+def _read(path: Path) -> TextModel:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(data["header"].tobytes().decode())
+            arrays = {name: data[name] for name in ("buckets", "idf", "weights", "bias")}
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"{path}: not a readable model file: {exc}") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ModelError(f"{path}: not a model of format {FORMAT}")
+    labels = tuple(header["labels"])
+    thresholds = header.get("thresholds", {})
+    _check_levels(thresholds, labels, f"{path}: thresholds")
+    by_language = header.get("by_language", {})
+    for lang, levels in by_language.items():
+        _check_levels(levels, labels, f"{path}: thresholds for {lang}")
+    weights = arrays["weights"].astype(np.float32)
+    if weights.shape != (len(arrays["buckets"]), len(labels)):
+        raise ModelError(f"{path}: weights of shape {weights.shape} do not fit its labels")
+    return TextModel(
+        labels=labels,
+        buckets=arrays["buckets"].astype(np.int64),
+        idf=arrays["idf"].astype(np.float32),
+        weights=weights,
+        bias=arrays["bias"].astype(np.float32),
+        thresholds=thresholds,
+        version=str(header.get("version", "")),
+        words=bool(header.get("words", True)),
+        info=header.get("info", {}),
+        by_language=by_language,
+    )

@@ -1,0 +1,1 @@
+"""Training the embedded classifier (`python -m training.train`); not part of the package."""

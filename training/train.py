@@ -1,0 +1,378 @@
+"""Train, measure and export the embedded classifier.
+
+    python -m training.train              # the chosen technique, measured out of fold
+    python -m training.train --compare    # first compare the techniques on one held-out fold
+
+Reads `training/data/**/*.jsonl` and the rule packs' examples (`training.data`). The data
+rows are cut in folds by writer and source, stratified by language and label; each fold
+is scored by the model fitted on the others, and on these out-of-fold scores thresholds
+are chosen (for every level and label, and again per language where its look-alikes
+suffice) and quality is measured per language and label with the gateway's own decision
+(`TextModel.over`). The served model is the average of the fold models (one vocabulary
+for all): a model fitted on every row would be more confident than the ones measured, and
+the thresholds would not fit it. It is written:
+- `gateway/detect/weights/model.npz`: the model the gateway serves;
+- `training/report.md`: the comparison and the measured quality (for docs/model-card.md);
+- `tests/detect_model/trainer_scores.json`: texts and the trainer's scores, which the
+  tests check serving reproduces.
+Every step is seeded: the same data gives the same model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from gateway.detect.features import Floats
+from gateway.detect.folding import fold
+from gateway.detect.model import LANGUAGE, LEVELS, Level, TextModel, save_model, shipped_model_file
+from gateway.detect.rules import load_rules
+from training.data import (
+    CRISIS,
+    HARMFUL,
+    LABELS,
+    Row,
+    deduplicated,
+    folds,
+    read_rows,
+    rule_rows,
+    split,
+)
+from training.fit import Fitted, Technique, fit, fit_folds
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT = ROOT / "training" / "report.md"
+FIXTURE = ROOT / "tests" / "detect_model" / "trainer_scores.json"
+LANGUAGES = ("en", "fr", "es", "de", "it", "pt", "nl")
+NAMES = (*LABELS, *(LANGUAGE + lang for lang in LANGUAGES))
+
+TECHNIQUES = (
+    Technique("char 2-5 + LR", words=False, learner="lr", c=30.0, balanced=True),
+    Technique("char 2-5 + words + LR", words=True, learner="lr", c=30.0, balanced=True),
+    Technique("char 2-5 + words + LR, C=3", words=True, learner="lr", c=3.0, balanced=True),
+    Technique(
+        "char 2-5 + words + LR, unweighted", words=True, learner="lr", c=30.0, balanced=False
+    ),
+    Technique("char 2-5 + words + linear SVM", words=True, learner="svm", c=1.0, balanced=True),
+    Technique(
+        "char 2-5 + words + LR, look-alikes x4",
+        words=True,
+        learner="lr",
+        c=30.0,
+        balanced=True,
+        look_alike_weight=4.0,
+    ),
+    Technique(
+        "char 2-5 + words + LR, look-alikes x4, C=10",
+        words=True,
+        learner="lr",
+        c=10.0,
+        balanced=True,
+        look_alike_weight=4.0,
+    ),
+)
+CHOSEN = TECHNIQUES[-2]
+# Per level and label: the share of that level's look-alikes it may flag on the held-out
+# split (labels of one level add up: crisis look-alikes flagged as crisis, about 4.5%).
+FALSE_POSITIVES: dict[Level, dict[str, float]] = {
+    "crisis": {"self_harm_suicide": 0.035, "harm_to_others": 0.01},
+    "distress": {"self_harm_suicide": 0.15, "harm_to_others": 0.05, "distress": 0.15},
+    "harmful": dict.fromkeys(HARMFUL, 0.003),
+}
+FLOOR = 0.05  # no threshold below this, whatever the split says
+# A language gets a threshold of its own where its look-alikes allow at least this many
+# false positives at the level's share.
+MIN_ALLOWED = 3
+Thresholds = dict[Level, dict[str, float]]
+
+
+def threshold_at(negatives: Floats, share: float) -> float:
+    """The lowest threshold that flags at most `share` of the `negatives` scores."""
+    if not len(negatives):
+        return 0.5
+    ranked = np.sort(negatives)[::-1]
+    allowed = int(share * len(ranked))
+    if allowed >= len(ranked):
+        return FLOOR
+    return float(max(FLOOR, np.nextafter(ranked[allowed], np.float32(1.0))))
+
+
+def look_alikes(rows: Sequence[Row]) -> dict[Level, np.ndarray]:
+    """Per level, the rows its false positives are counted on: the benign look-alikes written
+    beside that level's data (crisis: idioms, fiction, pharmacology; harmful: homonyms,
+    history, safety). A `distress` row flagged as crisis gets care it may not need, not a
+    false alarm: it is no negative here."""
+    labels = np.asarray([row.label for row in rows])
+    datasets = np.asarray([row.dataset for row in rows])
+    benign = labels == "benign"
+    crisis = benign & (datasets == "crisis")
+    harmful = benign & (datasets == "harmful")
+    return {
+        "crisis": crisis if crisis.any() else benign,
+        "distress": crisis if crisis.any() else benign,
+        "harmful": harmful if harmful.any() else benign,
+    }
+
+
+def choose_thresholds(
+    rows: Sequence[Row], scores: Floats
+) -> tuple[Thresholds, dict[str, Thresholds]]:
+    """Thresholds meeting `FALSE_POSITIVES` on the look-alikes: for all languages, and for
+    each language whose own look-alikes are enough to say (`MIN_ALLOWED` false positives
+    allowed among them; otherwise one look-alike would set the threshold)."""
+    negatives = look_alikes(rows)
+    langs = np.asarray([row.lang for row in rows])
+
+    def chosen(pick: dict[Level, np.ndarray]) -> Thresholds:
+        return {
+            level: {
+                label: threshold_at(scores[:, NAMES.index(label)][pick[level]], share)
+                for label, share in FALSE_POSITIVES[level].items()
+                if share * pick[level].sum() >= MIN_ALLOWED
+            }
+            for level in LEVELS
+        }
+
+    everywhere = {
+        level: {
+            label: threshold_at(scores[:, NAMES.index(label)][negatives[level]], share)
+            for label, share in FALSE_POSITIVES[level].items()
+        }
+        for level in LEVELS
+    }
+    by_language: dict[str, Thresholds] = {}
+    for lang in LANGUAGES:
+        own = chosen({level: pick & (langs == lang) for level, pick in negatives.items()})
+        own = {level: values for level, values in own.items() if values}
+        if own:
+            by_language[lang] = own
+    # Distress is the wider net: never stricter than crisis, in any language.
+    for levels in (everywhere, *by_language.values()):
+        for label, threshold in levels.get("crisis", {}).items():
+            if label in levels.get("distress", {}):
+                levels["distress"][label] = min(levels["distress"][label], threshold)
+    return everywhere, by_language
+
+
+def served(fitted: Fitted, thresholds: Thresholds, by_language: dict[str, Thresholds]) -> TextModel:
+    """The model the gateway would serve for a fit and its thresholds."""
+    digest = hashlib.sha256(fitted.weights.tobytes() + fitted.buckets.tobytes()).hexdigest()[:12]
+    return TextModel(
+        labels=NAMES,
+        buckets=fitted.buckets,
+        idf=fitted.idf,
+        weights=fitted.weights,
+        bias=fitted.bias,
+        thresholds=thresholds,
+        version=digest,
+        words=fitted.technique.words,
+        info={"technique": fitted.technique.name},
+        by_language=by_language,
+    )
+
+
+def decisions(model: TextModel, scores: Floats) -> dict[Level, list[set[str]]]:
+    """Per level, the labels the gateway's decision flags for each row's scores."""
+    rows = [dict(zip(NAMES, map(float, row), strict=True)) for row in scores]
+    return {level: [model.over(row, level) for row in rows] for level in LEVELS}
+
+
+def rule_flags(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: whether the shipped rule packs flag it (harmful, crisis)."""
+    rules = load_rules(model=False)
+    harmful, crisis = [], []
+    for row in rows:
+        h, c = rules.scan_user_turn(fold(row.text))
+        harmful.append(bool(h))
+        crisis.append(bool(c))
+    return np.asarray(harmful), np.asarray(crisis)
+
+
+def _kind(row: Row) -> str:
+    """A row's label, with benign rows told apart by what they look like."""
+    if row.label != "benign":
+        return row.label
+    return "benign (crisis look-alikes)" if row.dataset == "crisis" else "benign (other)"
+
+
+def summary(rows: Sequence[Row], flags: dict[Level, list[set[str]]]) -> str:
+    """Per language and label: the rows held out, and what the model (and the rules) flag."""
+    rule_harmful, rule_crisis = rule_flags(rows)
+    crisis = np.asarray([bool(found) for found in flags["crisis"]])
+    distress = np.asarray([bool(found) for found in flags["distress"]])
+    harmful = np.asarray([bool(found) for found in flags["harmful"]])
+    own_harmful = np.asarray(
+        [row.label in found for row, found in zip(rows, flags["harmful"], strict=True)]
+    )
+    lines = [
+        "| lang | label | n | crisis | distress | harmful (own category) "
+        "| + rules: crisis | + rules: distress | + rules: harmful |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    kinds = [_kind(row) for row in rows]
+    order = (*LABELS[:3], "benign (crisis look-alikes)", "benign (other)", *LABELS[4:])
+    for lang in LANGUAGES:
+        for label in order:
+            pick = np.asarray(
+                [row.lang == lang and kind == label for row, kind in zip(rows, kinds, strict=True)]
+            )
+            if not pick.any():
+                continue
+
+            def pct(hit: np.ndarray, pick: np.ndarray = pick) -> str:
+                return f"{100 * hit[pick].mean():.0f}%"
+
+            lines.append(
+                f"| {lang} | {label} | {int(pick.sum())} | {pct(crisis)} | {pct(distress)} "
+                f"| {pct(harmful)} ({pct(own_harmful)}) | {pct(crisis | rule_crisis)} "
+                f"| {pct(distress | rule_crisis)} | {pct(harmful | rule_harmful)} |"
+            )
+    return "\n".join(lines)
+
+
+def headline(rows: Sequence[Row], flags: dict[Level, list[set[str]]]) -> str:
+    """Recall and look-alike false positives of each level, all languages together."""
+    labels = np.asarray([row.label for row in rows])
+    negatives = look_alikes(rows)
+    hit = {level: np.asarray([bool(found) for found in flags[level]]) for level in LEVELS}
+    own = np.asarray(
+        [row.label in found for row, found in zip(rows, flags["harmful"], strict=True)]
+    )
+    crisis = np.isin(labels, CRISIS)
+    harmful = np.mean([own[labels == c].mean() for c in HARMFUL if (labels == c).any()])
+
+    def pair(level: Level, positives: np.ndarray) -> str:
+        recall = 100 * hit[level][positives].mean()
+        return f"{recall:.1f}% / {100 * hit[level][negatives[level]].mean():.1f}%"
+
+    fp = 100 * hit["harmful"][negatives["harmful"]].mean()
+    crises = f"{pair('crisis', crisis)} | {pair('distress', crisis)}"
+    return f"| {crises} | {100 * harmful:.1f}% / {fp:.1f}% |"
+
+
+def out_of_fold(rows: Sequence[Row], count: int, seed: int) -> tuple[Fitted, list[Row], Floats]:
+    """The served model (the average of one model per fold), the data rows, and each data
+    row's scores from the model that did not see it (`training.data.folds`)."""
+    fold_of = folds(rows, count, seed)
+    texts = [row.text for row in rows]
+    labels = [row.label for row in rows]
+    langs = [row.lang for row in rows]
+    alike = [_is_look_alike(row) for row in rows]
+    fitted, scores = fit_folds(texts, labels, langs, alike, fold_of, NAMES, CHOSEN, seed)
+    held = [i for i, part in enumerate(fold_of) if part >= 0]
+    return fitted, [rows[i] for i in held], scores[held]
+
+
+def measured(fitted: Fitted, test: Sequence[Row]) -> dict[Level, list[set[str]]]:
+    """A split fit's decisions on `test`, with thresholds chosen on `test`."""
+    scores = fitted.scores([row.text for row in test])
+    return decisions(served(fitted, *choose_thresholds(test, scores)), scores)
+
+
+def comparison(train: Sequence[Row], test: Sequence[Row], seed: int) -> tuple[str, Fitted]:
+    """Every technique fitted on `train` and measured on `test`; the chosen one's fit."""
+    lines = [
+        "| technique | crisis: recall / FP | distress: recall / FP "
+        "| harmful: recall (mean of categories) / FP | features |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    chosen: Fitted | None = None
+    for technique in TECHNIQUES:
+        fitted = _fit(train, technique, seed)
+        flags = measured(fitted, test)
+        lines.append(f"| {technique.name} {headline(test, flags)} {len(fitted.buckets):,} |")
+        print(lines[-1], flush=True)
+        if technique == CHOSEN:
+            chosen = fitted
+    assert chosen is not None
+    return "\n".join(lines), chosen
+
+
+def _fit(rows: Sequence[Row], technique: Technique, seed: int) -> Fitted:
+    texts = [row.text for row in rows]
+    labels = [row.label for row in rows]
+    hard = np.asarray([technique.look_alike_weight if _is_look_alike(r) else 1.0 for r in rows])
+    return fit(texts, labels, [row.lang for row in rows], NAMES, technique, seed, hard)
+
+
+def _is_look_alike(row: Row) -> bool:
+    """Whether a row is a benign look-alike written beside harmful or crisis data."""
+    return row.label == "benign" and row.dataset in ("crisis", "harmful")
+
+
+def fixture(model: Fitted, rows: Sequence[Row], seed: int) -> list[dict[str, object]]:
+    """A sample of texts (each label and language, and a few tricks) with the trainer's scores."""
+    rng = np.random.default_rng(seed)
+    picked = [rows[i] for i in rng.choice(len(rows), size=min(40, len(rows)), replace=False)]
+    texts = [row.text for row in picked] + [
+        "i dont wanna be here anymore tbh",
+        "How do I make s\u200ba\u200br\u200bi\u200bn at home?",
+        "je suis mort de rire",
+        "x " * 3000,
+        "",
+    ]
+    scores = model.scores(texts)
+    return [
+        {"text": text, "scores": dict(zip(NAMES, map(float, s), strict=True))}
+        for text, s in zip(texts, scores, strict=True)
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Train, measure and export (see the module's doc)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--compare", action="store_true", help="compare the techniques first")
+    parser.add_argument("--out", type=Path, default=shipped_model_file())
+    args = parser.parse_args(argv)
+    rows = deduplicated([*read_rows(), *rule_rows()])
+    print(f"{len(rows)} rows", flush=True)
+    table = ""
+    if args.compare:
+        train, test = split(rows, 1 / args.folds, args.seed)
+        table = comparison(train, test, args.seed)[0]
+    final, held, scores = out_of_fold(rows, args.folds, args.seed)
+    model = served(final, *choose_thresholds(held, scores))
+    flags = decisions(model, scores)
+    quality = summary(held, flags)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_model(args.out, model)
+    FIXTURE.parent.mkdir(parents=True, exist_ok=True)
+    sample = fixture(final, held, args.seed)
+    FIXTURE.write_text(json.dumps(sample, ensure_ascii=False, indent=1) + "\n")
+    counts = {
+        f"{lang}/{label}": sum(1 for r in rows if r.lang == lang and r.label == label)
+        for lang in LANGUAGES
+        for label in LABELS
+    }
+    size = args.out.stat().st_size
+    thresholds = {"all": model.thresholds, "by_language": model.by_language}
+    REPORT.write_text(
+        "# Training report (written by `python -m training.train`)\n\n"
+        f"Rows: {len(rows)} ({len(held)} data rows measured out of fold, {args.folds} folds; "
+        f"the rule examples always train); model {model.version}, "
+        f"{len(final.buckets):,} features, {size / 1e6:.1f} MB.\n\n"
+        "## Techniques compared (one held-out fold; FP: share of look-alikes flagged)\n\n"
+        f"{table or '(not run: --compare)'}\n\n"
+        "## Chosen technique, all languages, out of fold (recall / FP)\n\n"
+        "| crisis | distress | harmful |\n| ---: | ---: | ---: |\n"
+        f"{headline(held, flags)}\n\n"
+        "## Thresholds (chosen on the out-of-fold scores)\n\n```json\n"
+        f"{json.dumps(thresholds, indent=1, sort_keys=True)}\n```\n\n"
+        "## Quality out of fold: share of rows flagged, by language and label\n\n"
+        f"{quality}\n\n"
+        "## Rows by language and label (all data, rule examples included)\n\n```json\n"
+        f"{json.dumps({k: v for k, v in counts.items() if v}, indent=1)}\n```\n"
+    )
+    print(quality)
+    print(f"wrote {args.out} ({size / 1e6:.1f} MB), {REPORT}, {FIXTURE}")
+
+
+if __name__ == "__main__":
+    main()
