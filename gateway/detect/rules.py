@@ -33,7 +33,7 @@ import yaml
 
 from gateway.detect.linear import NotLinear, prove_linear
 from gateway.detect.model import Levels, ModelError, TextModel, load_model, model_file
-from gateway.detect.windows import Span, keyword_windows, search_windows
+from gateway.detect.windows import Windows, keyword_windows, search_windows
 from gateway.errors import GatewayError
 
 Kind = Literal["harmful", "crisis", "refusal"]
@@ -95,8 +95,7 @@ class CompiledKind:
         self._patterns = [re.compile(rule.pattern, _FLAGS) for rule in self.rules]
         costs = [prove_linear(rule.pattern, _FLAGS) for rule in self.rules]
         self._reaches = [cost.reach for cost in costs]
-        self._reach = max(self._reaches, default=0)
-        self._behind = max((cost.behind for cost in costs), default=0)
+        self._behinds = [cost.behind for cost in costs]
         self._always = frozenset(i for i, rule in enumerate(self.rules) if not rule.keywords)
         armed_by: dict[str, set[int]] = {}
         for i, rule in enumerate(self.rules):
@@ -111,25 +110,22 @@ class CompiledKind:
 
     def armed(self, text: str) -> list[int]:
         """The indexes of the rules whose pattern must run on `text`, in rule order."""
-        return sorted(self._plan(text)[0])
+        return sorted(self._plan(text))
 
-    def _plan(self, text: str) -> tuple[set[int], list[Span]]:
-        """The armed rules, and where their matches may start."""
-        if self._automaton is None:
-            return set(self._always), []
-        found, windows = keyword_windows(
-            self._automaton, text, self._reach, self._behind, len(self.rules)
+    def _plan(self, text: str) -> Windows:
+        """The armed rules, each with the spans where its matches may start."""
+        plan = {} if self._automaton is None else keyword_windows(
+            self._automaton, text, self._reaches, self._behinds
         )
-        return found | self._always, windows
+        whole = [(0, len(text))]
+        return plan | {i: whole for i in self._always}
 
     def scan(self, text: str) -> tuple[Match, ...]:
         """The rules that match somewhere in `text`, each once, in rule order."""
-        armed, windows = self._plan(text)
-        whole = [(0, len(text))]
+        plan = self._plan(text)
         out: list[Match] = []
-        for i in sorted(armed):
-            spans = whole if i in self._always else windows
-            if search_windows(self._patterns[i], text, spans, self._reaches[i]):
+        for i in sorted(plan):
+            if search_windows(self._patterns[i], text, plan[i], self._reaches[i]):
                 rule = self.rules[i]
                 out.append(Match(rule.id, rule.category, rule.kind))
         return tuple(out)
