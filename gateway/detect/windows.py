@@ -9,7 +9,7 @@ with a few hits costs little. The windows are exact, not a heuristic: each is se
 with enough text after it for every attempt starting in it to see all it reads, and a
 match found starting past the window is left to the next one.
 
-The work is bounded: the windows of all rules hold `MAX_WINDOW_CHARS` at most. A
+The work is bounded: the windows of all rules hold about `MAX_WINDOW_CHARS` at most. A
 keyword-dense text (every word some rule's keyword, as adversarial padding is, or a long
 document on these subjects) would otherwise make every rule search all of it, at a few
 hundred nanoseconds a character each. Past the bound, the rules search their windows at

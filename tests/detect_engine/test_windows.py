@@ -79,9 +79,10 @@ def test_a_keyword_dense_text_is_searched_at_its_two_ends() -> None:
     dense = "sarin ricin anthrax " * 50_000
     at_end = dense + rule.match[0]
     plan = keyword_windows(harmful._automaton, at_end, harmful._reaches, harmful._behinds)
-    assert sum(last - first for spans in plan.values() for first, last in spans) <= (
-        MAX_WINDOW_CHARS
-    )
+    # The head may pass its half by the windows of the one hit that reached it.
+    overshoot = len(harmful.rules) * max(harmful._reaches)
+    held = sum(last - first for spans in plan.values() for first, last in spans)
+    assert held <= MAX_WINDOW_CHARS + overshoot
     assert max(spans[-1][1] for spans in plan.values()) == len(at_end)
     assert found(RULES, rule, at_end)
     assert found(RULES, rule, rule.match[0] + " " + dense)
