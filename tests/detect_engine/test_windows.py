@@ -83,7 +83,7 @@ def test_a_keyword_dense_text_is_searched_at_its_two_ends() -> None:
     overshoot = len(harmful.rules) * max(harmful._reaches)
     held = sum(last - first for spans in plan.values() for first, last in spans)
     assert held <= MAX_WINDOW_CHARS + overshoot
-    assert max(spans[-1][1] for spans in plan.values()) == len(at_end)
+    assert max(spans[-1][1] for spans in plan.values()) > len(dense)
     assert found(RULES, rule, at_end)
     assert found(RULES, rule, rule.match[0] + " " + dense)
 
