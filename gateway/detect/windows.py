@@ -105,16 +105,23 @@ def _windows(
 
 
 def _trim_front(windows: dict[int, list[list[int]]], budget: int) -> None:
-    """Drop the earliest windows (across the rules) until `budget` characters are left."""
-    held = sum(last - first for own in windows.values() for first, last in own)
-    while held > budget:
-        i = min((own[0][0], i) for i, own in windows.items() if own)[1]
-        first, last = windows[i][0]
-        cut = min(last - first, held - budget)
-        held -= cut
-        windows[i][0][0] += cut
-        if windows[i][0][0] >= last:
-            windows[i].pop(0)
+    """Cut every window at one position, the earliest that leaves `budget` characters."""
+
+    def held(cut: int) -> int:
+        return sum(
+            max(0, last - max(first, cut)) for own in windows.values() for first, last in own
+        )
+
+    low = min((own[0][0] for own in windows.values() if own), default=0)
+    high = max((own[-1][1] for own in windows.values() if own), default=0)
+    while low < high:  # the earliest cut that leaves no more than `budget`
+        middle = (low + high) // 2
+        if held(middle) > budget:
+            low = middle + 1
+        else:
+            high = middle
+    for own in windows.values():
+        own[:] = [[max(first, low), last] for first, last in own if last > low]
 
 
 def _spans(windows: dict[int, list[list[int]]]) -> Windows:
