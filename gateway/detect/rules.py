@@ -37,6 +37,8 @@ from gateway.detect.windows import Windows, keyword_windows, search_windows
 from gateway.errors import GatewayError
 
 Kind = Literal["harmful", "crisis", "refusal"]
+# What `load_rules` was given: enough for another process to load the same rules.
+RuleSource = tuple[Path | None, bool, Levels | None]
 KINDS: tuple[Kind, ...] = ("harmful", "crisis", "refusal")
 
 
@@ -114,8 +116,10 @@ class CompiledKind:
 
     def _plan(self, text: str) -> Windows:
         """The armed rules, each with the spans where its matches may start."""
-        plan = {} if self._automaton is None else keyword_windows(
-            self._automaton, text, self._reaches, self._behinds
+        plan = (
+            {}
+            if self._automaton is None
+            else keyword_windows(self._automaton, text, self._reaches, self._behinds)
         )
         whole = [(0, len(text))]
         return plan | {i: whole for i in self._always}
@@ -135,10 +139,18 @@ class RuleSet:
     """All loaded rules, compiled by kind, and the model read beside them (`model.py`);
     `version` is a hash of their source."""
 
-    def __init__(self, rules: Sequence[Rule], version: str, model: TextModel | None = None) -> None:
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        version: str,
+        model: TextModel | None = None,
+        source: RuleSource | None = None,
+    ) -> None:
         self.rules = tuple(rules)
         self.version = version
         self.model = model
+        self.source = source
+        """How `load_rules` was called, when it built this set (`offloop` loads it again)."""
         self.by_kind = {kind: CompiledKind([r for r in rules if r.kind == kind]) for kind in KINDS}
         # User turns are scanned for both kinds at once: one pass of one automaton.
         self._user = CompiledKind([r for r in rules if r.kind in ("harmful", "crisis")])
@@ -150,6 +162,13 @@ class RuleSet:
             return (), ()
         harmful = tuple(m for m in found if m.kind == "harmful")
         return harmful, tuple(m for m in found if m.kind == "crisis")
+
+    def user_turn_work(self, folded: str) -> int:
+        """How many characters the user-turn rules would search in `folded`, summed over
+        the rules: what a scan costs, about (a few hundred nanoseconds a character)."""
+        return sum(
+            last - first for spans in self._user._plan(folded).values() for first, last in spans
+        )
 
     def scan(self, text: str, kind: Kind) -> tuple[Match, ...]:
         """The rules of `kind` that match `text`."""
@@ -259,7 +278,7 @@ def load_rules(
             raise RuleError(str(exc)) from None
         digest.update(text_model.version.encode())
         digest.update(json.dumps(text_model.thresholds, sort_keys=True).encode())
-    return RuleSet(rules, digest.hexdigest()[:12], text_model)
+    return RuleSet(rules, digest.hexdigest()[:12], text_model, (directory, model, thresholds))
 
 
 def _unique(rules: Iterable[Rule]) -> None:
