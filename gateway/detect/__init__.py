@@ -58,9 +58,9 @@ async def flag_turn_async(rules: RuleSet, text: str, earlier: Sequence[str] = ()
 def _light(rules: RuleSet, text: str, earlier: Sequence[str]) -> bool:
     """Whether the rules' work on a short turn and its window fits the loop."""
     joined = window(text, earlier)
-    spent = rules.user_turn_work(fold(text))
+    spent = rules.user_turn_work(fold(text, rules.words))
     if joined and spent <= MAX_LOOP_WORK:
-        spent += rules.user_turn_work(fold(joined))
+        spent += rules.user_turn_work(fold(joined, rules.words))
     return spent <= MAX_LOOP_WORK
 
 

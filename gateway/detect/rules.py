@@ -26,6 +26,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any, Literal
 
 import ahocorasick
@@ -152,6 +154,8 @@ class RuleSet:
         self.source = source
         """How `load_rules` was called, when it built this set (`offloop` loads it again)."""
         self.by_kind = {kind: CompiledKind([r for r in rules if r.kind == kind]) for kind in KINDS}
+        self.words = vocabulary(self.rules)
+        """The words the packs are written in: spaced-out letters are cut back into them."""
         # User turns are scanned for both kinds at once: one pass of one automaton.
         self._user = CompiledKind([r for r in rules if r.kind in ("harmful", "crisis")])
 
@@ -177,6 +181,45 @@ class RuleSet:
     def categories(self, kind: Kind) -> tuple[str, ...]:
         """The categories of one kind, sorted."""
         return tuple(sorted({r.category for r in self.rules if r.kind == kind}))
+
+
+_WORD = re.compile(r"[^\W\d_]{1,24}")
+
+
+def vocabulary(rules: Iterable[Rule]) -> frozenset[str]:
+    """Every word of the rules' examples and keywords, and of the literal text in their
+    patterns, casefolded (`folding.segment` cuts letters written with no breaks into them)."""
+    words: set[str] = set()
+    for rule in rules:
+        texts = [
+            *rule.match,
+            *rule.no_match,
+            *rule.keywords,
+            *_literals(sre_parse.parse(rule.pattern)),
+        ]
+        for text in texts:
+            words.update(_WORD.findall(text.casefold()))
+    return frozenset(words)
+
+
+def _literals(items: Any) -> list[str]:
+    """The runs of literal characters in a parsed pattern, at every depth."""
+    runs: list[str] = []
+    run: list[str] = []
+    for op, av in [*items, (None, None)]:
+        if op is sre.LITERAL:
+            run.append(chr(av))
+            continue
+        runs.append("".join(run))
+        run = []
+        if op is sre.BRANCH:
+            for alternative in av[1]:
+                runs += _literals(alternative)
+        elif op is sre.SUBPATTERN:
+            runs += _literals(av[-1])
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+            runs += _literals(av[2])
+    return runs
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
