@@ -15,14 +15,16 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
    `h-o-w / t-o`), those others are the word breaks; when one separator stands between
    all (`h o w t o m a k e s a r i n`), the letters become one word, cut back into words
    with `words` (the rule packs' vocabulary) when it holds them.
-5. Symbols inside words: `()` for `o`, `!` and `|` for `i`, `||` for `ll`, `€` for `e`, and
-   `vv` for `w`, each only between or beside letters (`hello!`, `a || b` stay).
+5. Symbols beside letters or digits: `()` for `o`, `!` for `i` (only before one: `hello!`
+   stays), `|` for `l` (`i` before an `l`: `k|ll`), `||` for `ll`, `€` for `e`, `vv` for
+   `w`; symbols between spaces stay (`a || b`).
 6. l33t digits (`0→o 1→i 3→e 4→a 5→s 7→t 8→b 9→g @→a $→s`, `11→ll`), only in words that
    hold letters, and not in a number with a unit, a rank or a name: digits glued to one
    or two letters (`5mg`, `1st`, `mp3`, `4k`), two digits or more glued to letters on one
    side (`covid19`, `10am`, `1080p`), one letter between numbers (`4x4`, `3d6`). One digit
    before or after three letters or more is l33t (`5arin`, `8omb`, `di3`). A digit
-   standing alone is a number, never a letter (`1` for `I` is not folded).
+   standing alone is a number (`1`, `4`), unless two words of the text were l33t: there
+   `0 1 3 4` alone are `o i e a` (`1 w15h 1 h4d`).
 
 Every step is linear: tables are built at import, the regular expressions have bounded
 repeats only and are searched from a literal or a class (C-speed skipping to where they
@@ -112,10 +114,12 @@ _LEET_HINT: Final = re.compile(r"[013457-9@$](?<=[^\W\d_][013457-9@$])|[013457-9
 
 # The longest run of single letters handled as one; longer runs are handled in pieces.
 MAX_SPACED_LETTERS: Final = 120
-# Spaced-out runs cut back into words (`words`) in one text, at most: the cutting is a
-# bounded search per run, and a text of nothing but spaced letters is joined past this.
-MAX_SEGMENTED: Final = 4
+# Spaced-out letters cut back into words (`words`) in one text, at most: the cutting is a
+# bounded search per letter (about a microsecond), and past this letters are only joined.
+MAX_SEGMENTED: Final = 512
 _LONGEST_WORD = 24
+# Spelled out between word breaks, more letters than this are a phrase rather than a word.
+_ONE_WORD_LETTERS = 12
 # Latin letters only: look-alikes are Latin by now, and single accented letters are words
 # (`il y a à peine` stays as it is).
 _SEPARATORS = r"[ .\-_*·/|+~,:\t]"
@@ -123,25 +127,24 @@ _SEPARATORS = r"[ .\-_*·/|+~,:\t]"
 # ending on a letter with no letter or digit on its right. It starts on a letter after a
 # separator or at a start; `re` skips to candidates by the class of its first character.
 _SPACED: Final = re.compile(
-    rf"(?<![^\W_])[a-z](?:{_SEPARATORS}{{1,4}}[a-z](?![^\W_])){{2,{MAX_SPACED_LETTERS - 1}}}"
+    rf"(?<![^\W_])[^\W_](?:{_SEPARATORS}{{1,4}}[^\W_](?![^\W_])){{2,{MAX_SPACED_LETTERS - 1}}}"
 )
 _SPACED_HINT: Final = re.compile(
-    rf"[a-z]{_SEPARATORS}{{1,4}}[a-z]{_SEPARATORS}{{1,4}}[a-z](?![^\W_])"
+    rf"[^\W_]{_SEPARATORS}{{1,4}}[^\W_]{_SEPARATORS}{{1,4}}[^\W_](?![^\W_])"
 )
-_LETTERS: Final = re.compile(r"[a-z]")
+_LETTERS: Final = re.compile(r"[^\W_]")
 
-# Symbols standing for letters, inside words only. Every alternative starts with its
-# symbol, so `re` skips to the few places that hold one.
+# Symbols standing for letters, beside a word character (`t()`, `()n`, `fee|`, `!f`,
+# `7h€`, `vvant`): `!` only before one (`hello!` stays), none between spaces (`a || b`).
+# Every alternative starts with its symbol, so `re` skips to the few places that hold one.
+_W = r"[^\W_]"
 _SYMBOLS: Final = re.compile(
-    r"\(\)(?<=[^\W\d_]\(\))(?=[^\W_])"
-    r"|\|\|(?<=[^\W\d_]\|\|)"
-    r"|!(?<=[^\W\d_]!)(?=[^\W_])"
-    r"|\|(?<=[^\W\d_]\|)(?=[^\W_])"
-    r"|€(?=[^\W\d_])|€(?<=[^\W\d_]€)"
-    r"|vv(?<=[^\W\d_]vv)|vv(?=[^\W\d_])"
+    rf"\(\)(?<={_W}\(\))|\(\)(?={_W})|\|\|(?<={_W}\|\|)|\|\|(?={_W})"
+    rf"|\|(?<={_W}\|)|\|(?={_W})|!(?={_W})|€(?<={_W}€)|€(?={_W})|vv(?<={_W}vv)|vv(?={_W})"
 )
-_SYMBOL_LETTERS: Final = {"()": "o", "||": "ll", "!": "i", "|": "i", "€": "e", "vv": "w"}
+_SYMBOL_LETTERS: Final = {"()": "o", "||": "ll", "!": "i", "|": "l", "€": "e", "vv": "w"}
 _SYMBOL_HINTS: Final = ("()", "!", "|", "€", "vv")
+
 
 # A word as l33t writes it (letters, digits and the two symbols), holding a letter and a
 # l33t character: the lookaheads are bounded and the callback runs on mixed words only.
@@ -149,11 +152,18 @@ _SYMBOL_HINTS: Final = ("()", "!", "|", "€", "vv")
 _WORD: Final = re.compile(
     r"(?<![\w@$])(?=[\w@$]{0,39}[013457-9@$])(?=[\w@$]{0,39}[^\W\d_])[\w@$]{2,40}"
 )
-# A number with a unit, a rank or a name (`5mg`, `21st`, `mp3`, `covid19`, `10am`), one
-# letter between numbers a size or a score (`4x4`, `1v1`, `3d6`): not l33t.
+# Units and ordinals written after a number (`5mg`, `1st`, `10am`, `90s`, `4k`, `2e`, `1er`).
+_UNITS = (
+    "st|nd|rd|th|am|pm|mg|kg|km|cm|mm|ml|gb|mb|kb|tb|hz|px|pt|ft|lbs?|oz|in|yo|yrs?|hrs?|min|"
+    "ms|fps|mph|kwh?|mah|ghz|mhz|er|[eè]me|[kmgshdxpbve]"
+)
+# A number with a unit, a rank or a name (`5mg`, `21st`, `10am`, `mp3`, `covid19`, `a380`),
+# a version (`v1`), one letter between numbers a size or a score (`4x4`, `1v1`, `3d6`):
+# not l33t. One letter
+# and one or two digits (`m3`, `l4`, `d45`), a digit and a word (`5arin`) are.
 _NUMBER_AND_LETTERS: Final = re.compile(
-    r"[0-9]{1,40}[^\W\d_]{1,2}|[^\W\d_]{1,2}[0-9]{1,40}"
-    r"|[0-9]{2,40}[^\W\d_]{1,40}|[^\W\d_]{1,40}[0-9]{2,40}|[0-9]{1,40}[^\W\d_][0-9]{1,40}"
+    rf"[0-9]{{1,40}}(?:{_UNITS})|[^\W\d_]{{2,40}}[0-9]{{1,40}}"
+    r"|[^\W\d_][0-9]{3,40}|[1-9][0-9]{0,3}[xvd][1-9][0-9]{0,3}|v[0-9]{1,40}"
 )
 
 
@@ -164,14 +174,23 @@ PIECE_CHARS: Final = 16_384
 _CUT: Final = re.compile(r"[^\W_]{2}(?= )")
 
 
-def _unleet(match: re.Match[str]) -> str:
+# A digit standing alone, as l33t writes `I`, `a`, `e`, `o` (`1 w15h`, `4 70d05`): read so
+# only in a text where two words or more were l33t.
+_LONE_DIGIT: Final = re.compile(r"(?<![\w.,:/$€£%+-])[0134](?![\w.,:/%$€£+-])")
+
+
+def _unleet(match: re.Match[str], changed: list[int]) -> str:
     word = match[0]
     if _NUMBER_AND_LETTERS.fullmatch(word):
         return word
+    changed[0] += 1
     return word.replace("11", "ll").translate(_LEET)
 
 
 def _symbol(match: re.Match[str]) -> str:
+    # `|` is `l` (`fee|`, `a|l`), or `i` before an `l` (`k|ll`).
+    if match[0] == "|" and match.string[match.end() : match.end() + 1] == "l":
+        return "i"
     return _SYMBOL_LETTERS[match[0]]
 
 
@@ -219,7 +238,10 @@ def _fold_piece(
     if any(hint in folded for hint in _SYMBOL_HINTS):
         folded = _SYMBOLS.sub(_symbol, folded)
     if _LEET_HINT.search(folded):
-        folded = _WORD.sub(_unleet, folded)
+        changed = [0]
+        folded = _WORD.sub(lambda match: _unleet(match, changed), folded)
+        if changed[0] >= 2:
+            folded = _LONE_DIGIT.sub(lambda match: match[0].translate(_LEET), folded)
     return folded
 
 
@@ -236,27 +258,60 @@ def _unspace(run: str, words: frozenset[str], budget: list[int]) -> str:
     """A run of spaced-out letters as the words it spells (see the module's doc, step 4)."""
     letters = _LETTERS.findall(run)
     gaps = _LETTERS.split(run)[1:-1]
-    if len({len(gap) for gap in gaps}) > 1 and min(len(gap) for gap in gaps) == 1:
-        # One-character separators inside words, wider ones between them (`h o w  t o`,
-        # `s a r i n | s.a.r.i.n`): each part between wide ones is read on its own.
-        parts: list[str] = []
-        start = 0
-        for i, gap in enumerate(gaps):
-            if len(gap) > 1:
-                parts.append(_spelled(letters[start : i + 1], gaps[start:i], words, budget))
-                start = i + 1
-        parts.append(_spelled(letters[start:], gaps[start:], words, budget))
-        spelled = " ".join(parts)
+    if all(letter.isdigit() for letter in letters):
+        return run  # numbers: `1.2.3`, `1, 2, 3`
+    spaced = [" " in gap for gap in gaps]
+    if len({len(gap) for gap in gaps}) > 1:
+        # Short separators inside words, wider ones between them (`h o w  t o`, `h-o-w / t-o`).
+        shortest = min(len(gap) for gap in gaps)
+        breaks = [len(gap) > shortest for gap in gaps]
+    elif any(spaced) and not all(spaced):
+        # Marks inside words, spaces between them (`h.o.w t.o`, `h-o-w t_o`).
+        breaks = spaced
     else:
-        spelled = _spelled(letters, gaps, words, budget)
-    # Abbreviations (`e.g. i.e.`, `a.b-c d`): nothing spelled out is longer than 2 letters.
-    return spelled if max(map(len, spelled.split(" "))) > 2 else run
+        breaks = [False] * len(gaps)
+    parts: list[str] = []
+    start = 0
+    for i, broken in enumerate([*breaks, True]):
+        if broken:
+            part = _spelled(letters[start : i + 1], gaps[start:i], words, budget, any(breaks))
+            parts.append(part)
+            start = i + 1
+    if any(breaks) and len(parts) > 2:
+        parts = _glue_letters(parts, words, budget)
+    spelled = " ".join(parts)
+    # Abbreviations (`e.g. i.e.`, `y a à`): nothing spelled out is longer than 2 letters,
+    # or 3 accented ones.
+    longest = max(map(len, spelled.split(" ")))
+    return spelled if longest > 3 or (longest == 3 and spelled.isascii()) else run
 
 
-def _spelled(letters: list[str], gaps: list[str], words: frozenset[str], budget: list[int]) -> str:
+def _glue_letters(parts: list[str], words: frozenset[str], budget: list[int]) -> list[str]:
+    """Single letters in a row among spelled-out words are a word spaced out with the
+    separator that breaks the others (`h.o.w b o m b a`): glued, cut into `words`."""
+    out: list[str] = []
+    row: list[str] = []
+    for part in [*parts, ""]:
+        if len(part) == 1:
+            row.append(part)
+            continue
+        if len(row) > 2:
+            out.append(_spelled(row, [" "] * (len(row) - 1), words, budget, part=False))
+        else:
+            out += row
+        row = []
+        if part:
+            out.append(part)
+    return out
+
+
+def _spelled(
+    letters: list[str], gaps: list[str], words: frozenset[str], budget: list[int], part: bool
+) -> str:
     """Letters and the separators between them as words: the most common separator (the
-    shortest of equally common ones) joins letters, others break words; one separator
-    throughout joins all, cut back into `words` when they cover them."""
+    shortest of equally common ones) joins letters, the others break words; one separator
+    throughout joins all, cut back into `words`. A `part` of a run with word breaks is
+    one word, unless long and covered by `words` (a sentence between commas)."""
     if len(set(gaps)) > 1:
         inner = max(set(gaps), key=lambda gap: (gaps.count(gap), -len(gap)))
         spelled = [letters[0]]
@@ -264,33 +319,36 @@ def _spelled(letters: list[str], gaps: list[str], words: frozenset[str], budget:
             spelled.append(letter if gap == inner else " " + letter)
         return "".join(spelled)
     joined = "".join(letters)
-    if not words or budget[0] <= 0 or len(joined) < 2:
+    if not words or budget[0] < len(joined) or len(joined) < 3:
         return joined
-    budget[0] -= 1
-    return segment(joined, words)
+    budget[0] -= len(joined)
+    spelled, covered = segment(joined, words)
+    return spelled if not part or (covered and len(joined) > _ONE_WORD_LETTERS) else joined
 
 
-def segment(joined: str, words: frozenset[str]) -> str:
-    """`joined` cut into the fewest words of `words`; letters no word covers stay glued
-    together (`howtomakesarin` -> `how to make sarin`)."""
+def segment(joined: str, words: frozenset[str]) -> tuple[str, bool]:
+    """`joined` cut into the fewest words of `words`, and whether they cover it all;
+    letters no word covers stay glued together (`howtomakesarin` -> `how to make sarin`)."""
     length = len(joined)
-    # best[i]: (cost, start of the last piece, whether it is a word) for joined[:i]. A
-    # word costs 1, a letter outside words 3: few, long, known words win.
+    # best[i]: (cost, start of the last piece, whether it is a word) for joined[:i]. A word
+    # costs 2 (3 of one letter), a letter outside words 2: few, long, known words win, and
+    # an unknown word is not cut around the one-letter words inside it (`had`, not `h a d`).
     best: list[tuple[int, int, bool]] = [(0, 0, False)] + [(1 << 30, 0, False)] * length
     for end in range(1, length + 1):
-        cost = best[end - 1][0] + 3
-        choice = (cost, end - 1, False)
+        choice = (best[end - 1][0] + 2, end - 1, False)
         for start in range(max(0, end - _LONGEST_WORD), end):
-            if best[start][0] + 1 < choice[0] and joined[start:end] in words:
-                choice = (best[start][0] + 1, start, True)
+            cost = best[start][0] + (3 if end - start == 1 else 2)
+            if cost < choice[0] and joined[start:end] in words:
+                choice = (cost, start, True)
         best[end] = choice
-    out: list[str] = []
+    pieces: list[tuple[str, bool]] = []
     end = length
     while end > 0:
         _, start, word = best[end]
-        if not word and out and out[-1].startswith("\0"):
-            out[-1] = "\0" + joined[start] + out[-1][1:]
+        if not word and pieces and not pieces[-1][1]:
+            pieces[-1] = (joined[start] + pieces[-1][0], False)
         else:
-            out.append(joined[start:end] if word else "\0" + joined[start])
+            pieces.append((joined[start:end], word))
         end = start
-    return " ".join(piece.lstrip("\0") for piece in reversed(out))
+    covered = all(word for _, word in pieces)
+    return " ".join(piece for piece, _ in reversed(pieces)), covered

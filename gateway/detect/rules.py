@@ -26,8 +26,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from re import _constants as sre  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any, Literal
 
 import ahocorasick
@@ -183,43 +181,19 @@ class RuleSet:
         return tuple(sorted({r.category for r in self.rules if r.kind == kind}))
 
 
-_WORD = re.compile(r"[^\W\d_]{1,24}")
+_WORD = re.compile(r"[^\W\d_]{2,24}")
+# Words of one letter, in the supported languages: others are fragments of patterns.
+_ONE_LETTER_WORDS = frozenset("aàeiouyæ")
 
 
 def vocabulary(rules: Iterable[Rule]) -> frozenset[str]:
-    """Every word of the rules' examples and keywords, and of the literal text in their
-    patterns, casefolded (`folding.segment` cuts letters written with no breaks into them)."""
-    words: set[str] = set()
+    """Every word of the rules' examples and keywords, casefolded, and the one-letter words:
+    `folding.segment` cuts letters written with no breaks into them."""
+    words: set[str] = set(_ONE_LETTER_WORDS)
     for rule in rules:
-        texts = [
-            *rule.match,
-            *rule.no_match,
-            *rule.keywords,
-            *_literals(sre_parse.parse(rule.pattern)),
-        ]
-        for text in texts:
+        for text in (*rule.match, *rule.no_match, *rule.keywords):
             words.update(_WORD.findall(text.casefold()))
     return frozenset(words)
-
-
-def _literals(items: Any) -> list[str]:
-    """The runs of literal characters in a parsed pattern, at every depth."""
-    runs: list[str] = []
-    run: list[str] = []
-    for op, av in [*items, (None, None)]:
-        if op is sre.LITERAL:
-            run.append(chr(av))
-            continue
-        runs.append("".join(run))
-        run = []
-        if op is sre.BRANCH:
-            for alternative in av[1]:
-                runs += _literals(alternative)
-        elif op is sre.SUBPATTERN:
-            runs += _literals(av[-1])
-        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
-            runs += _literals(av[2])
-    return runs
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
