@@ -311,7 +311,7 @@ def _spelled(
     """Letters and the separators between them as words: the most common separator (the
     shortest of equally common ones) joins letters, the others break words; one separator
     throughout joins all, cut back into `words`. A `part` of a run with word breaks is
-    one word, unless long and covered by `words` (a sentence between commas)."""
+    one word, unless long and covered by `words` (a phrase between commas)."""
     if len(set(gaps)) > 1:
         inner = max(set(gaps), key=lambda gap: (gaps.count(gap), -len(gap)))
         spelled = [letters[0]]
@@ -323,7 +323,13 @@ def _spelled(
         return joined
     budget[0] -= len(joined)
     spelled, covered = segment(joined, words)
-    return spelled if not part or (covered and len(joined) > _ONE_WORD_LETTERS) else joined
+    if len(joined) > _ONE_WORD_LETTERS:
+        # A phrase: cut into what words cover (between commas, only when they cover all).
+        return spelled if covered or not part else joined
+    # As long as a word: one, unless known words cover it with no letter left over inside
+    # (`killmyself`, `iwanttodie`; not `ando` as `and o`).
+    pieces = spelled.split(" ")
+    return spelled if not part and covered and min(map(len, pieces[1:]), default=2) > 1 else joined
 
 
 def segment(joined: str, words: frozenset[str]) -> tuple[str, bool]:

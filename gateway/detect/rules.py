@@ -19,6 +19,7 @@ an option: no lookarounds, and an ASCII-only `\b`/`\w` that every fr/es/de rule 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.resources
 import json
@@ -182,18 +183,30 @@ class RuleSet:
 
 
 _WORD = re.compile(r"[^\W\d_]{2,24}")
+# Words of the training data (`training/words.py` writes them), shipped beside the model.
+WORDS_FILE = Path(__file__).resolve().parent / "weights" / "words.txt"
 # Words of one letter, in the supported languages: others are fragments of patterns.
 _ONE_LETTER_WORDS = frozenset("aàeiouyæ")
 
 
 def vocabulary(rules: Iterable[Rule]) -> frozenset[str]:
-    """Every word of the rules' examples and keywords, casefolded, and the one-letter words:
-    `folding.segment` cuts letters written with no breaks into them."""
-    words: set[str] = set(_ONE_LETTER_WORDS)
+    """Every word of the rules' examples and keywords, casefolded, the shipped word list
+    and the one-letter words: `folding.segment` cuts letters written with no breaks into
+    them."""
+    words: set[str] = set(_ONE_LETTER_WORDS) | _shipped_words()
     for rule in rules:
         for text in (*rule.match, *rule.no_match, *rule.keywords):
             words.update(_WORD.findall(text.casefold()))
     return frozenset(words)
+
+
+@functools.cache
+def _shipped_words() -> frozenset[str]:
+    """The shipped word list (none when the file is missing: the packs' words only)."""
+    try:
+        return frozenset(WORDS_FILE.read_text(encoding="utf-8").split())
+    except OSError:
+        return frozenset()
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
