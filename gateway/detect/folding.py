@@ -157,12 +157,14 @@ _UNITS = (
     "st|nd|rd|th|am|pm|mg|kg|km|cm|mm|ml|gb|mb|kb|tb|hz|px|pt|ft|lbs?|oz|in|yo|yrs?|hrs?|min|"
     "ms|fps|mph|kwh?|mah|ghz|mhz|er|[eè]me|[kmgshdxpbve]"
 )
-# A number with a unit, a rank or a name (`5mg`, `21st`, `10am`, `mp3`, `covid19`, `a380`),
+# A number with a unit, a rank or a name (`5mg`, `21st`, `10am`, `mp3`, `ps5`, `covid19`,
+# `a380`),
 # a version (`v1`), one letter between numbers a size or a score (`4x4`, `1v1`, `3d6`):
 # not l33t. One letter
-# and one or two digits (`m3`, `l4`, `d45`), a digit and a word (`5arin`) are.
+# and one or two digits (`m3`, `l4`, `d45`), letters with a vowel and a digit (`un4`,
+# `cóm0`), a digit and a word (`5arin`) are.
 _NUMBER_AND_LETTERS: Final = re.compile(
-    rf"[0-9]{{1,40}}(?:{_UNITS})|[^\W\d_]{{2,40}}[0-9]{{1,40}}"
+    rf"[0-9]{{1,40}}(?:{_UNITS})|[b-df-hj-np-tv-xz]{{2,3}}[0-9]|[^\W\d_]{{3,40}}[0-9]{{2,40}}"
     r"|[^\W\d_][0-9]{3,40}|[1-9][0-9]{0,3}[xvd][1-9][0-9]{0,3}|v[0-9]{1,40}"
 )
 
@@ -324,8 +326,8 @@ def _spelled(
     budget[0] -= len(joined)
     spelled, covered = segment(joined, words)
     if len(joined) > _ONE_WORD_LETTERS:
-        # A phrase: cut into what words cover (between commas, only when they cover all).
-        return spelled if covered or not part else joined
+        # A phrase: cut into the words that cover it, unknown letters left glued.
+        return spelled
     # As long as a word: one, unless known words cover it with no letter left over inside
     # (`killmyself`, `iwanttodie`; not `ando` as `and o`).
     pieces = spelled.split(" ")
@@ -337,13 +339,14 @@ def segment(joined: str, words: frozenset[str]) -> tuple[str, bool]:
     letters no word covers stay glued together (`howtomakesarin` -> `how to make sarin`)."""
     length = len(joined)
     # best[i]: (cost, start of the last piece, whether it is a word) for joined[:i]. A word
-    # costs 2 (3 of one letter), a letter outside words 2: few, long, known words win, and
-    # an unknown word is not cut around the one-letter words inside it (`had`, not `h a d`).
+    # costs 4 (6 of one letter), a letter outside words 5: few, long, known words win, an
+    # unknown word is not cut around the one-letter words inside it (`had`, not `h a d`),
+    # and of two cuts into as many words, the one that leaves no letter out wins.
     best: list[tuple[int, int, bool]] = [(0, 0, False)] + [(1 << 30, 0, False)] * length
     for end in range(1, length + 1):
-        choice = (best[end - 1][0] + 2, end - 1, False)
+        choice = (best[end - 1][0] + 5, end - 1, False)
         for start in range(max(0, end - _LONGEST_WORD), end):
-            cost = best[start][0] + (3 if end - start == 1 else 2)
+            cost = best[start][0] + (6 if end - start == 1 else 4)
             if cost < choice[0] and joined[start:end] in words:
                 choice = (cost, start, True)
         best[end] = choice
