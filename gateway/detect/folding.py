@@ -92,8 +92,11 @@ def _ranges(codes: list[int]) -> str:
 # Whether a text holds anything the table changes: one C-speed search, so the common text
 # (nothing to remove or map) skips the per-character dictionary look-ups of `translate`.
 _TABLE_CHARS: Final = re.compile(_ranges(list(_TABLE)))
-# Of Latin-1, the table changes the soft hyphen only.
-_TABLE_LATIN1: Final = "".join(chr(c) for c in _TABLE if c < 256)
+# Of Windows-1252 (Latin-1 and the typographic quotes and dashes of most Western text),
+# the table changes the soft hyphen only: such a text is checked for it alone.
+_TABLE_CP1252: Final = "".join(
+    chr(c) for c in _TABLE if chr(c).encode("cp1252", errors="replace") != b"?"
+)
 
 _LEET: Final = str.maketrans(
     {
@@ -123,14 +126,13 @@ _ONE_WORD_LETTERS = 12
 # Latin letters only: look-alikes are Latin by now, and single accented letters are words
 # (`il y a à peine` stays as it is).
 _SEPARATORS = r"[ .\-_*·/|+~,:\t]"
-# A single letter (no letter or digit on its left), then 2 or more "separators, letter",
-# ending on a letter with no letter or digit on its right. It starts on a letter after a
-# separator or at a start; `re` skips to candidates by the class of its first character.
+# A separator, a single letter, then 2 or more "separators, letter", ending on a letter
+# with no letter or digit on its right. The separator before the run is matched (and put
+# back) so that the pattern starts with a class of rare characters, which `re` skips to at
+# C speed; a text is searched with a space before it, for a run at its start.
+_SINGLE = r"[^\W_](?![^\W_])"
 _SPACED: Final = re.compile(
-    rf"(?<![^\W_])[^\W_](?:{_SEPARATORS}{{1,4}}[^\W_](?![^\W_])){{2,{MAX_SPACED_LETTERS - 1}}}"
-)
-_SPACED_HINT: Final = re.compile(
-    rf"[^\W_]{_SEPARATORS}{{1,4}}[^\W_]{_SEPARATORS}{{1,4}}[^\W_](?![^\W_])"
+    rf"({_SEPARATORS})([^\W_](?:{_SEPARATORS}{{1,4}}{_SINGLE}){{2,{MAX_SPACED_LETTERS - 1}}})"
 )
 _LETTERS: Final = re.compile(r"[^\W_]")
 
@@ -235,8 +237,8 @@ def _fold_piece(
         folded = unicodedata.normalize("NFKC", text).casefold()
         if _changes(folded):
             folded = folded.translate(_TABLE)
-    if _SPACED_HINT.search(folded):
-        folded = _SPACED.sub(lambda match: _unspace(match[0], words, budget), folded)
+    spaced = _SPACED.sub(lambda match: match[1] + _unspace(match[2], words, budget), " " + folded)
+    folded = spaced[1:]
     if any(hint in folded for hint in _SYMBOL_HINTS):
         folded = _SYMBOLS.sub(_symbol, folded)
     if _LEET_HINT.search(folded):
@@ -250,10 +252,10 @@ def _fold_piece(
 def _changes(folded: str) -> bool:
     """Whether the table changes anything in `folded`."""
     try:
-        folded.encode("latin-1")
+        folded.encode("cp1252")
     except UnicodeEncodeError:
         return _TABLE_CHARS.search(folded) is not None
-    return any(c in folded for c in _TABLE_LATIN1)
+    return any(c in folded for c in _TABLE_CP1252)
 
 
 def _unspace(run: str, words: frozenset[str], budget: list[int]) -> str:
