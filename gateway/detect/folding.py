@@ -15,8 +15,8 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
    `h-o-w / t-o`), those others are the word breaks; when one separator stands between
    all (`h o w t o m a k e s a r i n`), the letters become one word, cut back into words
    with `words` (the rule packs' vocabulary) when it holds them.
-5. Symbols beside letters or digits: `()` for `o`, `!` for `i` (only before one: `hello!`
-   stays), `|` for `l` (`i` before an `l`: `k|ll`), `||` for `ll`, `€` for `e`, `vv` for
+5. Symbols beside letters or digits: `()` for `o`, `!` for `i` (only between two: `hello!`
+   and `!done` stay), `|` for `l` (`i` before an `l`: `k|ll`), `||` for `ll`, `€` for `e`, `vv` for
    `w`; symbols between spaces stay (`a || b`).
 6. l33t digits (`0→o 1→i 3→e 4→a 5→s 7→t 8→b 9→g @→a $→s`, `11→ll`), only in words that
    hold letters, and not in a number with a unit, a rank or a name: digits glued to one
@@ -136,13 +136,14 @@ _SPACED: Final = re.compile(
 )
 _LETTERS: Final = re.compile(r"[^\W_]")
 
-# Symbols standing for letters, beside a word character (`t()`, `()n`, `fee|`, `!f`,
-# `7h€`, `vvant`): `!` only before one (`hello!` stays), none between spaces (`a || b`).
+# Symbols standing for letters, beside a word character (`t()`, `()n`, `fee|`, `7h€`,
+# `vvant`): `!` only between two (`k!ll`; `hello!`, `!done` stay), none between spaces
+# (`a || b`).
 # Every alternative starts with its symbol, so `re` skips to the few places that hold one.
 _W = r"[^\W_]"
 _SYMBOLS: Final = re.compile(
     rf"\(\)(?<={_W}\(\))|\(\)(?={_W})|\|\|(?<={_W}\|\|)|\|\|(?={_W})"
-    rf"|\|(?<={_W}\|)|\|(?={_W})|!(?={_W})|€(?<={_W}€)|€(?={_W})|vv(?<={_W}vv)|vv(?={_W})"
+    rf"|\|(?<={_W}\|)|\|(?={_W})|!(?<={_W}!)(?={_W})|€(?<={_W}€)|€(?={_W})|vv(?<={_W}vv)|vv(?={_W})"
 )
 _SYMBOL_LETTERS: Final = {"()": "o", "||": "ll", "!": "i", "|": "l", "€": "e", "vv": "w"}
 _SYMBOL_HINTS: Final = ("()", "!", "|", "€", "vv")
@@ -156,7 +157,7 @@ _WORD: Final = re.compile(
 )
 # Units and ordinals written after a number (`5mg`, `1st`, `10am`, `90s`, `4k`, `2e`, `1er`).
 _UNITS = (
-    "st|nd|rd|th|am|pm|mg|kg|km|cm|mm|ml|gb|mb|kb|tb|hz|px|pt|ft|lbs?|oz|in|yo|yrs?|hrs?|min|"
+    "am|pm|mg|kg|km|cm|mm|ml|gb|mb|kb|tb|hz|px|pt|ft|lbs?|oz|in|yo|yrs?|hrs?|min|"
     "ms|fps|mph|kwh?|mah|ghz|mhz|er|[eè]me|[kmgshdxpbve]"
 )
 # A number with a unit, a rank or a name (`5mg`, `21st`, `10am`, `mp3`, `ps5`, `covid19`,
@@ -166,7 +167,7 @@ _UNITS = (
 # and one or two digits (`m3`, `l4`, `d45`), letters with a vowel and a digit (`un4`,
 # `cóm0`), a digit and a word (`5arin`) are.
 _NUMBER_AND_LETTERS: Final = re.compile(
-    rf"[0-9]{{1,40}}(?:{_UNITS})|[b-df-hj-np-tv-xz]{{2,3}}[0-9]|[^\W\d_]{{3,40}}[0-9]{{2,40}}"
+    rf"[0-9]{{1,40}}(?:{_UNITS})|[0-9]{{0,39}}(?:1st|2nd|3rd|[0-9]th)|[b-df-hj-np-tv-xz]{{2,3}}[0-9]|[^\W\d_]{{3,40}}[0-9]{{2,40}}"
     r"|[^\W\d_][0-9]{3,40}|[1-9][0-9]{0,3}[xvd][1-9][0-9]{0,3}|v[0-9]{1,40}"
 )
 
@@ -183,9 +184,13 @@ _CUT: Final = re.compile(r"[^\W_]{2}(?= )")
 _LONE_DIGIT: Final = re.compile(r"(?<![\w.,:/$€£%+-])[0134](?![\w.,:/%$€£+-])")
 
 
+# A word followed by a decimal part is a version or a number (`python3.11`, `v2.0`).
+_VERSION: Final = re.compile(r"[.,][0-9]")
+
+
 def _unleet(match: re.Match[str], changed: list[int]) -> str:
     word = match[0]
-    if _NUMBER_AND_LETTERS.fullmatch(word):
+    if _NUMBER_AND_LETTERS.fullmatch(word) or _VERSION.match(match.string, match.end()):
         return word
     changed[0] += 1
     return word.replace("11", "ll").translate(_LEET)
