@@ -319,14 +319,15 @@ def _spelled(
 ) -> str:
     """Letters and the separators between them as words: the most common separator (the
     shortest of equally common ones) joins letters, the others break words; one separator
-    throughout joins all, cut back into `words`. A `part` of a run with word breaks is
-    one word, unless long and covered by `words` (a phrase between commas)."""
+    throughout joins all, cut back into `words` when long (a phrase), or when as long as a
+    word and covered by words (`killmyself`); a `part` of a run with word breaks (as long
+    as a word) is one word."""
     if len(set(gaps)) > 1:
         inner = max(set(gaps), key=lambda gap: (gaps.count(gap), -len(gap)))
-        spelled = [letters[0]]
+        out = [letters[0]]
         for gap, letter in zip(gaps, letters[1:], strict=True):
-            spelled.append(letter if gap == inner else " " + letter)
-        return "".join(spelled)
+            out.append(letter if gap == inner else " " + letter)
+        return "".join(out)
     joined = "".join(letters)
     if not words or budget[0] < len(joined) or len(joined) < 3:
         return joined

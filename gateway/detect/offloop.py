@@ -71,9 +71,9 @@ class ScanPool:
             return await asyncio.to_thread(judge, rules, text, earlier)
         pool = self._executor()
         loop = asyncio.get_running_loop()
-        call = (_judge_in_child, rules.source, rules.version, text, tuple(earlier))
+        source, version, turns = rules.source, rules.version, tuple(earlier)
         try:
-            flags = await loop.run_in_executor(pool, *call)
+            flags = await loop.run_in_executor(pool, _judge_in_child, source, version, text, turns)
         except BrokenProcessPool:
             log.error("scan_process_broken", fallback="thread")
             self._broken = True
