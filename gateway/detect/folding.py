@@ -23,8 +23,9 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
    or two letters (`5mg`, `1st`, `mp3`, `4k`), two digits or more glued to letters on one
    side (`covid19`, `10am`, `1080p`), one letter between numbers (`4x4`, `3d6`). One digit
    before or after three letters or more is l33t (`5arin`, `8omb`, `di3`). A digit
-   standing alone is a number (`1`, `4`), unless two words of the text were l33t: there
-   `0 1 3 4` alone are `o i e a` (`1 w15h 1 h4d`).
+   standing alone is a number (`1`, `4`). In a text where two words or more were l33t,
+   `0 1 3 4` alone are `o i e a` (`1 w15h 1 h4d`), names are l33t too (`v415`, `p450`:
+   only units, ranks, sizes and versions stay) and so is a `!` starting a word.
 
 Every step is linear: tables are built at import, the regular expressions have bounded
 repeats only and are searched from a literal or a class (C-speed skipping to where they
@@ -140,11 +141,18 @@ _LETTERS: Final = re.compile(r"[^\W_]")
 # `vvant`): `!` only between two (`k!ll`; `hello!`, `!done` stay), none between spaces
 # (`a || b`).
 # Every alternative starts with its symbol, so `re` skips to the few places that hold one.
-_W = r"[^\W_]"
+# A letter, a digit, or a symbol that stands for one; `|` and `!` are neighbours of the
+# other only (`!|` is `il`; `||` and `!!` are operators).
+_W = r"(?:[^\W_]|[€!|@$()])"
+_NOT_BAR = r"(?:[^\W_]|[€!@$()])"
+_NOT_BANG = r"(?:[^\W_]|[€|@$()])"
 _SYMBOLS: Final = re.compile(
-    rf"\(\)(?<={_W}\(\))|\(\)(?={_W})|\|\|(?<={_W}\|\|)|\|\|(?={_W})"
-    rf"|\|(?<={_W}\|)|\|(?={_W})|!(?<={_W}!)(?={_W})|€(?<={_W}€)|€(?={_W})|vv(?<={_W}vv)|vv(?={_W})"
+    rf"\(\)(?<={_W}\(\))|\(\)(?={_W})|\|\|(?<={_NOT_BAR}\|\|)|\|\|(?={_NOT_BAR})"
+    rf"|\|(?<={_NOT_BAR}\|)|\|(?={_NOT_BAR})|!(?<={_NOT_BANG}!)(?={_NOT_BANG})"
+    rf"|€(?<={_W}€)|€(?={_W})|vv(?<={_W}vv)|vv(?={_W})"
 )
+# In a l33t text, `!` starting a word is an `i` too (`!nfant`).
+_FIRST_BANG: Final = re.compile(r"!(?<![^\W_]!)(?=[^\W\d_])")
 _SYMBOL_LETTERS: Final = {"()": "o", "||": "ll", "!": "i", "|": "l", "€": "e", "vv": "w"}
 _SYMBOL_HINTS: Final = ("()", "!", "|", "€", "vv")
 
@@ -166,10 +174,17 @@ _UNITS = (
 # not l33t. One letter
 # and one or two digits (`m3`, `l4`, `d45`), letters with a vowel and a digit (`un4`,
 # `cóm0`), a digit and a word (`5arin`) are.
-_NUMBER_AND_LETTERS: Final = re.compile(
-    rf"[0-9]{{1,40}}(?:{_UNITS})|[0-9]{{0,39}}(?:1st|2nd|3rd|[0-9]th)|[b-df-hj-np-tv-xz]{{2,3}}[0-9]|[^\W\d_]{{3,40}}[0-9]{{2,40}}"
-    r"|[^\W\d_][0-9]{3,40}|[1-9][0-9]{0,3}[xvd][1-9][0-9]{0,3}|v[0-9]{1,40}"
+_UNIT_NUMBERS = (
+    rf"[0-9]{{1,40}}(?:{_UNITS})|[0-9]{{0,39}}(?:1st|2nd|3rd|[0-9]th)"
+    r"|[1-9][0-9]{0,3}[xvd][1-9][0-9]{0,3}|v[0-9]{1,40}"
 )
+_NUMBER_AND_LETTERS: Final = re.compile(
+    rf"{_UNIT_NUMBERS}|[b-df-hj-np-tv-xz]{{2,3}}[0-9]|[^\W\d_]{{3,40}}[0-9]{{2,40}}"
+    r"|[^\W\d_][0-9]{3,40}"
+)
+# In a text where two words or more were l33t, names are read as l33t too (`v415`, `l053`):
+# only numbers with units, ranks, sizes and versions stay.
+_UNIT_NUMBER: Final = re.compile(_UNIT_NUMBERS)
 
 
 # Long texts are folded in pieces of about this many characters: every pass over a piece
@@ -188,9 +203,9 @@ _LONE_DIGIT: Final = re.compile(r"(?<![\w.,:/$€£%+-])[0134](?![\w.,:/%$€£+
 _VERSION: Final = re.compile(r"[.,][0-9]")
 
 
-def _unleet(match: re.Match[str], changed: list[int]) -> str:
+def _unleet(match: re.Match[str], changed: list[int], numbers: re.Pattern[str]) -> str:
     word = match[0]
-    if _NUMBER_AND_LETTERS.fullmatch(word) or _VERSION.match(match.string, match.end()):
+    if numbers.fullmatch(word) or _VERSION.match(match.string, match.end()):
         return word
     changed[0] += 1
     return word.replace("11", "ll").translate(_LEET)
@@ -248,8 +263,11 @@ def _fold_piece(
         folded = _SYMBOLS.sub(_symbol, folded)
     if _LEET_HINT.search(folded):
         changed = [0]
-        folded = _WORD.sub(lambda match: _unleet(match, changed), folded)
+        folded = _WORD.sub(lambda match: _unleet(match, changed, _NUMBER_AND_LETTERS), folded)
         if changed[0] >= 2:
+            # A l33t text: what looked like names and lone digits are l33t too.
+            folded = _FIRST_BANG.sub("i", folded)
+            folded = _WORD.sub(lambda match: _unleet(match, changed, _UNIT_NUMBER), folded)
             folded = _LONE_DIGIT.sub(lambda match: match[0].translate(_LEET), folded)
     return folded
 
