@@ -287,14 +287,14 @@ def _unspace(run: str, words: frozenset[str], budget: list[int]) -> str:
     gaps = _LETTERS.split(run)[1:-1]
     if all(letter.isdigit() for letter in letters):
         return run  # numbers: `1.2.3`, `1, 2, 3`
-    spaced = [" " in gap for gap in gaps]
-    if len({len(gap) for gap in gaps}) > 1:
-        # Short separators inside words, wider ones between them (`h o w  t o`, `h-o-w / t-o`).
+    spaced = [any(c.isspace() for c in gap) for gap in gaps]
+    if any(spaced) and not all(spaced):
+        # Marks inside words, spaces between them (`h.o.w t.o`, `h-o-w / t_o`, `r*a*y, m e`).
+        breaks = spaced
+    elif len({len(gap) for gap in gaps}) > 1:
+        # Short separators inside words, wider ones between them (`h o w  t o`).
         shortest = min(len(gap) for gap in gaps)
         breaks = [len(gap) > shortest for gap in gaps]
-    elif any(spaced) and not all(spaced):
-        # Marks inside words, spaces between them (`h.o.w t.o`, `h-o-w t_o`).
-        breaks = spaced
     else:
         breaks = [False] * len(gaps)
     parts: list[str] = []
@@ -304,7 +304,7 @@ def _unspace(run: str, words: frozenset[str], budget: list[int]) -> str:
             part = _spelled(letters[start : i + 1], gaps[start:i], words, budget, any(breaks))
             parts.append(part)
             start = i + 1
-    if any(breaks) and len(parts) > 2:
+    if any(breaks) and len(parts) > 1:
         parts = _glue_letters(parts, words, budget)
     spelled = " ".join(parts)
     # Abbreviations (`e.g. i.e.`, `y a à`): nothing spelled out is longer than 2 letters,
@@ -314,15 +314,15 @@ def _unspace(run: str, words: frozenset[str], budget: list[int]) -> str:
 
 
 def _glue_letters(parts: list[str], words: frozenset[str], budget: list[int]) -> list[str]:
-    """Single letters in a row among spelled-out words are a word spaced out with the
-    separator that breaks the others (`h.o.w b o m b a`): glued, cut into `words`."""
+    """Single letters in a row among spelled-out words are words spaced out with the
+    separator that breaks the others (`h.o.w b o m b a`, `t o`): glued, cut into `words`."""
     out: list[str] = []
     row: list[str] = []
     for part in [*parts, ""]:
         if len(part) == 1:
             row.append(part)
             continue
-        if len(row) > 2:
+        if len(row) > 1:
             out.append(_spelled(row, [" "] * (len(row) - 1), words, budget, part=False))
         else:
             out += row
