@@ -126,7 +126,9 @@ _LONGEST_WORD = 24
 _ONE_WORD_LETTERS = 12
 # Latin letters only: look-alikes are Latin by now, and single accented letters are words
 # (`il y a à peine` stays as it is).
-_SEPARATORS = r"[ .\-_*·/|+~,:\t]"
+_SEPARATORS = r"[ .\-_*·/|+~,:;?\t]"
+# Marks that end a phrase rather than a word (`i w a n t . i t h u r t s`).
+_PHRASE_MARKS = frozenset(".,:;?")
 # A separator, a single letter, then 2 or more "separators, letter", ending on a letter
 # with no letter or digit on its right. The separator before the run is matched (and put
 # back) so that the pattern starts with a class of rare characters, which `re` skips to at
@@ -297,11 +299,17 @@ def _unspace(run: str, words: frozenset[str], budget: list[int]) -> str:
         breaks = [len(gap) > shortest for gap in gaps]
     else:
         breaks = [False] * len(gaps)
+    # Breaks without punctuation part words (`h o w  t o`, `h-o-w / t-o`); breaks that are
+    # all punctuation (`. `, ` , `) part phrases, each spaced out with one separator
+    # throughout (`i w a n t . i t h u r t s`).
+    words_between = any(
+        broken and _PHRASE_MARKS.isdisjoint(gap) for gap, broken in zip(gaps, breaks, strict=True)
+    )
     parts: list[str] = []
     start = 0
     for i, broken in enumerate([*breaks, True]):
         if broken:
-            part = _spelled(letters[start : i + 1], gaps[start:i], words, budget, any(breaks))
+            part = _spelled(letters[start : i + 1], gaps[start:i], words, budget, words_between)
             parts.append(part)
             start = i + 1
     if any(breaks) and len(parts) > 1:
