@@ -30,7 +30,7 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
 Every step is linear: tables are built at import, the regular expressions have bounded
 repeats only and are searched from a literal or a class (C-speed skipping to where they
 may match), and their replacement callbacks do a bounded amount of work; the spaced-out
-runs cut back into words are at most `MAX_SEGMENTED` a text.
+letters cut back into words are at most `MAX_SEGMENTED` a text.
 """
 # ruff: noqa: RUF001, RUF002, RUF003 - look-alike letters are this module's subject.
 
@@ -251,7 +251,7 @@ def _pieces(text: str) -> list[str]:
 def _fold_piece(
     text: str, words: frozenset[str] = frozenset(), budget: list[int] | None = None
 ) -> str:
-    """One piece of `fold`; `budget` holds how many runs may still be cut into words."""
+    """One piece of `fold`; `budget` holds how many letters may still be cut into words."""
     budget = [MAX_SEGMENTED] if budget is None else budget
     if text.isascii():
         folded = text.lower()
