@@ -21,6 +21,6 @@ setup(
         "gateway.admin_static": ["*.html", "*.css", "*.js"],
         "gateway.rules": ["*.yaml"],
         # The embedded classifier's weights (gateway/detect/model.py reads them).
-        "gateway.detect.weights": ["*.npz"],
+        "gateway.detect.weights": ["*.npz", "*.txt"],
     },
 )

@@ -18,7 +18,7 @@ from gateway import metrics
 from gateway.admin import add_admin_routes
 from gateway.config import ModelSettings, Settings
 from gateway.crisis import CrisisDirectory, CrisisDirectoryError, load_directory
-from gateway.detect import RuleError, RuleSet, load_rules
+from gateway.detect import RuleError, RuleSet, close_scans, load_rules
 from gateway.detect.classifier import Classifier
 from gateway.dialects import INSPECTED_ROUTES, Dialect
 from gateway.inspection import Guard
@@ -268,7 +268,8 @@ def create_app(
         yield
         if hangup:
             loop.remove_signal_handler(signal.SIGHUP)
-        await upstreams.close()
+        # The scanning process of this worker (`detect.offloop`) stops with it.
+        await asyncio.gather(upstreams.close(), close_scans())
         if classifier is not None:
             await classifier.close()
         if side is not None:

@@ -3,15 +3,16 @@ refusals in answers."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 from gateway.detect.folding import fold
-from gateway.detect.judgement import NO_FLAGS, Flags, judge, work
+from gateway.detect.judgement import NO_FLAGS, Flags, judge, window, work
+from gateway.detect.offloop import SCANS
 from gateway.detect.rules import Match, RuleError, RuleSet, load_rules
 from gateway.dialects.base import Observation
 
 __all__ = [
+    "MAX_LOOP_WORK",
     "NO_FLAGS",
     "OFF_LOOP_CHARS",
     "Flags",
@@ -19,6 +20,7 @@ __all__ = [
     "RuleError",
     "RuleSet",
     "care_source",
+    "close_scans",
     "end_request",
     "flag_turn",
     "flag_turn_async",
@@ -29,11 +31,14 @@ __all__ = [
 ]
 
 
-# Turns longer than this (in characters) are scanned in a worker thread, shorter ones on
-# the event loop: the hop to a thread costs about 0.1 ms, while the scan costs about 1-3 µs
-# a character on prose (2 KB: 2-6 ms on a busy 2-core machine), and DESIGN.md gives no
-# scan more than a few milliseconds of the loop.
+# Turns longer than this (in characters) are judged in a separate process (`offloop`),
+# shorter ones on the event loop when their rule work is light: the hop to the process
+# costs a few hundred microseconds, a scan of 2 KB of prose about as much.
 OFF_LOOP_CHARS = 2048
+# Characters the rules may search on the loop, summed over the armed rules
+# (`RuleSet.user_turn_work`): a short text dense with keywords arms many rules over all
+# of it, at a few hundred nanoseconds a character each (1 KB of it: several ms).
+MAX_LOOP_WORK = 8192
 
 
 def flag_turn(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
@@ -43,15 +48,28 @@ def flag_turn(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
 
 
 async def flag_turn_async(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
-    """`flag_turn`, run in a worker thread when the rules would read over `OFF_LOOP_CHARS`.
+    """`flag_turn`, in a separate process when the turn is long or its rule work heavy.
 
-    The scan holds the GIL one short step at a time (folding and window searches go piece
-    by piece, the model reads a bounded part of the text), so the loop goes on serving
-    other requests while a megabyte is scanned.
+    A scan in a thread beside the loop would still hold the GIL through each search; in a
+    process, a megabyte delays the loop's other requests by what handing it over costs.
     """
-    if work(text, earlier) <= OFF_LOOP_CHARS:
+    if work(text, earlier) <= OFF_LOOP_CHARS and _light(rules, text, earlier):
         return flag_turn(rules, text, earlier)
-    return await asyncio.to_thread(flag_turn, rules, text, earlier)
+    return await SCANS.judge(rules, text, earlier)
+
+
+def _light(rules: RuleSet, text: str, earlier: Sequence[str]) -> bool:
+    """Whether the rules' work on a short turn and its window fits the loop."""
+    joined = window(text, earlier)
+    spent = rules.user_turn_work(fold(text, rules.words))
+    if joined and spent <= MAX_LOOP_WORK:
+        spent += rules.user_turn_work(fold(joined, rules.words))
+    return spent <= MAX_LOOP_WORK
+
+
+async def close_scans() -> None:
+    """Stop this process's scanning process, if it started (at the server's shutdown)."""
+    await SCANS.close()
 
 
 def refusal_source(rules: RuleSet, observation: Observation) -> str | None:

@@ -9,15 +9,28 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
 3. One `str.translate`: format characters (Unicode category Cf: zero-width spaces and
    joiners, soft hyphens, direction marks) removed; Cyrillic and Greek letters that look
    like Latin ones mapped to them.
-4. Letter separators: a run of at least three single Latin letters with one repeated separator
-   between them (`s a r i n`, `s-a-r-i-n`) becomes one word.
-5. Light l33t (`0→o 1→i 3→e 4→a 5→s 7→t @→a $→s`, `11→ll`), only in words that hold
-   letters, and not where a number is glued to letters on one side only (`12`, `3114`,
-   `5mg`, `1st`, `mp3`, `covid19`, `4x4` stay as they are). A digit standing alone is a
-   number, never a letter (`1` for `I` is not folded).
+4. Letter separators: a run of at least three single Latin letters, each pair separated
+   by one to four separator characters, is spaced-out writing. When one separator comes
+   back between most letters and others stand between some (`h o w  t o`, `h.o.w t.o`,
+   `h-o-w / t-o`), those others are the word breaks; when one separator stands between
+   all (`h o w t o m a k e s a r i n`), the letters become one word, cut back into words
+   with `words` (the rule packs' vocabulary) when it holds them.
+5. Symbols beside letters or digits: `()` for `o`, `!` for `i` (only between two: `hello!`
+   and `!done` stay), `|` for `l` (`i` before an `l`: `k|ll`), `||` for `ll`, `€` for `e`, `vv` for
+   `w`; symbols between spaces stay (`a || b`).
+6. l33t digits (`0→o 1→i 3→e 4→a 5→s 7→t 8→b 9→g @→a $→s`, `11→ll`), only in words that
+   hold letters, and not in a number with a unit, a rank or a name: digits glued to one
+   or two letters (`5mg`, `1st`, `mp3`, `4k`), two digits or more glued to letters on one
+   side (`covid19`, `10am`, `1080p`), one letter between numbers (`4x4`, `3d6`). One digit
+   before or after three letters or more is l33t (`5arin`, `8omb`, `di3`). A digit
+   standing alone is a number (`1`, `4`). In a text where two words or more were l33t,
+   `0 1 3 4` alone are `o i e a` (`1 w15h 1 h4d`), names are l33t too (`v415`, `p450`:
+   only units, ranks, sizes and versions stay) and so is a `!` starting a word.
 
-Every step is linear: tables are built at import, the two regular expressions have
-bounded repeats only, and their replacement callbacks do a bounded amount of work.
+Every step is linear: tables are built at import, the regular expressions have bounded
+repeats only and are searched from a literal or a class (C-speed skipping to where they
+may match), and their replacement callbacks do a bounded amount of work; the spaced-out
+letters cut back into words are at most `MAX_SEGMENTED` a text.
 """
 # ruff: noqa: RUF001, RUF002, RUF003 - look-alike letters are this module's subject.
 
@@ -60,35 +73,120 @@ _TABLE: Final[dict[int, str | None]] = {
     **dict.fromkeys(_format_characters()),
     **{ord(k): v for k, v in _CONFUSABLES.items()},
 }
+
+
+def _ranges(codes: list[int]) -> str:
+    """A character class of `codes`, as ranges: `re` tests a few ranges per character."""
+    spans: list[list[int]] = []
+    for code in sorted(codes):
+        if spans and spans[-1][1] == code - 1:
+            spans[-1][1] = code
+        else:
+            spans.append([code, code])
+    return (
+        "["
+        + "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in spans)
+        + "]"
+    )
+
+
 # Whether a text holds anything the table changes: one C-speed search, so the common text
 # (nothing to remove or map) skips the per-character dictionary look-ups of `translate`.
-_TABLE_CHARS: Final = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_TABLE)) + "]")
-_LEET: Final = str.maketrans(
-    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+_TABLE_CHARS: Final = re.compile(_ranges(list(_TABLE)))
+# Of Windows-1252 (Latin-1 and the typographic quotes and dashes of most Western text),
+# the table changes the soft hyphen only: such a text is checked for it alone.
+_TABLE_CP1252: Final = "".join(
+    chr(c) for c in _TABLE if chr(c).encode("cp1252", errors="replace") != b"?"
 )
-_LEET_CHARS: Final = frozenset("013457@$")
 
-# The longest run of single letters joined into one word; longer runs join in pieces.
-MAX_SPACED_LETTERS: Final = 40
+_LEET: Final = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "8": "b",
+        "9": "g",
+        "@": "a",
+        "$": "s",
+    }
+)
+# A l33t character glued to a letter, either side: only then is the word regex run.
+_LEET_HINT: Final = re.compile(r"[013457-9@$](?<=[^\W\d_][013457-9@$])|[013457-9@$][^\W\d_]")
+
+# The longest run of single letters handled as one; longer runs are handled in pieces.
+MAX_SPACED_LETTERS: Final = 120
+# Spaced-out letters cut back into words (`words`) in one text, at most: the cutting is a
+# bounded search per letter (about a microsecond), and past this letters are only joined.
+MAX_SEGMENTED: Final = 512
+_LONGEST_WORD = 24
+# Spelled out between word breaks, more letters than this are a phrase rather than a word.
+_ONE_WORD_LETTERS = 12
 # Latin letters only: look-alikes are Latin by now, and single accented letters are words
 # (`il y a à peine` stays as it is).
-_LETTER = "[a-z]"
-# A single letter (no letter or digit on its left), its separator, then 2 or more
-# "letter, same separator" pairs, ending on a letter with no letter or digit on its right.
+_SEPARATORS = r"[ .\-_*·/|+~,:;?\t]"
+# Marks that end a phrase rather than a word (`i w a n t . i t h u r t s`).
+_PHRASE_MARKS = frozenset(".,:;?")
+# A separator, a single letter, then 2 or more "separators, letter", ending on a letter
+# with no letter or digit on its right. The separator before the run is matched (and put
+# back) so that the pattern starts with a class of rare characters, which `re` skips to at
+# C speed; a text is searched with a space before it, for a run at its start.
+_SINGLE = r"[^\W_](?![^\W_])"
 _SPACED: Final = re.compile(
-    rf"(?<![^\W_]){_LETTER}([ .\-_*·/|+~,])(?:{_LETTER}\1){{1,{MAX_SPACED_LETTERS - 2}}}"
-    rf"{_LETTER}(?![^\W_])"
+    rf"({_SEPARATORS})([^\W_](?:{_SEPARATORS}{{1,4}}{_SINGLE}){{2,{MAX_SPACED_LETTERS - 1}}})"
 )
+_LETTERS: Final = re.compile(r"[^\W_]")
+
+# Symbols standing for letters, beside a word character (`t()`, `()n`, `fee|`, `7h€`,
+# `vvant`): `!` only between two (`k!ll`; `hello!`, `!done` stay), none between spaces
+# (`a || b`).
+# Every alternative starts with its symbol, so `re` skips to the few places that hold one.
+# A letter, a digit, or a symbol that stands for one; `|` and `!` are neighbours of the
+# other only (`!|` is `il`; `||` and `!!` are operators).
+_W = r"(?:[^\W_]|[€!|@$()])"
+_NOT_BAR = r"(?:[^\W_]|[€!@$()])"
+_NOT_BANG = r"(?:[^\W_]|[€|@$()])"
+_SYMBOLS: Final = re.compile(
+    rf"\(\)(?<={_W}\(\))|\(\)(?={_W})|\|\|(?<={_NOT_BAR}\|\|)|\|\|(?={_NOT_BAR})"
+    rf"|\|(?<={_NOT_BAR}\|)|\|(?={_NOT_BAR})|!(?<={_NOT_BANG}!)(?={_NOT_BANG})"
+    rf"|€(?<={_W}€)|€(?={_W})|vv(?<={_W}vv)|vv(?={_W})"
+)
+# In a l33t text, `!` starting a word is an `i` too (`!nfant`).
+_FIRST_BANG: Final = re.compile(r"!(?<![^\W_]!)(?=[^\W\d_])")
+_SYMBOL_LETTERS: Final = {"()": "o", "||": "ll", "!": "i", "|": "l", "€": "e", "vv": "w"}
+_SYMBOL_HINTS: Final = ("()", "!", "|", "€", "vv")
+
+
 # A word as l33t writes it (letters, digits and the two symbols), holding a letter and a
 # l33t character: the lookaheads are bounded and the callback runs on mixed words only.
 # A word longer than 40 is read in pieces, which only loses folding on words that long.
 _WORD: Final = re.compile(
-    r"(?<![\w@$])(?=[\w@$]{0,39}[013457@$])(?=[\w@$]{0,39}[^\W\d_])[\w@$]{2,40}"
+    r"(?<![\w@$])(?=[\w@$]{0,39}[013457-9@$])(?=[\w@$]{0,39}[^\W\d_])[\w@$]{2,40}"
 )
-# A number glued to letters on one side only is a number with a unit, a rank or a name
-# (`5mg`, `21st`, `mp3`, `covid19`), one letter between numbers a size or a score (`4x4`,
-# `1v1`, `3d6`): not l33t.
-_NUMBER_AND_LETTERS: Final = re.compile(r"[0-9]+[^\W\d_]+|[^\W\d_]+[0-9]+|[0-9]+[^\W\d_][0-9]+")
+# Units and ordinals written after a number (`5mg`, `1st`, `10am`, `90s`, `4k`, `2e`, `1er`).
+_UNITS = (
+    "am|pm|mg|kg|km|cm|mm|ml|gb|mb|kb|tb|hz|px|pt|ft|lbs?|oz|in|yo|yrs?|hrs?|min|"
+    "ms|fps|mph|kwh?|mah|ghz|mhz|er|[eè]me|[kmgshdxpbve]"
+)
+# A number with a unit, a rank or a name (`5mg`, `21st`, `10am`, `mp3`, `ps5`, `covid19`,
+# `a380`),
+# a version (`v1`), one letter between numbers a size or a score (`4x4`, `1v1`, `3d6`):
+# not l33t. One letter
+# and one or two digits (`m3`, `l4`, `d45`), letters with a vowel and a digit (`un4`,
+# `cóm0`), a digit and a word (`5arin`) are.
+_UNIT_NUMBERS = (
+    rf"[0-9]{{1,40}}(?:{_UNITS})|[0-9]{{0,39}}(?:1st|2nd|3rd|[0-9]th)"
+    r"|[1-9][0-9]{0,3}[xvd][1-9][0-9]{0,3}|v[0-9]{1,40}"
+)
+_NUMBER_AND_LETTERS: Final = re.compile(
+    rf"{_UNIT_NUMBERS}|[b-df-hj-np-tv-xz]{{2,3}}[0-9]|[^\W\d_]{{3,40}}[0-9]{{2,40}}"
+    r"|[^\W\d_][0-9]{3,40}"
+)
+# In a text where two words or more were l33t, names are read as l33t too (`v415`, `l053`):
+# only numbers with units, ranks, sizes and versions stay.
+_UNIT_NUMBER: Final = re.compile(_UNIT_NUMBERS)
 
 
 # Long texts are folded in pieces of about this many characters: every pass over a piece
@@ -98,22 +196,37 @@ PIECE_CHARS: Final = 16_384
 _CUT: Final = re.compile(r"[^\W_]{2}(?= )")
 
 
-def _join_letters(match: re.Match[str]) -> str:
-    return match[0].replace(match[1], "")
+# A digit standing alone, as l33t writes `I`, `a`, `e`, `o` (`1 w15h`, `4 70d05`): read so
+# only in a text where two words or more were l33t.
+_LONE_DIGIT: Final = re.compile(r"(?<![\w.,:/$€£%+-])[0134](?![\w.,:/%$€£+-])")
 
 
-def _unleet(match: re.Match[str]) -> str:
+# A word followed by a decimal part is a version or a number (`python3.11`, `v2.0`).
+_VERSION: Final = re.compile(r"[.,][0-9]")
+
+
+def _unleet(match: re.Match[str], changed: list[int], numbers: re.Pattern[str]) -> str:
     word = match[0]
-    if _NUMBER_AND_LETTERS.fullmatch(word):
+    if numbers.fullmatch(word) or _VERSION.match(match.string, match.end()):
         return word
+    changed[0] += 1
     return word.replace("11", "ll").translate(_LEET)
 
 
-def fold(text: str) -> str:
-    """The folded form of `text`, the one every detector scans."""
+def _symbol(match: re.Match[str]) -> str:
+    # `|` is `l` (`fee|`, `a|l`), or `i` before an `l` (`k|ll`).
+    if match[0] == "|" and match.string[match.end() : match.end() + 1] == "l":
+        return "i"
+    return _SYMBOL_LETTERS[match[0]]
+
+
+def fold(text: str, words: frozenset[str] = frozenset()) -> str:
+    """The folded form of `text`, the one every detector scans; `words`, a vocabulary,
+    cuts letters spaced out with no word breaks back into words."""
     if len(text) <= PIECE_CHARS:
-        return _fold_piece(text)
-    return "".join(_fold_piece(piece) for piece in _pieces(text))
+        return _fold_piece(text, words, [MAX_SEGMENTED])
+    budget = [MAX_SEGMENTED]
+    return "".join(_fold_piece(piece, words, budget) for piece in _pieces(text))
 
 
 def _pieces(text: str) -> list[str]:
@@ -135,14 +248,150 @@ def _pieces(text: str) -> list[str]:
     return pieces
 
 
-def _fold_piece(text: str) -> str:
+def _fold_piece(
+    text: str, words: frozenset[str] = frozenset(), budget: list[int] | None = None
+) -> str:
+    """One piece of `fold`; `budget` holds how many letters may still be cut into words."""
+    budget = [MAX_SEGMENTED] if budget is None else budget
     if text.isascii():
         folded = text.lower()
     else:
         folded = unicodedata.normalize("NFKC", text).casefold()
-        if _TABLE_CHARS.search(folded):
+        if _changes(folded):
             folded = folded.translate(_TABLE)
-    folded = _SPACED.sub(_join_letters, folded)
-    if not _LEET_CHARS.isdisjoint(folded):
-        folded = _WORD.sub(_unleet, folded)
+    spaced = _SPACED.sub(lambda match: match[1] + _unspace(match[2], words, budget), " " + folded)
+    folded = spaced[1:]
+    if any(hint in folded for hint in _SYMBOL_HINTS):
+        folded = _SYMBOLS.sub(_symbol, folded)
+    if _LEET_HINT.search(folded):
+        changed = [0]
+        folded = _WORD.sub(lambda match: _unleet(match, changed, _NUMBER_AND_LETTERS), folded)
+        if changed[0] >= 2:
+            # A l33t text: what looked like names and lone digits are l33t too.
+            folded = _FIRST_BANG.sub("i", folded)
+            folded = _WORD.sub(lambda match: _unleet(match, changed, _UNIT_NUMBER), folded)
+            folded = _LONE_DIGIT.sub(lambda match: match[0].translate(_LEET), folded)
     return folded
+
+
+def _changes(folded: str) -> bool:
+    """Whether the table changes anything in `folded`."""
+    try:
+        folded.encode("cp1252")
+    except UnicodeEncodeError:
+        return _TABLE_CHARS.search(folded) is not None
+    return any(c in folded for c in _TABLE_CP1252)
+
+
+def _unspace(run: str, words: frozenset[str], budget: list[int]) -> str:
+    """A run of spaced-out letters as the words it spells (see the module's doc, step 4)."""
+    letters = _LETTERS.findall(run)
+    gaps = _LETTERS.split(run)[1:-1]
+    if all(letter.isdigit() for letter in letters):
+        return run  # numbers: `1.2.3`, `1, 2, 3`
+    spaced = [any(c.isspace() for c in gap) for gap in gaps]
+    if any(spaced) and not all(spaced):
+        # Marks inside words, spaces between them (`h.o.w t.o`, `h-o-w / t_o`, `r*a*y, m e`).
+        breaks = spaced
+    elif len({len(gap) for gap in gaps}) > 1:
+        # Short separators inside words, wider ones between them (`h o w  t o`).
+        shortest = min(len(gap) for gap in gaps)
+        breaks = [len(gap) > shortest for gap in gaps]
+    else:
+        breaks = [False] * len(gaps)
+    # Breaks without punctuation part words (`h o w  t o`, `h-o-w / t-o`); breaks that are
+    # all punctuation (`. `, ` , `) part phrases, each spaced out with one separator
+    # throughout (`i w a n t . i t h u r t s`).
+    words_between = any(
+        broken and _PHRASE_MARKS.isdisjoint(gap) for gap, broken in zip(gaps, breaks, strict=True)
+    )
+    parts: list[str] = []
+    start = 0
+    for i, broken in enumerate([*breaks, True]):
+        if broken:
+            part = _spelled(letters[start : i + 1], gaps[start:i], words, budget, words_between)
+            parts.append(part)
+            start = i + 1
+    if any(breaks) and len(parts) > 1:
+        parts = _glue_letters(parts, words, budget)
+    spelled = " ".join(parts)
+    # Abbreviations (`e.g. i.e.`, `y a à`): nothing spelled out is longer than 2 letters,
+    # or 3 accented ones.
+    longest = max(map(len, spelled.split(" ")))
+    return spelled if longest > 3 or (longest == 3 and spelled.isascii()) else run
+
+
+def _glue_letters(parts: list[str], words: frozenset[str], budget: list[int]) -> list[str]:
+    """Single letters in a row among spelled-out words are words spaced out with the
+    separator that breaks the others (`h.o.w b o m b a`, `t o`): glued, cut into `words`."""
+    out: list[str] = []
+    row: list[str] = []
+    for part in [*parts, ""]:
+        if len(part) == 1:
+            row.append(part)
+            continue
+        if len(row) > 1:
+            out.append(_spelled(row, [" "] * (len(row) - 1), words, budget, part=False))
+        else:
+            out += row
+        row = []
+        if part:
+            out.append(part)
+    return out
+
+
+def _spelled(
+    letters: list[str], gaps: list[str], words: frozenset[str], budget: list[int], part: bool
+) -> str:
+    """Letters and the separators between them as words: the most common separator (the
+    shortest of equally common ones) joins letters, the others break words; one separator
+    throughout joins all, cut back into `words` when long (a phrase), or when as long as a
+    word and covered by words (`killmyself`); a `part` of a run with word breaks (as long
+    as a word) is one word."""
+    if len(set(gaps)) > 1:
+        inner = max(set(gaps), key=lambda gap: (gaps.count(gap), -len(gap)))
+        out = [letters[0]]
+        for gap, letter in zip(gaps, letters[1:], strict=True):
+            out.append(letter if gap == inner else " " + letter)
+        return "".join(out)
+    joined = "".join(letters)
+    if not words or budget[0] < len(joined) or len(joined) < 3:
+        return joined
+    budget[0] -= len(joined)
+    spelled, covered = segment(joined, words)
+    if len(joined) > _ONE_WORD_LETTERS:
+        # A phrase: cut into the words that cover it, unknown letters left glued.
+        return spelled
+    # As long as a word: one, unless known words cover it with no letter left over inside
+    # (`killmyself`, `iwanttodie`; not `ando` as `and o`).
+    pieces = spelled.split(" ")
+    return spelled if not part and covered and min(map(len, pieces[1:]), default=2) > 1 else joined
+
+
+def segment(joined: str, words: frozenset[str]) -> tuple[str, bool]:
+    """`joined` cut into the fewest words of `words`, and whether they cover it all;
+    letters no word covers stay glued together (`howtomakesarin` -> `how to make sarin`)."""
+    length = len(joined)
+    # best[i]: (cost, start of the last piece, whether it is a word) for joined[:i]. A word
+    # costs 4 (6 of one letter), a letter outside words 5: few, long, known words win, an
+    # unknown word is not cut around the one-letter words inside it (`had`, not `h a d`),
+    # and of two cuts into as many words, the one that leaves no letter out wins.
+    best: list[tuple[int, int, bool]] = [(0, 0, False)] + [(1 << 30, 0, False)] * length
+    for end in range(1, length + 1):
+        choice = (best[end - 1][0] + 5, end - 1, False)
+        for start in range(max(0, end - _LONGEST_WORD), end):
+            cost = best[start][0] + (6 if end - start == 1 else 4)
+            if cost < choice[0] and joined[start:end] in words:
+                choice = (cost, start, True)
+        best[end] = choice
+    pieces: list[tuple[str, bool]] = []
+    end = length
+    while end > 0:
+        _, start, word = best[end]
+        if not word and pieces and not pieces[-1][1]:
+            pieces[-1] = (joined[start] + pieces[-1][0], False)
+        else:
+            pieces.append((joined[start:end], word))
+        end = start
+    covered = all(word for _, word in pieces)
+    return " ".join(piece for piece, _ in reversed(pieces)), covered

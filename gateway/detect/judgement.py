@@ -93,10 +93,10 @@ def judge(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
     joined = window(text, earlier)
     # The turn is scored whole and in pieces (`model.chunks`), its window whole: the
     # window's pieces would be the turns' own sentences, scored already.
-    folded = fold(text)
+    folded = fold(text, rules.words)
     texts = [(folded, chunks(folded))]
     if joined:
-        folded_window = fold(joined)
+        folded_window = fold(joined, rules.words)
         texts.append((folded_window, [folded_window]))
     alone, *rest = _read(rules, texts)
     whole = rest[0] if rest else None
@@ -113,7 +113,7 @@ def judge(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
             or any(added.values())
         ):
             # Only what the earlier turns alone do not hold is the newest turn's.
-            folded_before = fold(_before(earlier))
+            folded_before = fold(_before(earlier), rules.words)
             (before,) = _read(rules, [(folded_before, [folded_before])])
             harmful += [m for m in whole.harmful if m not in before.harmful]
             crisis += [m for m in whole.crisis if m not in before.crisis]

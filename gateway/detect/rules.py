@@ -19,6 +19,7 @@ an option: no lookarounds, and an ASCII-only `\b`/`\w` that every fr/es/de rule 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.resources
 import json
@@ -33,11 +34,13 @@ import yaml
 
 from gateway.detect.linear import NotLinear, prove_linear
 from gateway.detect.model import Levels, ModelError, TextModel, load_model, model_file
-from gateway.detect.windows import Span, keyword_windows, search_windows
+from gateway.detect.windows import Windows, keyword_windows, search_windows
 from gateway.errors import GatewayError
 
 # `harmful`, `crisis` and `end_request` read user turns; `refusal` and `care` read answers.
 Kind = Literal["harmful", "crisis", "refusal", "care", "end_request"]
+# What `load_rules` was given: enough for another process to load the same rules.
+RuleSource = tuple[Path | None, bool, Levels | None]
 KINDS: tuple[Kind, ...] = ("harmful", "crisis", "refusal", "care", "end_request")
 
 
@@ -96,8 +99,7 @@ class CompiledKind:
         self._patterns = [re.compile(rule.pattern, _FLAGS) for rule in self.rules]
         costs = [prove_linear(rule.pattern, _FLAGS) for rule in self.rules]
         self._reaches = [cost.reach for cost in costs]
-        self._reach = max(self._reaches, default=0)
-        self._behind = max((cost.behind for cost in costs), default=0)
+        self._behinds = [cost.behind for cost in costs]
         self._always = frozenset(i for i, rule in enumerate(self.rules) if not rule.keywords)
         armed_by: dict[str, set[int]] = {}
         for i, rule in enumerate(self.rules):
@@ -112,25 +114,24 @@ class CompiledKind:
 
     def armed(self, text: str) -> list[int]:
         """The indexes of the rules whose pattern must run on `text`, in rule order."""
-        return sorted(self._plan(text)[0])
+        return sorted(self._plan(text))
 
-    def _plan(self, text: str) -> tuple[set[int], list[Span]]:
-        """The armed rules, and where their matches may start."""
-        if self._automaton is None:
-            return set(self._always), []
-        found, windows = keyword_windows(
-            self._automaton, text, self._reach, self._behind, len(self.rules)
+    def _plan(self, text: str) -> Windows:
+        """The armed rules, each with the spans where its matches may start."""
+        plan = (
+            {}
+            if self._automaton is None
+            else keyword_windows(self._automaton, text, self._reaches, self._behinds)
         )
-        return found | self._always, windows
+        whole = [(0, len(text))]
+        return plan | {i: whole for i in self._always}
 
     def scan(self, text: str) -> tuple[Match, ...]:
         """The rules that match somewhere in `text`, each once, in rule order."""
-        armed, windows = self._plan(text)
-        whole = [(0, len(text))]
+        plan = self._plan(text)
         out: list[Match] = []
-        for i in sorted(armed):
-            spans = whole if i in self._always else windows
-            if search_windows(self._patterns[i], text, spans, self._reaches[i]):
+        for i in sorted(plan):
+            if search_windows(self._patterns[i], text, plan[i], self._reaches[i]):
                 rule = self.rules[i]
                 out.append(Match(rule.id, rule.category, rule.kind))
         return tuple(out)
@@ -140,11 +141,21 @@ class RuleSet:
     """All loaded rules, compiled by kind, and the model read beside them (`model.py`);
     `version` is a hash of their source."""
 
-    def __init__(self, rules: Sequence[Rule], version: str, model: TextModel | None = None) -> None:
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        version: str,
+        model: TextModel | None = None,
+        source: RuleSource | None = None,
+    ) -> None:
         self.rules = tuple(rules)
         self.version = version
         self.model = model
+        self.source = source
+        """How `load_rules` was called, when it built this set (`offloop` loads it again)."""
         self.by_kind = {kind: CompiledKind([r for r in rules if r.kind == kind]) for kind in KINDS}
+        self.words = vocabulary(self.rules)
+        """The words the packs are written in: spaced-out letters are cut back into them."""
         # User turns are scanned for both kinds at once: one pass of one automaton.
         self._user = CompiledKind([r for r in rules if r.kind in ("harmful", "crisis")])
 
@@ -156,6 +167,13 @@ class RuleSet:
         harmful = tuple(m for m in found if m.kind == "harmful")
         return harmful, tuple(m for m in found if m.kind == "crisis")
 
+    def user_turn_work(self, folded: str) -> int:
+        """How many characters the user-turn rules would search in `folded`, summed over
+        the rules: what a scan costs, about (a few hundred nanoseconds a character)."""
+        return sum(
+            last - first for spans in self._user._plan(folded).values() for first, last in spans
+        )
+
     def scan(self, text: str, kind: Kind) -> tuple[Match, ...]:
         """The rules of `kind` that match `text`."""
         return self.by_kind[kind].scan(text)
@@ -163,6 +181,33 @@ class RuleSet:
     def categories(self, kind: Kind) -> tuple[str, ...]:
         """The categories of one kind, sorted."""
         return tuple(sorted({r.category for r in self.rules if r.kind == kind}))
+
+
+_WORD = re.compile(r"[^\W\d_]{2,24}")
+# Words of the training data (`training/words.py` writes them), shipped beside the model.
+WORDS_FILE = Path(__file__).resolve().parent / "weights" / "words.txt"
+# Words of one letter, in the supported languages: others are fragments of patterns.
+_ONE_LETTER_WORDS = frozenset("aàeiouyæ")
+
+
+def vocabulary(rules: Iterable[Rule]) -> frozenset[str]:
+    """Every word of the rules' examples and keywords, casefolded, the shipped word list
+    and the one-letter words: `folding.segment` cuts letters written with no breaks into
+    them."""
+    words: set[str] = set(_ONE_LETTER_WORDS) | _shipped_words()
+    for rule in rules:
+        for text in (*rule.match, *rule.no_match, *rule.keywords):
+            words.update(_WORD.findall(text.casefold()))
+    return frozenset(words)
+
+
+@functools.cache
+def _shipped_words() -> frozenset[str]:
+    """The shipped word list (none when the file is missing: the packs' words only)."""
+    try:
+        return frozenset(WORDS_FILE.read_text(encoding="utf-8").split())
+    except OSError:
+        return frozenset()
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -264,7 +309,7 @@ def load_rules(
             raise RuleError(str(exc)) from None
         digest.update(text_model.version.encode())
         digest.update(json.dumps(text_model.thresholds, sort_keys=True).encode())
-    return RuleSet(rules, digest.hexdigest()[:12], text_model)
+    return RuleSet(rules, digest.hexdigest()[:12], text_model, (directory, model, thresholds))
 
 
 def _unique(rules: Iterable[Rule]) -> None:

@@ -3,57 +3,137 @@
 Every match of a rule holds one of its keywords (the contract of `keywords`, which also
 decides whether the rule runs at all), and a proven pattern reads at most `reach`
 characters from where an attempt starts and `behind` before it (`linear.prove_linear`).
-So a match can only start within `reach` before a keyword hit or `behind` after it: a
-long text with a few hits is searched around them, not end to end. The windows are exact,
-not a heuristic: each is searched with enough text after it for every attempt starting in
-it to see all it reads, and a match found starting past the window is left to the next one.
+So a match of a rule can only start within its `reach` before a hit of one of its own
+keywords, or its `behind` after it: each rule searches its own windows, and a long text
+with a few hits costs little. The windows are exact, not a heuristic: each is searched
+with enough text after it for every attempt starting in it to see all it reads, and a
+match found starting past the window is left to the next one.
+
+The work is bounded: the windows of all rules hold about `MAX_WINDOW_CHARS` at most. A
+keyword-dense text (every word some rule's keyword, as adversarial padding is, or a long
+document on these subjects) would otherwise make every rule search all of it, at a few
+hundred nanoseconds a character each. Past the bound, the rules search their windows at
+the start of the text and in its last `TAIL_CHARS`, as the model reads its first and last
+pieces: a request hidden in the middle of a long keyword-dense text is left to the other
+detectors. Every text whose windows fit, which is every text with a moderate number of
+hits, is searched exactly.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Final
 
-# Past this many separate windows, the rest of the text becomes one: still exact, and the
-# per-hit bookkeeping of a keyword-dense text stays short.
-MAX_WINDOWS = 256
+# Characters of windows, summed over the rules, searched in one text at most: about 10 to
+# 25 ms of pattern searches (Python's `re`, on this development machine) when every rule
+# is armed everywhere. Half goes to the head of the text, half to its tail.
+MAX_WINDOW_CHARS: Final = 65_536
+# How much of a long, keyword-dense text's end is read for the tail's windows.
+TAIL_CHARS: Final = 8_192
 # A window is searched in pieces of at most this many start positions: the same matches
-# (a piece is searched with `reach` after it, like a window), and no single search, which
-# holds the GIL, runs long when a text is scanned in a worker thread beside the loop.
-PIECE_STARTS = 16_384
+# (a piece is searched with `reach` after it, like a window), and no single search runs
+# long (a scan beside the loop in a thread holds the GIL one search at a time).
+PIECE_STARTS: Final = 16_384
 
 Span = tuple[int, int]
+Windows = dict[int, list[Span]]
 
 
 def keyword_windows(
-    automaton: Any, text: str, reach: int, behind: int, everything: int
-) -> tuple[set[int], list[Span]]:
-    """The rules armed by keywords in `text`, and the spans where their matches may start.
+    automaton: Any, text: str, reaches: Sequence[int], behinds: Sequence[int]
+) -> Windows:
+    """The rules armed by keywords in `text`, each with the spans where its matches may start.
 
-    `automaton` maps each casefolded keyword to `(len(keyword), rule indexes)`; `reach`
-    and `behind` are the largest of the rules'; `everything` is the number of rules.
+    `automaton` maps each casefolded keyword to `(len(keyword), rule indexes)`; `reaches`
+    and `behinds` are the rules' own. The spans hold `MAX_WINDOW_CHARS` at most, together.
     """
-    found: set[int] = set()
     folded = text.casefold()
     length = len(text)
-    # Folding that changes lengths (ß -> ss) moves the hits: then the text is one window.
-    whole = len(folded) != length
-    windows: list[list[int]] = [[0, length]] if whole else []
-    for end, (size, indexes) in automaton.iter(folded):
-        found |= indexes
-        if whole:
-            if len(found) == everything:
-                break
-            continue
-        first = max(0, end + 1 - reach)  # the hit must lie inside what an attempt reads
-        last = min(length, end + 2 - size + behind)
-        if windows and first <= windows[-1][1]:
-            windows[-1][1] = max(windows[-1][1], last)
-        elif len(windows) < MAX_WINDOWS:
-            windows.append([first, last])
+    half = MAX_WINDOW_CHARS // 2
+    if len(folded) != length:
+        # Folding that changes lengths (ß -> ss) moves the hits: each armed rule reads the
+        # text whole, or its two ends.
+        ends = [(0, length)] if length <= TAIL_CHARS else [(0, half), (length - half, length)]
+        spans: Windows = {}
+        for first, last in ends:
+            for i in _armed(automaton, text[first:last].casefold()):
+                spans.setdefault(i, []).append((first, last))
+        return spans
+    head, complete = _windows(automaton, folded, 0, reaches, behinds, budget=half)
+    if complete:
+        return _spans(head)
+    # Too dense to read whole: the head's windows, then those in the text's last part.
+    head_end = max((w[-1][1] for w in head.values()), default=0)
+    start = max(head_end, length - TAIL_CHARS)
+    tail, _ = _windows(automaton, folded, start, reaches, behinds, budget=None)
+    _trim_front(tail, half)
+    for i, windows in tail.items():
+        head.setdefault(i, []).extend(windows)
+    return _spans(head)
+
+
+def _windows(
+    automaton: Any,
+    folded: str,
+    start: int,
+    reaches: Sequence[int],
+    behinds: Sequence[int],
+    *,
+    budget: int | None,
+) -> tuple[dict[int, list[list[int]]], bool]:
+    """Each armed rule's windows in `folded[start:]`, up to `budget` window characters in
+    all; whether every hit was read."""
+    windows: dict[int, list[list[int]]] = {}
+    length = len(folded)
+    held = 0
+    for end, (size, indexes) in automaton.iter(folded, start):
+        for i in indexes:
+            # The hit must lie inside what an attempt reads.
+            first = max(start, end + 1 - reaches[i])
+            last = min(length, end + 2 - size + behinds[i])
+            own = windows.setdefault(i, [])
+            if own and first <= own[-1][1]:
+                if last > own[-1][1]:
+                    held += last - own[-1][1]
+                    own[-1][1] = last
+            else:
+                own.append([first, last])
+                held += last - first
+        if budget is not None and held > budget:
+            return windows, False
+    return windows, True
+
+
+def _trim_front(windows: dict[int, list[list[int]]], budget: int) -> None:
+    """Cut every window at one position, the earliest that leaves `budget` characters."""
+
+    def held(cut: int) -> int:
+        return sum(
+            max(0, last - max(first, cut)) for own in windows.values() for first, last in own
+        )
+
+    low = min((own[0][0] for own in windows.values() if own), default=0)
+    high = max((own[-1][1] for own in windows.values() if own), default=0)
+    while low < high:  # the earliest cut that leaves no more than `budget`
+        middle = (low + high) // 2
+        if held(middle) > budget:
+            low = middle + 1
         else:
-            windows[-1][1] = length
-            whole = True
-    return found, [(first, last) for first, last in windows]
+            high = middle
+    for own in windows.values():
+        own[:] = [[max(first, low), last] for first, last in own if last > low]
+
+
+def _spans(windows: dict[int, list[list[int]]]) -> Windows:
+    return {i: [(a, b) for a, b in own if b > a] for i, own in windows.items()}
+
+
+def _armed(automaton: Any, folded: str) -> set[int]:
+    """The rules armed by keywords in `folded`."""
+    found: set[int] = set()
+    for _, (_, indexes) in automaton.iter(folded):
+        found |= indexes
+    return found
 
 
 def search_windows(pattern: Any, text: str, windows: list[Span], reach: int) -> bool:

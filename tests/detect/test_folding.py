@@ -157,7 +157,7 @@ def test_folding_adds_no_flag_on_the_benign_corpus(rules: RuleSet) -> None:
         ("s4r1n k1ll ki11s", "sarin kill kills"),
         ("p@$$w0rd", "password"),
         ("12 year old, 3114, 5mg, 21st, mp3, covid19, 4x4", None),
-        ("s a r i n | s.a.r.i.n | s-a-r-i-n", "sarin | sarin | sarin"),
+        ("s a r i n | s.a.r.i.n | s-a-r-i-n", "sarin sarin sarin"),
         ("U.S.A.", "usa."),
         ("e.g. i.e. a.m.", None),
         ("il y a à peine", None),

@@ -10,7 +10,12 @@ import pytest
 
 from gateway.conversation import normalize_text
 from gateway.detect.rules import CompiledKind, Rule, RuleSet, load_rules
-from gateway.detect.windows import MAX_WINDOWS, PIECE_STARTS, keyword_windows, search_windows
+from gateway.detect.windows import (
+    MAX_WINDOW_CHARS,
+    PIECE_STARTS,
+    keyword_windows,
+    search_windows,
+)
 from tests.detect.recall import read_corpus
 
 FLAGS = re.IGNORECASE | re.UNICODE
@@ -60,23 +65,34 @@ def test_windows_find_what_the_whole_text_search_finds(rule: Rule) -> None:
 def test_a_text_whose_folding_changes_length_is_searched_whole() -> None:
     """`ß` folds to `ss`: offsets no longer line up, so the whole text is one window."""
     rule = next(r for r in RULES.rules if r.id == "weapons.make.en")
-    text = "Straße " * 3000 + rule.match[0]
-    _, windows = keyword_windows(
-        RULES.by_kind["harmful"]._automaton, text, 1000, 1, len(RULES.by_kind["harmful"].rules)
-    )
-    assert windows == [(0, len(text))]
+    text = "Straße " * 1000 + rule.match[0]
+    harmful = RULES.by_kind["harmful"]
+    plan = keyword_windows(harmful._automaton, text, harmful._reaches, harmful._behinds)
+    assert {tuple(spans) for spans in plan.values()} == {((0, len(text)),)}
     assert found(RULES, rule, text)
 
 
-def test_many_far_apart_hits_end_in_one_window_to_the_end() -> None:
-    """Past MAX_WINDOWS separate windows, the rest of the text is one window: still exact."""
+def test_a_keyword_dense_text_is_searched_at_its_two_ends() -> None:
+    """Past MAX_WINDOW_CHARS of windows, the head's windows and the text's tail are read."""
     rule = next(r for r in RULES.rules if r.id == "weapons.make.en")
-    gap = "lorem ipsum " * 250
-    text = (f"sarin {gap} " * (MAX_WINDOWS + 20)) + rule.match[0]
     harmful = RULES.by_kind["harmful"]
-    _, windows = keyword_windows(harmful._automaton, text, 1_000, 1, len(harmful.rules))
-    assert len(windows) == MAX_WINDOWS
-    assert windows[-1][1] == len(text)
+    dense = "sarin ricin anthrax " * 50_000
+    at_end = dense + rule.match[0]
+    plan = keyword_windows(harmful._automaton, at_end, harmful._reaches, harmful._behinds)
+    # The head may pass its half by the windows of the one hit that reached it.
+    overshoot = len(harmful.rules) * max(harmful._reaches)
+    held = sum(last - first for spans in plan.values() for first, last in spans)
+    assert held <= MAX_WINDOW_CHARS + overshoot
+    assert max(spans[-1][1] for spans in plan.values()) > len(dense)
+    assert found(RULES, rule, at_end)
+    assert found(RULES, rule, rule.match[0] + " " + dense)
+
+
+def test_far_apart_hits_are_all_searched() -> None:
+    """Sparse hits across a long text fit the bound: every window is searched, exactly."""
+    rule = next(r for r in RULES.rules if r.id == "weapons.make.en")
+    gap = "lorem ipsum " * 2_000
+    text = f"sarin {gap} " * 10 + rule.match[0] + f" {gap} sarin" * 10
     assert found(RULES, rule, text)
 
 

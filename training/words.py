@@ -1,0 +1,37 @@
+"""Write the word list the gateway cuts spaced-out letters into (`folding.segment`).
+
+`gateway/detect/weights/words.txt`: every word (letters only, casefolded, 2 to 24 letters)
+that appears at least twice in the training rows, one a line, sorted. The rule packs add
+their own words when loaded (`rules.vocabulary`). Run after the data changes:
+`python -m training.words`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from gateway.detect.folding import fold
+from gateway.detect.rules import WORDS_FILE
+from training.data import read_rows
+
+MIN_COUNT = 2
+_WORD = re.compile(r"[^\W\d_]{2,24}")
+
+
+def words(texts: list[str]) -> list[str]:
+    """The words of `texts` (folded as the gateway folds them) seen `MIN_COUNT` times."""
+    counts = Counter(word for text in texts for word in _WORD.findall(fold(text)))
+    return sorted(word for word, count in counts.items() if count >= MIN_COUNT)
+
+
+def main(out: Path = WORDS_FILE) -> None:
+    """Write the word list of the training rows to `out`."""
+    found = words([row.text for row in read_rows()])
+    out.write_text("\n".join(found) + "\n", encoding="utf-8")
+    print(f"{out}: {len(found)} words")
+
+
+if __name__ == "__main__":
+    main()
