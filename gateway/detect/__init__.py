@@ -25,6 +25,7 @@ __all__ = [
     "flag_turn",
     "flag_turn_async",
     "fold",
+    "judge",
     "load_rules",
     "read_answer",
     "refusal_source",

@@ -4,6 +4,7 @@ the same flags."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -61,7 +62,12 @@ async def test_a_short_turn_dense_with_keywords_leaves_the_loop(
     assert rules.user_turn_work(fold(text)) > MAX_LOOP_WORK
     here: list[str] = []
     real_judge = detect.judge
-    monkeypatch.setattr("gateway.detect.judge", lambda *args: here.append("x") or real_judge(*args))
+
+    def judge(*args: Any) -> Flags:
+        here.append("x")
+        return real_judge(*args)
+
+    monkeypatch.setattr("gateway.detect.judge", judge)
     await flag_turn_async(rules, text)
     assert not here
 

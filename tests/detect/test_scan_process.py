@@ -8,6 +8,7 @@ import shutil
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ def rules() -> RuleSet:
     return load_rules()
 
 
-async def lateness_while(task: asyncio.Future[object]) -> list[float]:
+async def lateness_while(task: asyncio.Future[Any]) -> list[float]:
     """How late a 1 ms ticker wakes, each time, until `task` is done."""
     late: list[float] = []
     while not task.done():

@@ -4,6 +4,7 @@ benign look-alike is never ended, the model's care is a witness, an end request 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from prometheus_client import REGISTRY
 
-from gateway import inspection
-from gateway.detect import Flags, Match, RuleSet
+from gateway.detect import Flags, Match, RuleSet, flag_turn_async
 from gateway.detect.rules import DEFAULT_RULES_DIR
 from gateway.simulate import LAST_REQUEST
 from tests.conftest import GatewayFactory, base_url
@@ -59,15 +59,14 @@ def without_crisis_rules(tmp_path: Path) -> Path:
 def distress_detector(monkeypatch: pytest.MonkeyPatch) -> None:
     """User turns saying DISTRESSED get a distress flag and nothing else: the recall-first
     level a classifier gives where no confident crisis rule matches."""
-    scan = inspection.flag_turn_async
 
-    async def flag(rules: RuleSet, text: str) -> Flags:
-        flags = await scan(rules, text)
+    async def flag(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
+        flags = await flag_turn_async(rules, text, earlier)
         if text == DISTRESSED:
             return Flags(distress=(Match("test.distress", "self_harm_suicide", "crisis"),))
         return flags
 
-    monkeypatch.setattr(inspection, "flag_turn_async", flag)
+    monkeypatch.setattr("gateway.inspection.flag_turn_async", flag)
 
 
 @pytest.mark.usefixtures("distress_detector")
