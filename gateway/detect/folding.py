@@ -16,8 +16,9 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
    all (`h o w t o m a k e s a r i n`), the letters become one word, cut back into words
    with `words` (the rule packs' vocabulary) when it holds them.
 5. Symbols beside letters or digits: `()` for `o`, `!` for `i` (only between two: `hello!`
-   and `!done` stay), `|` for `l` (`i` before an `l`: `k|ll`), `||` for `ll`, `€` for `e`, `vv` for
-   `w`; symbols between spaces stay (`a || b`).
+   and `!done` stay), `|` for `l` (`i` before an `l`: `k|ll`), `||` for `ll`, `€` for `e`;
+   symbols between spaces stay (`a || b`). `vv` is not read as `w`: it is a real pair of
+   letters too often (`CVV`, Brazil's crisis line; `savvy`).
 6. l33t digits (`0→o 1→i 3→e 4→a 5→s 7→t 8→b 9→g @→a $→s`, `11→ll`), only in words that
    hold letters, and not in a number with a unit, a rank or a name: digits glued to one
    or two letters (`5mg`, `1st`, `mp3`, `4k`), two digits or more glued to letters on one
@@ -139,8 +140,7 @@ _SPACED: Final = re.compile(
 )
 _LETTERS: Final = re.compile(r"[^\W_]")
 
-# Symbols standing for letters, beside a word character (`t()`, `()n`, `fee|`, `7h€`,
-# `vvant`): `!` only between two (`k!ll`; `hello!`, `!done` stay), none between spaces
+# Symbols standing for letters, beside a word character (`t()`, `()n`, `fee|`, `7h€`): `!` only between two (`k!ll`; `hello!`, `!done` stay), none between spaces
 # (`a || b`).
 # Every alternative starts with its symbol, so `re` skips to the few places that hold one.
 # A letter, a digit, or a symbol that stands for one; `|` and `!` are neighbours of the
@@ -151,12 +151,12 @@ _NOT_BANG = r"(?:[^\W_]|[€|@$()])"
 _SYMBOLS: Final = re.compile(
     rf"\(\)(?<={_W}\(\))|\(\)(?={_W})|\|\|(?<={_NOT_BAR}\|\|)|\|\|(?={_NOT_BAR})"
     rf"|\|(?<={_NOT_BAR}\|)|\|(?={_NOT_BAR})|!(?<={_NOT_BANG}!)(?={_NOT_BANG})"
-    rf"|€(?<={_W}€)|€(?={_W})|vv(?<={_W}vv)|vv(?={_W})"
+    rf"|€(?<={_W}€)|€(?={_W})"
 )
 # In a l33t text, `!` starting a word is an `i` too (`!nfant`).
 _FIRST_BANG: Final = re.compile(r"!(?<![^\W_]!)(?=[^\W\d_])")
-_SYMBOL_LETTERS: Final = {"()": "o", "||": "ll", "!": "i", "|": "l", "€": "e", "vv": "w"}
-_SYMBOL_HINTS: Final = ("()", "!", "|", "€", "vv")
+_SYMBOL_LETTERS: Final = {"()": "o", "||": "ll", "!": "i", "|": "l", "€": "e"}
+_SYMBOL_HINTS: Final = ("()", "!", "|", "€")
 
 
 # A word as l33t writes it (letters, digits and the two symbols), holding a letter and a
