@@ -69,7 +69,7 @@ def gateway_judge() -> Judge:
     rules = load_rules()
 
     def judge(turns: Sequence[str]) -> Verdict:
-        flags = flag_turn(rules, turns[-1])
+        flags = flag_turn(rules, turns[-1], turns[:-1])
         return Verdict(
             frozenset(m.category for m in flags.harmful),
             frozenset(m.category for m in flags.crisis),

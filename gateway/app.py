@@ -195,6 +195,7 @@ def build_policy(settings: Settings) -> Policy:
         lock_scope=settings.policy.lock_scope,
         shadow=settings.shadow,
         crisis_turns=settings.policy.crisis_turns,
+        distress_turns=settings.policy.distress_turns,
         model_end_requires_flag=settings.policy.model_end_requires_flag,
     )
 

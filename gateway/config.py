@@ -49,8 +49,9 @@ class PolicySettings(BaseModel):
     threshold: int = Field(3, ge=1)
     category_thresholds: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
     lock_scope: Literal["path", "conversation"] = "path"
-    # None: a crisis or distress mark stands for the rest of its path (see policy.Policy).
+    # None: a mark stands for the rest of its path (see policy.Policy).
     crisis_turns: int | None = Field(None, ge=1)
+    distress_turns: int | None = Field(None, ge=1)
     model_can_end: bool = True
     model_end_requires_flag: bool = True
 

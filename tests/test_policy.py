@@ -29,6 +29,7 @@ from gateway.policy import (
 from gateway.records import (
     WHOLE_CONVERSATION,
     ConversationState,
+    CrisisLevel,
     CrisisMark,
     Ending,
     PathState,
@@ -285,6 +286,37 @@ def test_a_crisis_stands_on_the_last_points_of_a_path() -> None:
     assert not crisis_on(Policy(), [], LINES["p3"])
 
 
+@pytest.mark.parametrize(
+    ("level", "policy", "stands"),
+    [
+        ("crisis", Policy(), True),  # a crisis: for the rest of the path by default
+        ("distress", Policy(), True),  # a distress too
+        ("distress", Policy(distress_turns=2), True),
+        ("distress", Policy(distress_turns=1), False),
+        ("distress", Policy(distress_turns=None), True),
+        ("crisis", Policy(crisis_turns=1), False),
+    ],
+)
+def test_each_level_stands_for_its_own_number_of_turns(
+    level: CrisisLevel, policy: Policy, stands: bool
+) -> None:
+    """A crisis mark stands by `crisis_turns`, a distress mark by `distress_turns`."""
+    mark = [CrisisMark("t", "conv_x", "p1", "self_harm", 0.0, level)]
+    assert crisis_on(policy, mark, LINES["p3"]) is stands
+
+
+def test_a_distress_window_bounds_only_distress() -> None:
+    """With `distress_turns: 3`, four user turns after a distress turn it no longer holds
+    endings off, while a crisis mark still does."""
+    policy = Policy(distress_turns=3)
+    points = ("p1", "p2", "p3", "p4", "p5")
+    distress = [CrisisMark("t", "conv_x", "p1", "self_harm", 0.0, "distress")]
+    crisis = [CrisisMark("t", "conv_x", "p1", "self_harm", 0.0, "crisis")]
+    assert crisis_on(policy, distress, points[:4])
+    assert not crisis_on(policy, distress, points)
+    assert crisis_on(policy, crisis, points)
+
+
 # One answered turn, decided: rows of (path, turn, answer) -> outcome.
 DISTRESS = Match("d1", "self_harm", "crisis")
 SEEN = (
@@ -483,7 +515,9 @@ def test_the_strikes_decide_a_path_before_the_model_does(
         (Policy(), (), None),
         (Policy(), SEEN[1:], "distress"),
         (Policy(), SEEN, "crisis"),
-        (Policy(crisis_turns=1), SEEN, None),
+        (Policy(crisis_turns=1, distress_turns=1), SEEN, None),
+        (Policy(crisis_turns=1), SEEN, "distress"),
+        (Policy(crisis_turns=1, distress_turns=2), SEEN, "distress"),
         (Policy(crisis_turns=2), SEEN, "crisis"),
     ],
 )
@@ -509,9 +543,9 @@ def test_a_strike_held_by_distress_suppresses_the_ending_as_distress() -> None:
     )
 
 
-def test_by_default_a_mark_stands_for_the_rest_of_its_path() -> None:
-    """A distress mark on the first of forty points still stands on the last one."""
+def test_by_default_a_crisis_mark_stands_for_the_rest_of_its_path() -> None:
+    """A crisis mark on the first of forty points still stands on the last one."""
     points = tuple(f"q{i}" for i in range(40))
-    mark = (CrisisMark("t", "conv_x", "q0", "self_harm", 0.0, "distress"),)
-    assert standing_level(Policy(), mark, points) == "distress"
+    mark = (CrisisMark("t", "conv_x", "q0", "self_harm", 0.0, "crisis"),)
+    assert standing_level(Policy(), mark, points) == "crisis"
     assert standing_level(Policy(crisis_turns=38), mark, points) is None

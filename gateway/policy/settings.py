@@ -14,13 +14,19 @@ LockScope = Literal["path", "conversation"]
 class Policy:
     """The ending policy, as configured.
 
-    `crisis_turns`: how many user turns after the one that raised it a crisis or distress
-    mark still stands; None (the default) keeps it standing for the rest of that path. The
-    goal is that a person in crisis who also makes harmful requests is (almost) never cut
-    off, however many turns they insist over: any finite window lets a long enough run of
+    `crisis_turns`: how many user turns after the one that raised it a crisis mark still
+    stands; None (the default) keeps it standing for the rest of that path. The goal is
+    that a person in crisis who also makes harmful requests is (almost) never cut off,
+    however many turns they insist over: any finite window lets a long enough run of
     refused requests end the conversation after the window closes, and a person at risk
     does not stop being at risk after three turns. An edited branch that does not go through
     the marked turn carries no mark, so the cost is bounded to the path that showed it.
+
+    `distress_turns`: the same for a distress mark, None by default too: a person in
+    distress who then insists on harmful requests is never ended either. Distress is the
+    wide net, so a false one early on holds endings off that path for good; an operator
+    who would rather bound that cost sets a window here (a person still in distress goes
+    on showing it, and each such turn marks again).
     """
 
     threshold: int = 3
@@ -28,4 +34,5 @@ class Policy:
     lock_scope: LockScope = "path"
     shadow: bool = False
     crisis_turns: int | None = None
+    distress_turns: int | None = None
     model_end_requires_flag: bool = True

@@ -1,4 +1,5 @@
-"""Which crisis level stands on a path: the marks on its points, within `crisis_turns`."""
+"""Which crisis level stands on a path: the marks on its points, within `crisis_turns`
+(`distress_turns` for distress marks)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,20 @@ def standing_marks(
     policy: Policy, marks: Sequence[CrisisMark], points: Sequence[str]
 ) -> tuple[CrisisMark, ...]:
     """The marks that stand on a path given by its points, root first: marked on the last
-    point or one of the `crisis_turns` points before it (any point, when None)."""
+    point or one of the `crisis_turns` (`distress_turns`) points before it (any point,
+    when None)."""
     if not marks:
         return ()
-    window = points if policy.crisis_turns is None else points[-(policy.crisis_turns + 1) :]
-    recent = set(window)
-    return tuple(mark for mark in marks if mark.fingerprint in recent)
+    recent = {
+        "crisis": _window(points, policy.crisis_turns),
+        "distress": _window(points, policy.distress_turns),
+    }
+    return tuple(mark for mark in marks if mark.fingerprint in recent[mark.level])
+
+
+def _window(points: Sequence[str], turns: int | None) -> set[str]:
+    """The last point and the `turns` before it (every point, when None)."""
+    return set(points if turns is None else points[-(turns + 1) :])
 
 
 def strongest(levels: Iterable[CrisisLevel | None]) -> CrisisLevel | None:
