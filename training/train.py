@@ -81,7 +81,9 @@ CHOSEN = TECHNIQUES[-2]
 # split (labels of one level add up: crisis look-alikes flagged as crisis, about 4.5%).
 FALSE_POSITIVES: dict[Level, dict[str, float]] = {
     "crisis": {"self_harm_suicide": 0.035, "harm_to_others": 0.01},
-    "distress": {"self_harm_suicide": 0.15, "harm_to_others": 0.05, "distress": 0.15},
+    # Distress is the wide net, but each false one holds endings off for a few turns: about
+    # a sixth of the look-alikes in all, and far fewer plain messages.
+    "distress": {"self_harm_suicide": 0.08, "harm_to_others": 0.03, "distress": 0.08},
     "harmful": dict.fromkeys(HARMFUL, 0.003),
 }
 FLOOR = 0.05  # no threshold below this, whatever the split says
@@ -108,10 +110,11 @@ def look_alikes(rows: Sequence[Row]) -> dict[Level, np.ndarray]:
     history, safety). A `distress` row flagged as crisis gets care it may not need, not a
     false alarm: it is no negative here."""
     labels = np.asarray([row.label for row in rows])
-    datasets = np.asarray([row.dataset for row in rows])
+    # Each side's data sets are named for it: crisis, crisis_more, harmful, harmful_more ...
+    side = np.asarray([row.dataset.split("_")[0] for row in rows])
     benign = labels == "benign"
-    crisis = benign & (datasets == "crisis")
-    harmful = benign & (datasets == "harmful")
+    crisis = benign & (side == "crisis")
+    harmful = benign & (side == "harmful")
     return {
         "crisis": crisis if crisis.any() else benign,
         "distress": crisis if crisis.any() else benign,
@@ -301,8 +304,11 @@ def _fit(rows: Sequence[Row], technique: Technique, seed: int) -> Fitted:
 
 
 def _is_look_alike(row: Row) -> bool:
-    """Whether a row is a benign look-alike written beside harmful or crisis data."""
-    return row.label == "benign" and row.dataset in ("crisis", "harmful")
+    """Whether a row weighs as a benign look-alike in training: every written benign row,
+    the look-alikes beside harmful and crisis data and the ordinary messages of
+    `everyday/` alike (a plain "tell me something nice about ..." must not read as a
+    farewell because the word "nice" is rarer in ordinary rows than in farewells)."""
+    return row.label == "benign" and row.dataset != "rules"
 
 
 def fixture(model: Fitted, rows: Sequence[Row], seed: int) -> list[dict[str, object]]:
