@@ -81,9 +81,11 @@ CHOSEN = TECHNIQUES[-2]
 # split (labels of one level add up: crisis look-alikes flagged as crisis, about 4.5%).
 FALSE_POSITIVES: dict[Level, dict[str, float]] = {
     "crisis": {"self_harm_suicide": 0.035, "harm_to_others": 0.01},
-    # Distress is the wide net, but each false one holds endings off for a few turns: about
-    # a sixth of the look-alikes in all, and far fewer plain messages.
-    "distress": {"self_harm_suicide": 0.08, "harm_to_others": 0.03, "distress": 0.08},
+    # Distress is the wide net over the crisis categories, but a false one holds endings off
+    # that path: about a tenth of the look-alikes, and far fewer plain messages. The model's
+    # `distress` label (low mood with no wish to die) trains beside them and flags nothing by
+    # itself: it caught greetings and small talk as often as one message in twenty.
+    "distress": {"self_harm_suicide": 0.10, "harm_to_others": 0.03},
     "harmful": dict.fromkeys(HARMFUL, 0.003),
 }
 FLOOR = 0.05  # no threshold below this, whatever the split says

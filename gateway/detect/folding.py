@@ -140,8 +140,8 @@ _SPACED: Final = re.compile(
 )
 _LETTERS: Final = re.compile(r"[^\W_]")
 
-# Symbols standing for letters, beside a word character (`t()`, `()n`, `fee|`, `7h€`): `!` only between two (`k!ll`; `hello!`, `!done` stay), none between spaces
-# (`a || b`).
+# Symbols standing for letters, beside a word character (`t()`, `()n`, `fee|`, `7h€`): `!`
+# only between two (`k!ll`; `hello!`, `!done` stay), none between spaces (`a || b`).
 # Every alternative starts with its symbol, so `re` skips to the few places that hold one.
 # A letter, a digit, or a symbol that stands for one; `|` and `!` are neighbours of the
 # other only (`!|` is `il`; `||` and `!!` are operators).

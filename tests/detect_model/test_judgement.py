@@ -70,7 +70,7 @@ def test_idioms_raise_no_crisis(rules: RuleSet, text: str) -> None:
 def test_despair_is_a_distress_signal(rules: RuleSet) -> None:
     """Despair with no word of suicide is heard at the distress level, as self-harm."""
     flags = flag_turn(rules, "i'm so tired of everything, nothing matters anymore")
-    assert "model.distress" in {m.rule_id for m in flags.distress}
+    assert "model.self_harm_suicide" in {m.rule_id for m in flags.distress}
     assert {m.category for m in flags.distress} == {"self_harm_suicide"}
     assert set(flags.crisis) <= set(flags.distress)
 

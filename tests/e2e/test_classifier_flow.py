@@ -38,8 +38,11 @@ async def test_classifier_flags_count_as_strikes(
     make_gateway: GatewayFactory, moderation: TestServer
 ) -> None:
     """A turn only the classifier flags, refused by the model three times, ends it."""
+    # The embedded model is off: this is the external classifier's flow alone.
     gateway = await make_gateway(
-        classifier={"url": base_url(moderation)}, policy={"model_can_end": False}
+        classifier={"url": base_url(moderation)},
+        policy={"model_can_end": False},
+        embedded_model={"enabled": False},
     )
     history: list[dict[str, Any]] = []
     states = []
@@ -55,7 +58,7 @@ async def test_without_the_classifier_the_same_turns_are_no_strikes(
     make_gateway: GatewayFactory,
 ) -> None:
     """Control: the rule packs alone do not flag these turns."""
-    gateway = await make_gateway(policy={"model_can_end": False})
+    gateway = await make_gateway(policy={"model_can_end": False}, embedded_model={"enabled": False})
     history: list[dict[str, Any]] = []
     for i in range(3):
         _, _, headers = await turn(

@@ -166,7 +166,8 @@ async def test_the_models_care_is_a_witness(
     """A crisis no detector saw, answered by a model that points to a crisis line: the
     helplines ride on the stop-reason event (not the first), the model is told to care
     from then on, and later refused harmful requests on that path are never ended."""
-    gateway = await make_gateway(rules=without_crisis_rules)
+    # No crisis rule and no embedded model: only the model's answer can show the crisis.
+    gateway = await make_gateway(rules=without_crisis_rules, embedded_model={"enabled": False})
     history: list[dict[str, Any]] = [{"role": "user", "content": UNSEEN_CRISIS}]
     events = await _stream(gateway, api, history)
     assert "crisis_resources" not in events[0]
@@ -191,7 +192,8 @@ async def test_the_witness_in_a_whole_body_and_a_named_event(
 ) -> None:
     """Non-streaming: the body gets `crisis_resources`; an Anthropic stream whose client
     opted in gets a named `crisis_resources` event after the stop reason's."""
-    gateway = await make_gateway(rules=without_crisis_rules)
+    # No crisis rule and no embedded model: only the model's answer can show the crisis.
+    gateway = await make_gateway(rules=without_crisis_rules, embedded_model={"enabled": False})
     history: list[dict[str, Any]] = []
     status, body, _ = await turn(gateway, "chat", history, UNSEEN_CRISIS)
     assert status == 200 and body["crisis_resources"]["lines"]
