@@ -407,7 +407,8 @@ async def test_care_in_the_answer_brings_helplines_on_the_stop_event(
     """An answer that points to a crisis line, on a turn no detector flagged: every event
     passes as it came but the stop reason's, which gets `crisis_resources`; the path is
     marked as a crisis."""
-    turn = Turn(guard, api, "I can't go on anymore.")
+    # A turn no detector flags (rules and model): only the answer shows the crisis.
+    turn = Turn(guard, api, "Any tips for my week?")
     asked: list[str] = []
 
     def helplines(category: str) -> dict[str, Any]:
