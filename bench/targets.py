@@ -210,8 +210,11 @@ def start_cluster(workdir: Path) -> tuple[str, Callable[[], None]]:
     sys.path.insert(0, str(BENCH.parent))
     from tests.store.redis_cluster import RedisClusterNodes  # noqa: PLC0415 - only with --cluster
 
-    (workdir / "cluster").mkdir(parents=True, exist_ok=True)
-    cluster = RedisClusterNodes(workdir / "cluster")
+    # A fresh folder each run: nodes keep their cluster state in it (nodes.conf).
+    folder = workdir / "cluster"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    cluster = RedisClusterNodes(folder)
     cluster.start()
     return cluster.url, cluster.stop
 
