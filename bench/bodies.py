@@ -20,11 +20,26 @@ _TOPICS = (
 )
 
 
-def _user(i: int) -> str:
-    topic = _TOPICS[i % len(_TOPICS)]
+_SERVICES = ("billing", "search", "checkout", "notifications", "auth", "reporting", "media")
+_ASKS = (
+    "What would you change first, and why?",
+    "Which metric should we watch before touching anything?",
+    "Is there a quick win, or is this a redesign?",
+    "How would you roll that out without downtime?",
+    "What would you try if the first change does not help?",
+    "Can you sketch a plan for the next two weeks?",
+    "Which of these is the riskiest to get wrong?",
+    "What would a senior engineer check that we might miss?",
+)
+
+
+def _user(i: int, variant: int = 0) -> str:
+    topic = _TOPICS[(i + variant) % len(_TOPICS)]
+    service = _SERVICES[(i + variant // len(_TOPICS)) % len(_SERVICES)]
+    ask = _ASKS[(i + variant) % len(_ASKS)]
     return (
-        f"Follow-up {i}: we are looking at {topic} for the billing service. Traffic is about "
-        f"{120 + 7 * i} requests per second at peak. What would you change first, and why?"
+        f"Follow-up {i}: we are looking at {topic} for the {service} service. Traffic is "
+        f"about {120 + 7 * i + 13 * variant} requests per second at peak. {ask}"
     )
 
 
@@ -40,8 +55,9 @@ def _assistant(i: int) -> str:
     )
 
 
-def messages(history: int) -> list[dict[str, str]]:
-    """`history` earlier messages, user and assistant in turn, then the new user message.
+def messages(history: int, variant: int = 0) -> list[dict[str, str]]:
+    """`history` earlier messages, user and assistant in turn, then the new user message
+    (one of many, by `variant`).
 
     An odd `history` gets one more assistant message, so the roles keep alternating.
     """
@@ -54,18 +70,29 @@ def messages(history: int) -> list[dict[str, str]]:
     ]
     if out and out[-1]["role"] == "user":
         out.append({"role": "assistant", "content": _assistant(history)})
-    out.append({"role": "user", "content": _user(history + 1)})
+    out.append({"role": "user", "content": _user(history + 1, variant)})
     return out
 
 
-def messages_body(history: int, *, stream: bool = False) -> bytes:
+def messages_body(history: int, *, stream: bool = False, variant: int = 0) -> bytes:
     """A `POST /v1/messages` body with `history` earlier messages."""
     body: dict[str, object] = {
         "model": MODEL,
         "max_tokens": 1024,
         "system": SYSTEM,
-        "messages": messages(history),
+        "messages": messages(history, variant),
     }
     if stream:
         body["stream"] = True
     return orjson.dumps(body)
+
+
+# Bodies that wrk sends in turn: the same history, each with its own newest user turn, as a
+# conversation's requests are. A gateway then judges a turn it has not seen on every
+# request, as it does in use, and no cache of a text's folding or scores flatters it.
+VARIANTS = 256
+
+
+def body_lines(history: int) -> bytes:
+    """`VARIANTS` bodies with `history` earlier messages, one a line (for `post.lua`)."""
+    return b"\n".join(messages_body(history, variant=v) for v in range(VARIANTS)) + b"\n"

@@ -76,7 +76,7 @@ def main() -> None:
         work = Path(scratch)
         servers = Servers(work / "logs")
         body = work / "body.json"
-        body.write_bytes(bodies.messages_body(2))
+        body.write_bytes(bodies.body_lines(2))
         try:
             port = free_port()
             mock = [sys.executable, str(BENCH / "mock_upstream.py"), "--port", str(port)]

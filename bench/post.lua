@@ -1,22 +1,36 @@
--- wrk script: POST one JSON body on every request, then print a machine-readable summary.
+-- wrk script: POST JSON bodies, then print a machine-readable summary.
 --
--- The body comes from the file named by BENCH_BODY_FILE, or else from BENCH_BODY.
+-- The bodies come from the file named by BENCH_BODY_FILE, one a line, sent in turn (each
+-- wrk thread starts at its own line); or else the one body BENCH_BODY.
 -- The summary is one line, "BENCH_RESULT {json}", with latencies in microseconds.
 
-local body = os.getenv("BENCH_BODY")
+local bodies = {}
 local path = os.getenv("BENCH_BODY_FILE")
 if path and path ~= "" then
-  local file = assert(io.open(path, "rb"))
-  body = file:read("*a")
-  file:close()
+  for line in io.lines(path) do
+    if line ~= "" then bodies[#bodies + 1] = line end
+  end
+else
+  bodies[1] = os.getenv("BENCH_BODY")
 end
-assert(body and body ~= "", "set BENCH_BODY_FILE or BENCH_BODY")
+assert(bodies[1] and bodies[1] ~= "", "set BENCH_BODY_FILE or BENCH_BODY")
 
 wrk.method = "POST"
-wrk.body = body
+wrk.body = bodies[1]
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["x-api-key"] = os.getenv("BENCH_API_KEY") or "sk-ant-bench-0000"
 wrk.headers["anthropic-version"] = "2023-06-01"
+
+next_body = 0  -- global: `setup` gives each thread its own start
+
+function setup(thread)
+  thread:set("next_body", math.random(#bodies) - 1)
+end
+
+function request()
+  next_body = (next_body % #bodies) + 1
+  return wrk.format(nil, nil, nil, bodies[next_body])
+end
 
 function done(summary, latency, requests)
   local e = summary.errors

@@ -218,8 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"about {estimate // 60} min {estimate % 60} s of wrk, plus streams", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     body_files = {"short": RESULTS / "body-2-turn.json", "long": RESULTS / "body-200-turn.json"}
-    body_files["short"].write_bytes(bodies.messages_body(SHORT_HISTORY))
-    body_files["long"].write_bytes(bodies.messages_body(LONG_HISTORY))
+    body_files["short"].write_bytes(bodies.body_lines(SHORT_HISTORY))
+    body_files["long"].write_bytes(bodies.body_lines(LONG_HISTORY))
     servers = Servers(RESULTS / "logs")
     started = time.monotonic()
 

@@ -102,7 +102,8 @@ def hashed(reduced: Sequence[str], words: bool = True) -> tuple[Ints, Ints]:
             docs.append(doc[:count][valid])
             hashes.append(grams[valid])
     if words:
-        word_docs, word_hashes = _words(codes, doc)
+        word_starts, word_hashes = _words(codes)
+        word_docs = doc[word_starts]
         same = word_docs[:-1] == word_docs[1:]
         docs += [word_docs, word_docs[:-1][same]]
         hashes += [
@@ -112,8 +113,8 @@ def hashed(reduced: Sequence[str], words: bool = True) -> tuple[Ints, Ints]:
     return np.concatenate(docs), _bucket(np.concatenate(hashes))
 
 
-def _words(codes: _U64, doc: Ints) -> tuple[Ints, _U64]:
-    """The text index and hash of every word: the same polynomial hash as the n-grams, read
+def _words(codes: _U64) -> tuple[Ints, _U64]:
+    """Where every word starts, and its hash: the same polynomial hash as the n-grams, read
     off prefix sums (`sum c[t] B^-t`, times `B^(end-1)`) so words of any length hash at once."""
     gap = (codes == _SPACE) | (codes == 0)
     edges = np.flatnonzero(gap[1:] != gap[:-1]) + 1
@@ -125,7 +126,45 @@ def _words(codes: _U64, doc: Ints) -> tuple[Ints, _U64]:
     powers, inverse_powers = _powers(length)
     prefix = np.zeros(length + 1, np.uint64)
     np.cumsum(codes * inverse_powers, dtype=np.uint64, out=prefix[1:])
-    return doc[starts], (prefix[ends] - prefix[starts]) * powers[ends - 1]
+    return starts, (prefix[ends] - prefix[starts]) * powers[ends - 1]
+
+
+def hashed_text(reduced: str, words: bool = True, suffix: int | None = None) -> tuple[Ints, Ints]:
+    """The buckets of every feature of one reduced text (`reduce_text`), as `hashed` finds
+    them, and of those that start at or after `suffix`.
+
+    When the text ends with another reduced text (a turn read in its window), `suffix` is
+    where that one starts, and its features are the second array: both read in one pass.
+    This is the path for a few texts at a time, where numpy's cost per call dominates.
+    """
+    if not reduced:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    codes = np.frombuffer(reduced.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    parts: list[_U64] = []
+    cuts: list[int] = []  # where each part's features start at or after `suffix`
+    grams = codes
+    for size in range(2, max(CHAR_SIZES) + 1):
+        grams = grams[:-1] * _BASE + codes[size - 1 :]
+        if size in CHAR_SIZES:
+            parts.append(grams)
+            cuts.append(suffix or 0)
+    if words:
+        starts, word_hashes = _words(codes)
+        first = int(np.searchsorted(starts, suffix or 0))
+        parts += [
+            word_hashes ^ _WORD_SALT,
+            (word_hashes[:-1] * _PAIR + word_hashes[1:]) ^ _PAIR_SALT,
+        ]
+        cuts += [first, first]
+    buckets = _bucket(np.concatenate(parts))
+    if suffix is None:
+        return buckets, np.zeros(0, np.int64)
+    tail = []
+    offset = 0
+    for part, cut in zip(parts, cuts, strict=True):
+        tail.append(buckets[offset + min(cut, len(part)) : offset + len(part)])
+        offset += len(part)
+    return buckets, np.concatenate(tail)
 
 
 def tfidf(

@@ -37,6 +37,7 @@ letters cut back into words are at most `MAX_SEGMENTED` a text.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Final
@@ -220,9 +221,27 @@ def _symbol(match: re.Match[str]) -> str:
     return _SYMBOL_LETTERS[match[0]]
 
 
+# Texts up to this many characters are folded once and remembered (the last
+# `CACHED_TEXTS`): a turn is folded for more than one reading of a request, and a
+# conversation's earlier turns come back in the window of every request after them.
+CACHED_CHARS: Final = 4096
+CACHED_TEXTS: Final = 512
+
+
 def fold(text: str, words: frozenset[str] = frozenset()) -> str:
     """The folded form of `text`, the one every detector scans; `words`, a vocabulary,
     cuts letters spaced out with no word breaks back into words."""
+    if len(text) <= CACHED_CHARS:
+        return _fold_remembered(text, words)
+    return _fold(text, words)
+
+
+@functools.lru_cache(maxsize=CACHED_TEXTS)
+def _fold_remembered(text: str, words: frozenset[str]) -> str:
+    return _fold(text, words)
+
+
+def _fold(text: str, words: frozenset[str]) -> str:
     if len(text) <= PIECE_CHARS:
         return _fold_piece(text, words, [MAX_SEGMENTED])
     budget = [MAX_SEGMENTED]

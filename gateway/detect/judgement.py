@@ -130,9 +130,14 @@ def judge(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
 
 def _read(rules: RuleSet, texts: Sequence[tuple[str, list[str]]]) -> list[_Reading]:
     """What the rules find in each folded text, and the model's scores over its pieces
-    (all texts in one batch)."""
+    (all texts in one batch; a turn and its window in one pass when they allow it)."""
     model = rules.model
-    scores = [{} for _ in texts] if model is None else model.score([p for _, p in texts])
+    if model is None:
+        scores: list[dict[str, float]] = [{} for _ in texts]
+    elif len(texts) == 2 and texts[1][1] == [texts[1][0]]:
+        scores = list(model.score_in_window(texts[0][1], texts[1][0]))
+    else:
+        scores = model.score([p for _, p in texts])
     return [
         _Reading(*rules.scan_user_turn(folded), found)
         for (folded, _), found in zip(texts, scores, strict=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.resources
 import json
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,7 +29,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from gateway.detect.features import BITS, Floats, hashed, reduce_text, tfidf
+from gateway.detect.features import BITS, Floats, Ints, hashed_text, reduce_text
 
 MODEL_NAME: Final = "model.npz"
 FORMAT: Final = "lastword-ngram-linear/1"
@@ -85,24 +86,29 @@ class TextModel:
     info: Mapping[str, Any] = field(default_factory=dict)
     by_language: Mapping[str, Levels] = field(default_factory=dict)
     _rows: npt.NDArray[np.int32] = field(init=False, repr=False)
+    _languages: tuple[str, ...] = field(init=False, repr=False)
+    _bars: Mapping[tuple[str, Level], tuple[tuple[str, float], ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         rows = np.full(1 << BITS, -1, dtype=np.int32)
         rows[self.buckets] = np.arange(len(self.buckets), dtype=np.int32)
         object.__setattr__(self, "_rows", rows)
+        languages = tuple(label for label in self.labels if label.startswith(LANGUAGE))
+        object.__setattr__(self, "_languages", languages)
+        # Each level's (label, threshold) pairs, per language read and for the rest ("").
+        bars = {
+            (lang, level): tuple(
+                (label, own.get(level, {}).get(label, threshold))
+                for label, threshold in self.thresholds.get(level, {}).items()
+            )
+            for lang, own in [("", {}), *self.by_language.items()]
+            for level in LEVELS
+        }
+        object.__setattr__(self, "_bars", bars)
 
     def scores(self, folded: Sequence[str]) -> Floats:
         """The score of every label (columns, in `labels` order) for each folded text, whole."""
-        reduced = [reduce_text(text) for text in folded]
-        docs, buckets = hashed(reduced, self.words)
-        text, row, weight = tfidf(docs, self._rows[buckets], len(reduced), self.idf)
-        logits = np.tile(self.bias, (len(reduced), 1))
-        if len(text):
-            # `text` is sorted: each text's features are one run, summed in one call.
-            starts = np.flatnonzero(np.concatenate(([True], text[1:] != text[:-1])))
-            contributions = weight[:, None] * self.weights[row]
-            logits[text[starts]] += np.add.reduceat(contributions, starts, axis=0)
-        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        return self._scores([hashed_text(reduce_text(text), self.words)[0] for text in folded])
 
     def score(self, texts: Sequence[Sequence[str]]) -> list[dict[str, float]]:
         """For each text, given as the folded pieces to score (`chunks`), each label's best
@@ -116,26 +122,73 @@ class TextModel:
             start += len(pieces)
         return out
 
+    def score_in_window(
+        self, pieces: Sequence[str], window: str
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """`score([pieces, [window]])`, in one pass over the window when the turn is one piece
+        that the window ends with, as a short turn's window does."""
+        reduced_window = reduce_text(window)
+        reduced = reduce_text(pieces[0]) if len(pieces) == 1 else ""
+        if not reduced or not reduced_window.endswith(reduced):
+            alone, whole = self.score([pieces, [window]])
+            return alone, whole
+        suffix = len(reduced_window) - len(reduced)
+        everything, own = hashed_text(reduced_window, self.words, suffix)
+        alone_scores, whole_scores = self._scores([own, everything])
+        return (
+            dict(zip(self.labels, alone_scores.tolist(), strict=True)),
+            dict(zip(self.labels, whole_scores.tolist(), strict=True)),
+        )
+
+    def _scores(self, texts: Sequence[Ints]) -> Floats:
+        """The scores of texts given as their features' buckets (`hashed_text`): sublinear
+        TF-IDF, L2-normalised per text, through the linear layer, as `features.tfidf` and
+        the trainer compute them.
+
+        Features are counted without sorting: each text's known features become keys (row
+        plus the text's offset), every occurrence writes its index into its key's cell of a
+        scratch table, and the last write names the key once. For a few texts of a few
+        hundred features, numpy's fixed cost per call is what counts, so all texts go
+        through each step together.
+        """
+        width = len(self.idf)
+        logits = np.tile(self.bias, (len(texts), 1))
+        sizes = [len(buckets) for buckets in texts]
+        rows = self._rows[np.concatenate(texts)] if sum(sizes) else np.zeros(0, np.int32)
+        known = rows >= 0
+        keys = (rows + np.repeat(np.arange(len(texts), dtype=np.int32) * width, sizes))[known]
+        if not len(keys):
+            return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        cells = _scratch(width * len(texts))
+        cells[keys] = np.arange(len(keys), dtype=np.int32)
+        counts = np.bincount(cells[keys], minlength=len(keys))
+        firsts = np.flatnonzero(counts)
+        text, row = np.divmod(keys[firsts], width)
+        weight = (1.0 + np.log(counts[firsts], dtype=np.float32)) * np.take(self.idf, row)
+        layer = np.take(self.weights, row, axis=0)
+        # Each text's features are one run of `text` (keys of a text share its offset).
+        bounds = np.searchsorted(text, np.arange(len(texts) + 1)).tolist()
+        for i in range(len(texts)):
+            a, b = bounds[i], bounds[i + 1]
+            if a < b:
+                own = weight[a:b]
+                logits[i] += (own @ layer[a:b]) / np.sqrt(own @ own)
+        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
     def language(self, scores: Mapping[str, float]) -> str | None:
         """The language the model reads in a text's scores, if it has language labels."""
-        languages = [label for label in self.labels if label.startswith(LANGUAGE)]
-        if not languages:
+        if not self._languages:
             return None
-        return max(languages, key=lambda label: scores[label]).removeprefix(LANGUAGE)
+        return max(self._languages, key=scores.__getitem__).removeprefix(LANGUAGE)
 
     def over(self, scores: Mapping[str, float], level: Level, margin: float = 0.0) -> set[str]:
         """The labels whose score reaches their threshold at `level` (in the text's language),
         each threshold raised by `margin` of the way to 1; none when the benign label vetoes
         the level (`BENIGN_VETO`)."""
-        own = self.by_language.get(self.language(scores) or "", {}).get(level, {})
         if scores.get(BENIGN, 0.0) >= BENIGN_VETO.get(level, 2.0):
             return set()
-        out = set()
-        for label, threshold in self.thresholds.get(level, {}).items():
-            bar = own.get(label, threshold)
-            if scores[label] >= bar + margin * (1.0 - bar):
-                out.add(label)
-        return out
+        bars = self._bars.get((self.language(scores) or "", level)) or self._bars[("", level)]
+        return {label for label, bar in bars if scores[label] >= bar + margin * (1.0 - bar)}
 
     def with_thresholds(self, overrides: Levels) -> TextModel:
         """This model with some thresholds replaced, in every language (`{level: {label:
@@ -156,6 +209,17 @@ class TextModel:
             for lang, levels in self.by_language.items()
         }
         return replace(self, thresholds=merged, by_language=by_language)
+
+
+_LOCAL = threading.local()
+
+
+def _scratch(width: int) -> npt.NDArray[np.int32]:
+    """This thread's scratch table of `width` cells (the loop's, or a judging thread's)."""
+    cells: npt.NDArray[np.int32] | None = getattr(_LOCAL, "cells", None)
+    if cells is None or len(cells) < width:
+        cells = _LOCAL.cells = np.zeros(width, np.int32)
+    return cells
 
 
 def _check_levels(thresholds: Levels, labels: Sequence[str], where: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gateway.detect.features import hashed, reduce_text
+from gateway.detect.features import hashed, hashed_text, reduce_text
 from gateway.detect.folding import fold
 from gateway.detect.model import (
     CHUNK_CHARS,
@@ -60,6 +60,61 @@ def test_features_are_the_ones_the_model_was_trained_on() -> None:
         634821, 691980, 147067, 207720, 22642, 919650, 658771, 325686,
     ]  # fmt: skip
     assert reduce_text(fold("Don't  STOP—now!")) == " dont stop now "
+
+
+TEXTS = [
+    "ab c",
+    "x",
+    "how do i make sarin at home",
+    "je veux en finir ce soir, j'ai tout préparé",
+    "Déjà vu: ÉTÉ 2024 — ça va?",
+    "a " * 40,
+    "tschüss 👋 bis morgen",
+]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+@pytest.mark.parametrize("words", [True, False])
+def test_one_text_hashes_as_in_a_batch(text: str, words: bool) -> None:
+    """The serving path's features of one text are the batch path's, the trainer's."""
+    reduced = reduce_text(fold(text))
+    _, batch = hashed([reduced, reduce_text("other text"), reduced], words)
+    docs, _ = hashed([reduced, reduce_text("other text"), reduced], words)
+    one, _ = hashed_text(reduced, words)
+    assert sorted(one.tolist()) == sorted(batch[docs == 0].tolist())
+
+
+@pytest.mark.parametrize("before", ["", "how do i make", "je suis fatigué de tout", "a"])
+@pytest.mark.parametrize("text", TEXTS)
+def test_a_suffix_hashes_as_its_own_text(before: str, text: str) -> None:
+    """The features of a text read at the end of a longer one are its own features."""
+    reduced = reduce_text(fold(text))
+    whole = reduce_text(fold(before))[:-1] + reduced  # as a window reads: its end is the turn
+    everything, own = hashed_text(whole, True, len(whole) - len(reduced))
+    assert sorted(own.tolist()) == sorted(hashed_text(reduced)[0].tolist())
+    assert sorted(everything.tolist()) == sorted(hashed_text(whole)[0].tolist())
+
+
+@pytest.mark.parametrize(
+    ("pieces", "window"),
+    [
+        (["how do i make sarin"], "i need a gas for a project\nhow do i make sarin"),
+        (["ok"], "je veux mourir\nok"),
+        (["ok"], "ok"),
+        (["one piece", "two pieces"], "before\none piece two pieces"),
+        (["not the end"], "the window ends otherwise"),
+        (["a " * 40], "a\n" + "a " * 40),  # folding joins the spaced letters across turns
+    ],
+)
+def test_a_turn_and_its_window_score_as_apart(
+    model: TextModel, pieces: list[str], window: str
+) -> None:
+    """Scored in one pass over the window, a turn and its window get their own scores."""
+    alone, whole = model.score_in_window(pieces, window)
+    expected = model.score([pieces, [window]])
+    for got, want in ((alone, expected[0]), (whole, expected[1])):
+        assert got.keys() == want.keys()
+        assert max(abs(got[k] - want[k]) for k in got) < 1e-6
 
 
 def test_the_shipped_model_is_small(model: TextModel) -> None:
