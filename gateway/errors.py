@@ -6,6 +6,8 @@ the status, an error type and a message. Rendering belongs to the dialect.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class GatewayError(Exception):
     """Base of every error the gateway raises on purpose."""
@@ -21,6 +23,14 @@ class HTTPError(GatewayError):
         super().__init__(message)
         self.message = message
         self.param = param
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in another process (a body parsed off the loop), it arrives whole.
+        return (_rebuild, (type(self), self.message, self.param))
+
+
+def _rebuild(kind: type[HTTPError], message: str, param: str | None) -> HTTPError:
+    return kind(message, param=param)
 
 
 class BadRequest(HTTPError):

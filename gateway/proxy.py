@@ -18,7 +18,14 @@ from multidict import CIMultiDict
 
 from gateway import metrics
 from gateway.config import Settings
-from gateway.dialects import OPENAI_RESPONSES, ChatRequest, Dialect
+from gateway.detect.offloop import SCANS
+from gateway.dialects import (
+    OFF_LOOP_BODY_BYTES,
+    OPENAI_RESPONSES,
+    ChatRequest,
+    Dialect,
+    parse_named,
+)
 from gateway.dialects.base import Family
 from gateway.dialects.rewrite import END_TOOL, tools_allowed
 from gateway.editor import ResponseEditor
@@ -137,7 +144,10 @@ class Proxy:
         self, request: web.Request, dialect: Dialect, exchange: Exchange
     ) -> web.StreamResponse:
         body = await self._read_body(request, dialect)
-        chat = dialect.parse_request(body)
+        if len(body) <= OFF_LOOP_BODY_BYTES:
+            chat = dialect.parse_request(body)
+        else:
+            chat = await SCANS.run(parse_named, dialect.name, body)
         inspection = await self.guard.begin(request.headers, chat, dialect.family)
         # A Responses answer may be continued by its id alone (unless the client opted out
         # of OpenAI storing it): remember where it leaves the conversation.

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.conversation import conversation_id, path_fingerprints
+from gateway.conversation import conversation_id, normalize_text, path_fingerprints
 from gateway.dialects import ANTHROPIC, OPENAI_CHAT, OPENAI_RESPONSES
 
 BASE = [
@@ -322,3 +322,25 @@ def test_two_end_users_with_the_same_words_never_share_a_conversation() -> None:
     first = fingerprints(_chat(BASE, user="alice"), OPENAI_CHAT)
     second = fingerprints(_chat(BASE, user="bob"), OPENAI_CHAT)
     assert conversation_id(first[0]) != conversation_id(second[0])
+
+
+LONG_WORDS = ("Déjà vu, again. " * 2000).strip()
+SPACES = [
+    "a\nb",
+    "a  b",
+    "a \t\r\n b",
+    "a\u00a0b",  # no-break space
+    "a\u3000b\u2028c",  # ideographic space, line separator
+    "a\x0bb\x1fc",
+    "a\u200bb c",  # a zero-width space is not whitespace: it stays
+    " " * 9 + "a" + " " * 33,
+]
+
+
+@pytest.mark.parametrize("size", [1, 3000])
+@pytest.mark.parametrize("spaces", SPACES)
+def test_whitespace_runs_are_one_space_in_short_and_long_texts(spaces: str, size: int) -> None:
+    """Every run of Unicode whitespace becomes one space, the ends none, at any length
+    (long texts take another path, for speed)."""
+    text = f"  {spaces} {LONG_WORDS[: size * 10]}\n{spaces}\n "
+    assert normalize_text(text) == " ".join(text.split())

@@ -12,6 +12,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
+from gateway.dialects import OFF_LOOP_BODY_BYTES
 from gateway.inspection import Inspection
 from gateway.simulate import LAST_REQUEST
 from tests.conftest import GatewayFactory, base_url
@@ -107,6 +108,41 @@ async def test_wrong_shapes_are_named_in_the_400(api: str, bad: Any, gateway: Te
     assert status == 400
     assert_error_shape(api, body, "invalid_request_error")
     assert body["error"]["message"]
+
+
+def padded(body: dict[str, Any], size: int) -> dict[str, Any]:
+    """`body` grown past `size` bytes by an unknown top-level field (forwarded as is)."""
+    return {**body, "metadata_padding": "x" * size}
+
+
+@pytest.mark.parametrize(
+    ("api", "bad"), [(api, body) for api, bodies in SHAPE_ERRORS.items() for body in bodies[:2]]
+)
+async def test_a_large_body_of_the_wrong_shape_gets_the_same_400(
+    api: str, bad: Any, gateway: TestServer
+) -> None:
+    """A body past OFF_LOOP_BODY_BYTES is parsed in another process: its 400 is the one a
+    small body of the same shape gets, message and parameter included."""
+    _, small, _ = await post(gateway, ROUTES[api][0], bad)
+    status, large, _ = await post(gateway, ROUTES[api][0], padded(bad, OFF_LOOP_BODY_BYTES))
+    assert status == 400
+    assert large == small
+
+
+@pytest.mark.parametrize("api", ROUTES)
+async def test_a_large_body_is_identified_as_a_small_one(
+    api: str, gateway: TestServer, simulator: TestServer
+) -> None:
+    """Parsed in another process or on the loop, one history is one conversation, and it is
+    forwarded whole."""
+    path, body = ROUTES[api]
+    _, _, small = await post(gateway, path, body)
+    status, _, large = await post(gateway, path, padded(body, OFF_LOOP_BODY_BYTES))
+    assert status == 200
+    assert large["X-Conversation-Id"] == small["X-Conversation-Id"]
+    forwarded = simulator.app[LAST_REQUEST].last
+    assert forwarded is not None
+    assert len(forwarded.json()["metadata_padding"]) == OFF_LOOP_BODY_BYTES
 
 
 @pytest.mark.parametrize("api", ROUTES)

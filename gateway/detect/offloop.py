@@ -1,4 +1,5 @@
-"""Long user turns judged in a separate process, so the event loop never waits for them.
+"""Long user turns judged (and large bodies parsed) in a separate process, so the event
+loop never waits for them.
 
 A scan in a worker thread still holds the GIL through every pattern search and fold: a
 megabyte delayed the loop's other requests by tens of milliseconds. A process of its own
@@ -7,6 +8,7 @@ at the first long turn; its child loads the rules the same way the gateway did (
 source`), once per rules version, so a reload costs the next long turn one load there.
 A rule set that cannot be loaded that way (built by hand), a child whose load gives another
 version (the files changed since), or a pool that broke, is judged in a thread instead.
+`ScanPool.run` runs any other pure function there the same way (`dialects.parse_named`).
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ import asyncio
 import concurrent.futures
 import multiprocessing
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
 from gateway.detect.judgement import Flags, judge
 from gateway.detect.rules import RuleSet, RuleSource, load_rules
 from gateway.logs import get_logger
 
 log = get_logger("lastword.detect")
+T = TypeVar("T")
 
 # Rule sets the child holds, by version: the newest few (a reload adds one).
 _CHILD_RULES: dict[str, RuleSet] = {}
@@ -67,21 +71,33 @@ class ScanPool:
 
     async def judge(self, rules: RuleSet, text: str, earlier: Sequence[str]) -> Flags:
         """The flags of `text` (`judgement.judge`), computed in the pool's process."""
-        if rules.source is None or self._broken:
-            return await asyncio.to_thread(judge, rules, text, earlier)
-        pool = self._executor()
-        loop = asyncio.get_running_loop()
-        source, version, turns = rules.source, rules.version, tuple(earlier)
-        try:
-            flags = await loop.run_in_executor(pool, _judge_in_child, source, version, text, turns)
-        except BrokenProcessPool:
-            log.error("scan_process_broken", fallback="thread")
-            self._broken = True
-            self._drop(pool)
-            flags = None
-        if flags is None:
-            return await asyncio.to_thread(judge, rules, text, earlier)
-        return flags
+
+        def here() -> Flags:
+            return judge(rules, text, earlier)
+
+        flags = None
+        if rules.source is not None:
+            source, version, turns = rules.source, rules.version, tuple(earlier)
+            flags = await self.run(_judge_in_child, source, version, text, turns, fallback=here)
+        return flags if flags is not None else await asyncio.to_thread(here)
+
+    async def run(
+        self, function: Callable[..., T], *args: Any, fallback: Callable[[], T] | None = None
+    ) -> T:
+        """`function(*args)` in the pool's process (a module-level function, arguments and
+        result that pickle; its exceptions are raised here); when the pool broke, `fallback()`
+        (by default the same call) in a thread."""
+        if not self._broken:
+            pool = self._executor()
+            try:
+                return await asyncio.get_running_loop().run_in_executor(pool, function, *args)
+            except BrokenProcessPool:
+                log.error("scan_process_broken", fallback="thread")
+                self._broken = True
+                self._drop(pool)
+        if fallback is None:
+            return await asyncio.to_thread(function, *args)
+        return await asyncio.to_thread(fallback)
 
     def _drop(self, pool: concurrent.futures.ProcessPoolExecutor) -> None:
         with self._lock:
