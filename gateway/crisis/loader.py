@@ -47,7 +47,7 @@ def load_directory(path: Path | str | None = None) -> CrisisDirectory:
         path = path / FILE_NAME if (path / FILE_NAME).exists() else DEFAULT_PATH
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise CrisisDirectoryError(f"{path}: cannot read the crisis directory: {exc}") from None
     return parse_directory(text, path.name)
 

@@ -297,7 +297,10 @@ def load_rules(
     digest = hashlib.sha256()
     rules: list[Rule] = []
     for path in files:
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RuleError(f"{path.name}: cannot be read as UTF-8 text: {exc}") from None
         digest.update(text.encode())
         rules.extend(parse_pack(text, path.name))
     _unique(rules)
