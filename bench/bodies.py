@@ -88,11 +88,12 @@ def messages_body(history: int, *, stream: bool = False, variant: int = 0) -> by
 
 
 # Bodies that wrk sends in turn: the same history, each with its own newest user turn, as a
-# conversation's requests are. A gateway then judges a turn it has not seen on every
-# request, as it does in use, and no cache of a text's folding or scores flatters it.
-VARIANTS = 256
+# conversation's requests are. More of them than the gateway's caches of texts hold
+# (`conversation._CACHE_ENTRIES`, `folding.CACHED_TEXTS`): sent in a cycle, every request
+# brings a turn the gateway no longer remembers, as in use, and no cache flatters a figure.
+VARIANTS = 10_000
 
 
-def body_lines(history: int) -> bytes:
-    """`VARIANTS` bodies with `history` earlier messages, one a line (for `post.lua`)."""
-    return b"\n".join(messages_body(history, variant=v) for v in range(VARIANTS)) + b"\n"
+def body_lines(history: int, variants: int = VARIANTS) -> bytes:
+    """`variants` bodies with `history` earlier messages, one a line (for `post.lua`)."""
+    return b"\n".join(messages_body(history, variant=v) for v in range(variants)) + b"\n"
