@@ -197,6 +197,7 @@ def build_policy(settings: Settings) -> Policy:
         crisis_turns=settings.policy.crisis_turns,
         distress_turns=settings.policy.distress_turns,
         model_end_requires_flag=settings.policy.model_end_requires_flag,
+        model_end_strikes=settings.policy.model_end_strikes,
     )
 
 

@@ -54,6 +54,8 @@ class PolicySettings(BaseModel):
     distress_turns: int | None = Field(None, ge=1)
     model_can_end: bool = True
     model_end_requires_flag: bool = True
+    # Strikes a path needs for the model's own ending to stand (see policy.Policy).
+    model_end_strikes: int = Field(3, ge=1)
 
 
 class RetentionSettings(BaseModel):

@@ -417,10 +417,26 @@ def _ending(suppressed: Suppression | None, categories: tuple[str, ...] = ()) ->
             CARES,
             Outcome(marks=(Mark("crisis", "self_harm", "user"),), held_by="crisis"),
         ),
-        # The model's ending: believed on a harmful path or an end request, else unflagged;
-        # never while a level stands.
+        # The model's ending: believed on a harmful path struck `model_end_strikes` times
+        # (this turn included; earlier than that: early), or on an end request; unflagged
+        # on a path with neither; never while a level stands.
         (
             _path(),
+            HARMFUL_TURN,
+            ENDS,
+            Outcome(
+                strike=StrikeCall("weapons", "end_tool"),
+                model_ending=_ending("early", ("weapons",)),
+            ),
+        ),
+        (
+            _path(strikes=STRUCK_BEFORE),
+            PLAIN_TURN,
+            ENDS,
+            Outcome(model_ending=_ending("early")),
+        ),
+        (
+            _path(strikes=(_struck("p1"), _struck("p2"))),
             HARMFUL_TURN,
             ENDS,
             Outcome(
@@ -428,10 +444,24 @@ def _ending(suppressed: Suppression | None, categories: tuple[str, ...] = ()) ->
             ),
         ),
         (
-            _path(strikes=STRUCK_BEFORE),
-            PLAIN_TURN,
+            # A turn struck twice (retried) is one turn of insistence.
+            _path(strikes=(_struck("p3"), _struck("p3"))),
+            HARMFUL_TURN,
             ENDS,
-            Outcome(model_ending=_ending(None)),
+            Outcome(
+                strike=StrikeCall("weapons", "end_tool"),
+                model_ending=_ending("early", ("weapons",)),
+            ),
+        ),
+        (
+            # Strikes held by a crisis that has lapsed do not count as insistence.
+            _path(strikes=(_struck("p1", source="suppressed:crisis"), _struck("p2"))),
+            HARMFUL_TURN,
+            ENDS,
+            Outcome(
+                strike=StrikeCall("weapons", "end_tool"),
+                model_ending=_ending("early", ("weapons",)),
+            ),
         ),
         (
             _path(),
@@ -488,6 +518,27 @@ def test_the_model_ending_under_shadow_mode_and_without_the_flag_requirement(
     assert decide(policy, _path(), turn, ENDS).model_ending == _ending(expected)
     held = decide(policy, _path(SEEN[:1]), turn, ENDS).model_ending
     assert held == _ending("crisis")
+
+
+@pytest.mark.parametrize(
+    ("policy", "strikes", "expected"),
+    [
+        (Policy(model_end_strikes=1), (), None),  # believed on one flagged, refused turn
+        (Policy(model_end_strikes=2), (), "early"),
+        (Policy(model_end_strikes=2), STRUCK_BEFORE, None),
+        # A category that ends at fewer strikes believes the model as soon.
+        (Policy(category_thresholds={"weapons": 1}), (), None),
+        (Policy(category_thresholds={"weapons": 2}), STRUCK_BEFORE, None),
+        (Policy(category_thresholds={"csam": 1}), STRUCK_BEFORE, "early"),
+    ],
+)
+def test_the_model_ending_needs_the_configured_insistence(
+    policy: Policy, strikes: tuple[Strike, ...], expected: Suppression | None
+) -> None:
+    """`model_end_strikes` (or a category's lower threshold) is how many struck turns the
+    model's ending over harmful requests needs, this one included."""
+    outcome = decide(policy, _path(strikes=strikes), HARMFUL_TURN, ENDS)
+    assert outcome.model_ending == _ending(expected, ("weapons",))
 
 
 def test_a_model_ending_goes_to_the_root_with_lock_scope_conversation() -> None:

@@ -27,6 +27,14 @@ class Policy:
     wide net, so a false one early on holds endings off that path for good; an operator
     who would rather bound that cost sets a window here (a person still in distress goes
     on showing it, and each such turn marks again).
+
+    `model_end_strikes`: how many strikes a path must hold, the ending turn's included, for
+    the model's own ending over harmful requests to stand (a category's lower threshold
+    lowers it). The behaviour modelled is a last resort after the user insisted through
+    refusals; a model that ends at the first harmful request would cut off a person whose
+    crisis only shows a turn or two later (a means asked for first, the despair after). At
+    the default, the model's ending adds no ending the strikes would not bring themselves;
+    1 believes it on one flagged turn. An ending the user asked for stands regardless.
     """
 
     threshold: int = 3
@@ -36,3 +44,8 @@ class Policy:
     crisis_turns: int | None = None
     distress_turns: int | None = None
     model_end_requires_flag: bool = True
+    model_end_strikes: int = 3
+
+    def category_threshold(self, category: str) -> int:
+        """How many strikes of `category` end a path."""
+        return self.category_thresholds.get(category, self.threshold)

@@ -13,12 +13,18 @@ from typing import Literal
 from gateway.detect import Flags
 from gateway.policy.settings import Policy
 from gateway.policy.standing import standing_level, strongest
-from gateway.policy.strikes import StrikeOutcome, strike_category, suppressed_source
+from gateway.policy.strikes import (
+    StrikeOutcome,
+    is_suppressed,
+    strike_category,
+    suppressed_source,
+)
 from gateway.records import CrisisLevel, PathState
 
 # Why a model's ending did not stand: a crisis or distress on the path, a path that holds
-# no harmful request and no request to end (`unflagged`), or shadow mode.
-Suppression = Literal["crisis", "distress", "unflagged", "shadow"]
+# no harmful request and no request to end (`unflagged`), fewer strikes than the model's
+# ending needs (`early`: the user has not insisted through refusals), or shadow mode.
+Suppression = Literal["crisis", "distress", "unflagged", "early", "shadow"]
 MarkSource = Literal["user", "answer"]
 
 
@@ -117,7 +123,7 @@ def decide(policy: Policy, path: PathFacts, turn: TurnSignals, answer: AnswerSig
         ending = ModelEnding(
             path.points[0] if policy.lock_scope == "conversation" else path.points[-1],
             turn.flags.categories,
-            _model_suppressed(policy, path, turn, held),
+            _model_suppressed(policy, path, turn, held, category),
         )
     helplines = None
     witnessed = [m.category for m in marks if m.source == "answer"]
@@ -150,14 +156,36 @@ def _marks(flags: Flags, care: tuple[str, ...]) -> tuple[Mark, ...]:
 
 
 def _model_suppressed(
-    policy: Policy, path: PathFacts, turn: TurnSignals, held: CrisisLevel | None
+    policy: Policy,
+    path: PathFacts,
+    turn: TurnSignals,
+    held: CrisisLevel | None,
+    strike: str | None,
 ) -> Suppression | None:
-    """Why the model's ending does not stand, or None: it stands on a path that holds a
-    harmful request (flagged now, or struck before) or whose newest turn asks to end it,
-    never while a crisis or distress stands; shadow mode only counts it."""
+    """Why the model's ending does not stand, or None: it stands on a path whose newest turn
+    asks to end it, or that holds harmful requests (flagged now, or struck before) refused
+    often enough (`Policy.model_end_strikes`); never while a crisis or distress stands;
+    shadow mode only counts it. `strike`: the category of this turn's strike, if any."""
     if held is not None:
         return held
-    believed = turn.flags.harmful or path.state.strikes or turn.end_request
-    if policy.model_end_requires_flag and not believed:
-        return "unflagged"
+    if policy.model_end_requires_flag and not turn.end_request:
+        if not (turn.flags.harmful or path.state.strikes):
+            return "unflagged"
+        if _strikes(path, strike) < _strikes_needed(policy, path, strike):
+            return "early"
     return "shadow" if policy.shadow else None
+
+
+def _strikes(path: PathFacts, strike: str | None) -> int:
+    """The user turns struck on the path, this one included (a retried turn counts once)."""
+    points = {s.fingerprint for s in path.state.strikes if not is_suppressed(s)}
+    if strike is not None:
+        points.add(path.points[-1])
+    return len(points)
+
+
+def _strikes_needed(policy: Policy, path: PathFacts, strike: str | None) -> int:
+    """How many strikes the model's ending needs: `model_end_strikes`, or fewer where a
+    category on the path ends at fewer."""
+    categories = {s.category for s in path.state.strikes} | ({strike} if strike else set())
+    return min([policy.model_end_strikes, *map(policy.category_threshold, categories)])

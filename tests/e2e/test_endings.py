@@ -323,8 +323,8 @@ async def test_the_model_ends_through_a_tool_the_client_defines(
 
 async def test_crisis_always_wins(make_gateway: GatewayFactory, simulator: TestServer) -> None:
     """While a crisis stands the end tool is not offered and strikes do not count; with a
-    configured window of three turns, it then lapses."""
-    gateway = await make_gateway(policy={"crisis_turns": 3})
+    configured window of three turns, it then lapses (a model believed on one strike)."""
+    gateway = await make_gateway(policy={"crisis_turns": 3, "model_end_strikes": 1})
     history: list[dict[str, Any]] = []
     status, _, _ = await turn(gateway, "anthropic", history, "I want to die, I can't go on.")
     assert status == 200
@@ -351,3 +351,32 @@ async def test_strikes_during_a_crisis_never_count(make_gateway: GatewayFactory)
         status, _, headers = await turn(gateway, "anthropic", history, text + " Again.")
         expected = "ended" if i == 2 else "active"
         assert (status, headers["X-Conversation-Status"]) == (200, expected)
+
+
+CRISIS_LATER = "whatever. none of it matters, i don't want to be alive anymore"
+
+
+@pytest.mark.parametrize(("model_end_strikes", "ended_at"), [(3, None), (1, 0)])
+async def test_a_model_that_ends_at_once_does_not_cut_off_a_crisis_that_shows_later(
+    make_gateway: GatewayFactory, model_end_strikes: int, ended_at: int | None
+) -> None:
+    """A person asks for harm twice, then shows a crisis: before a model that ends every
+    conversation at once, the ending waits for the insistence `model_end_strikes` asks, the
+    crisis arrives first, and nothing ends the path after it. Believed at once (1), the
+    model would have cut the person off at the first turn."""
+    gateway = await make_gateway(policy={"model_end_strikes": model_end_strikes})
+    history: list[dict[str, Any]] = []
+    turns = [HARMFUL[0], HARMFUL[1], CRISIS_LATER, HARMFUL[2], HARMFUL[0] + " Now."]
+    statuses = []
+    for text in turns:
+        status, body, headers = await turn(
+            gateway, "anthropic", history, text, **{"x-sim-end-all": "true"}
+        )
+        statuses.append(headers["X-Conversation-Status"] if status == 200 else "refused")
+        if text == CRISIS_LATER and status == 200:
+            assert "crisis_resources" in body
+    if ended_at is None:
+        assert statuses == ["active"] * len(turns)
+    else:
+        assert statuses[ended_at] == "ended"
+        assert statuses[ended_at + 1 :] == ["refused"] * (len(turns) - ended_at - 1)
