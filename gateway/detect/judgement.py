@@ -4,7 +4,10 @@ and on its window.
 The newest turn is read alone, and in a **window** with the two user turns before it (the
 last `WINDOW_TAIL_CHARS` of each, then the first `WINDOW_HEAD_CHARS` of the newest, one
 turn a line), so a request split across turns is seen whole; a hit in the window flags the
-newest turn. Both readings go through the rules and the model.
+newest turn when the earlier turns alone do not hold it (the newest turn completes it), or,
+for a harmful category, when the newest turn alone leans to it (`CONTINUATION`): a
+request flagged a turn ago and carried on in this one ("...now the quantities, step by
+step") is this turn's too. Both readings go through the rules and the model.
 
 Levels: a rule match or a model score over the model's `crisis` threshold is a confident
 crisis signal (`Flags.crisis`); `Flags.distress` holds those, every crisis category over
@@ -31,6 +34,11 @@ WINDOW_TURNS: Final = 2
 # A window joins three turns' words, and with them three chances of a look-alike: the
 # model's threshold for a window is raised this share of the way to 1.
 WINDOW_MARGIN: Final = 0.3
+# A turn whose own score for a harmful category reaches this share of the category's
+# threshold carries on a request of that category its window holds. On everyday messages
+# (the training data's), the 99th percentile of each harmful score is 4 to 11% of its
+# threshold: a turn that changes the subject leans to nothing.
+CONTINUATION: Final = 0.25
 WINDOW_TAIL_CHARS: Final = 500
 WINDOW_HEAD_CHARS: Final = 1000
 
@@ -119,6 +127,7 @@ def judge(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
             crisis += [m for m in whole.crisis if m not in before.crisis]
             for level in LEVELS:
                 over[level] |= added[level] - _over(rules.model, before, level)
+        harmful += _carried_on(rules.model, alone, whole, over["harmful"], harmful)
     distress = list(crisis)
     harmful += _matches(over["harmful"], "harmful")
     crisis += _matches(over["crisis"], "crisis")
@@ -150,6 +159,25 @@ def _over(
     """The labels whose score reaches their threshold at `level`, raised by `margin` of the
     way to 1."""
     return set() if model is None else model.over(reading.scores, level, margin)
+
+
+def _carried_on(
+    model: TextModel | None,
+    alone: _Reading,
+    whole: _Reading,
+    over: set[str],
+    flagged: Sequence[Match],
+) -> list[Match]:
+    """The window's harmful hits that the newest turn alone leans to (`CONTINUATION`) and
+    does not already flag: a request it carries on. Adds the model's labels to `over`."""
+    if model is None:
+        return []
+    leaning = model.leaning(alone.scores, "harmful", CONTINUATION)
+    held = {m.category for m in flagged} | over
+    rules = [m for m in whole.harmful if m.category in leaning - held]
+    labels = (_over(model, whole, "harmful", WINDOW_MARGIN) & leaning) - held
+    over |= labels
+    return rules
 
 
 def _matches(labels: set[str], kind: Kind) -> list[Match]:

@@ -207,6 +207,15 @@ class TextModel:
         bars = self._bars.get((self.language(scores) or "", level)) or self._bars[("", level)]
         return {label for label, bar in bars if scores[label] >= bar + margin * (1.0 - bar)}
 
+    def leaning(self, scores: Mapping[str, float], level: Level, share: float) -> set[str]:
+        """The labels whose score reaches `share` of their threshold at `level` (in the
+        text's language): what a text leans to without reaching it; none under the benign
+        label's veto, as in `over`."""
+        if scores.get(BENIGN, 0.0) >= BENIGN_VETO.get(level, 2.0):
+            return set()
+        bars = self._bars.get((self.language(scores) or "", level)) or self._bars[("", level)]
+        return {label for label, bar in bars if scores[label] >= share * bar}
+
     def with_thresholds(self, overrides: Levels) -> TextModel:
         """This model with some thresholds replaced, in every language (`{level: {label:
         threshold}}`); raise ModelError for a level or label it does not know."""
