@@ -19,6 +19,7 @@ an option: no lookarounds, and an ASCII-only `\b`/`\w` that every fr/es/de rule 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.resources
@@ -58,6 +59,9 @@ def _shipped_rules_dir() -> Path:
 
 DEFAULT_RULES_DIR = _shipped_rules_dir()
 _FLAGS = re.IGNORECASE | re.UNICODE
+# The plans (`CompiledKind._plan`) of the last few texts up to this length are kept.
+_PLANNED_CHARS = 4096
+_PLANS_KEPT = 8
 
 
 class RuleError(GatewayError):
@@ -105,6 +109,7 @@ class CompiledKind:
         for i, rule in enumerate(self.rules):
             for keyword in rule.keywords:
                 armed_by.setdefault(keyword.casefold(), set()).add(i)
+        self._plans: dict[str, Windows] = {}
         self._automaton: Any = None
         if armed_by:
             self._automaton = ahocorasick.Automaton()
@@ -117,14 +122,25 @@ class CompiledKind:
         return sorted(self._plan(text))
 
     def _plan(self, text: str) -> Windows:
-        """The armed rules, each with the spans where its matches may start."""
+        """The armed rules, each with the spans where its matches may start (the plans of
+        the last few short texts are kept: a turn's cost is weighed, then it is scanned)."""
+        plan = self._plans.get(text)
+        if plan is not None:
+            return plan
         plan = (
             {}
             if self._automaton is None
             else keyword_windows(self._automaton, text, self._reaches, self._behinds)
         )
         whole = [(0, len(text))]
-        return plan | {i: whole for i in self._always}
+        plan |= {i: whole for i in self._always}
+        if len(text) <= _PLANNED_CHARS:
+            with contextlib.suppress(RuntimeError, KeyError, StopIteration):
+                # A judging thread may trim it at the same moment: then one more is kept.
+                while len(self._plans) >= _PLANS_KEPT:
+                    del self._plans[next(iter(self._plans))]
+            self._plans[text] = plan
+        return plan
 
     def scan(self, text: str) -> tuple[Match, ...]:
         """The rules that match somewhere in `text`, each once, in rule order."""
