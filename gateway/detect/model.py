@@ -125,7 +125,7 @@ class TextModel:
             starts = np.flatnonzero(np.concatenate(([True], text[1:] != text[:-1])))
             contributions = weight[:, None] * np.take(self.weights, row, axis=0)
             logits[text[starts]] += np.add.reduceat(contributions, starts, axis=0)
-        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        return _sigmoid(logits)
 
     def score(self, texts: Sequence[Sequence[str]]) -> list[dict[str, float]]:
         """For each text, given as the folded pieces to score (`chunks`), each label's best
@@ -175,7 +175,7 @@ class TextModel:
         known = rows >= 0
         keys = (rows + np.repeat(np.arange(len(texts), dtype=np.int32) * width, sizes))[known]
         if not len(keys):
-            return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+            return _sigmoid(logits)
         cells = _scratch(width * len(texts))
         cells[keys] = np.arange(len(keys), dtype=np.int32)
         counts = np.bincount(cells[keys], minlength=len(keys))
@@ -190,7 +190,7 @@ class TextModel:
             if a < b:
                 own = weight[a:b]
                 logits[i] += (own @ layer[a:b]) / np.sqrt(own @ own)
-        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        return _sigmoid(logits)
 
     def language(self, scores: Mapping[str, float]) -> str | None:
         """The language the model reads in a text's scores, if it has language labels."""
@@ -204,7 +204,7 @@ class TextModel:
         the level (`BENIGN_VETO`)."""
         if scores.get(BENIGN, 0.0) >= BENIGN_VETO.get(level, 2.0):
             return set()
-        bars = self._bars.get((self.language(scores) or "", level)) or self._bars[("", level)]
+        bars = self._bars_of(scores, level)
         return {label for label, bar in bars if scores[label] >= bar + margin * (1.0 - bar)}
 
     def leaning(self, scores: Mapping[str, float], level: Level, share: float) -> set[str]:
@@ -213,8 +213,12 @@ class TextModel:
         label's veto, as in `over`."""
         if scores.get(BENIGN, 0.0) >= BENIGN_VETO.get(level, 2.0):
             return set()
-        bars = self._bars.get((self.language(scores) or "", level)) or self._bars[("", level)]
+        bars = self._bars_of(scores, level)
         return {label for label, bar in bars if scores[label] >= share * bar}
+
+    def _bars_of(self, scores: Mapping[str, float], level: Level) -> tuple[tuple[str, float], ...]:
+        """The (label, threshold) pairs of `level` in the language the scores read as."""
+        return self._bars.get((self.language(scores) or "", level)) or self._bars[("", level)]
 
     def with_thresholds(self, overrides: Levels) -> TextModel:
         """This model with some thresholds replaced, in every language (`{level: {label:
@@ -235,6 +239,10 @@ class TextModel:
             for lang, levels in self.by_language.items()
         }
         return replace(self, thresholds=merged, by_language=by_language)
+
+
+def _sigmoid(logits: Floats) -> Floats:
+    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
 
 _LOCAL = threading.local()
