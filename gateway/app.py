@@ -14,7 +14,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from gateway import metrics
+from gateway import metrics, reloads
 from gateway.admin import add_admin_routes
 from gateway.config import ModelSettings, Settings
 from gateway.crisis import CrisisDirectory, CrisisDirectoryError, load_directory
@@ -175,6 +175,15 @@ def _on_signal(loop: asyncio.AbstractEventLoop, signum: int, handler: Callable[[
     return True
 
 
+def _listen_for_reloads(loop: asyncio.AbstractEventLoop, runtime: Runtime) -> bool:
+    """Reload the rules on SIGHUP from now on, and now if one came while this process
+    started (`reloads`); whether the handler could be installed."""
+    installed = _on_signal(loop, signal.SIGHUP, runtime.on_sighup)
+    if installed and reloads.asked():
+        runtime.on_sighup()
+    return installed
+
+
 async def _metrics_site(settings: Settings) -> web.AppRunner:
     """The metrics server on `metrics_port`; a port it cannot listen on stops the start."""
     assert settings.metrics_port is not None
@@ -265,7 +274,7 @@ def create_app(
         metrics.set_info(runtime.rules.version, len(runtime.rules.rules))
         side = await _metrics_site(settings) if settings.metrics_port is not None else None
         loop = asyncio.get_running_loop()
-        hangup = _on_signal(loop, signal.SIGHUP, runtime.on_sighup)
+        hangup = _listen_for_reloads(loop, runtime)
         await upstreams.start()
         yield
         if hangup:

@@ -16,7 +16,7 @@ from typing import Any
 
 from prometheus_client import multiprocess as prometheus_multiprocess
 
-from gateway import __version__, metrics
+from gateway import __version__, metrics, reloads
 from gateway.app import SUPERVISOR_ENV, build_retention, create_app
 from gateway.config import ENV_PREFIX, ConfigError, Settings, load_settings
 from gateway.demo import main as demo_main
@@ -132,14 +132,14 @@ def _serve_here(settings: Settings, packs: Packs | None = None) -> int:
     return 0
 
 
-def _hold_reloads() -> None:
-    """Ignore SIGHUP until the application installs its handler (a reload asked for while
-    a worker starts must not kill it: by default SIGHUP ends a process)."""
+def _ignore_reloads() -> None:
+    """Ignore SIGHUP while the workers start: they inherit it across exec (by default SIGHUP
+    ends a process), until they remember it (`reloads.hold`)."""
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
 def _run_worker(settings: Settings) -> None:
-    _hold_reloads()
+    reloads.hold()
     _install_uvloop()
     configure_logging(settings.log_format, settings.log_level)
     install_exception_hooks()
@@ -157,7 +157,7 @@ def _preflight(settings: Settings) -> tuple[Packs, Path | None]:
 
 def serve(settings: Settings, *, token_on_command_line: bool = False) -> int:
     """Run the gateway with `settings.workers` processes sharing one port; the exit status."""
-    _hold_reloads()
+    reloads.hold()
     configure_logging(settings.log_format, settings.log_level)
     install_exception_hooks()
     log = get_logger()
@@ -214,7 +214,7 @@ def _supervise(settings: Settings) -> int:
         signal.signal(signum, forward)
     # The workers are born ignoring SIGHUP (an ignored signal stays ignored across exec),
     # so that a reload forwarded while they import does not kill them.
-    _hold_reloads()
+    _ignore_reloads()
     for worker in workers:
         worker.start()
     signal.signal(signal.SIGHUP, forward)

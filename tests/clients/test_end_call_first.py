@@ -28,9 +28,11 @@ from tests.clients.scenario import HARMFUL, MODEL_A, MODEL_O
 
 @pytest.fixture
 async def gateway(aiohttp_server: Any) -> CountedGateway:
-    """A default gateway in front of the end-first upstream."""
+    """A gateway in front of the end-first upstream that believes the model's ending on the
+    first flagged, refused turn (`policy.model_end_strikes: 1`): the wire format is what
+    these tests read."""
     upstream: TestServer = await aiohttp_server(create_end_first_app())
-    return await start_counted(aiohttp_server, upstream)
+    return await start_counted(aiohttp_server, upstream, policy={"model_end_strikes": 1})
 
 
 def _key() -> str:

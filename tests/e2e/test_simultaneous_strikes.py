@@ -121,10 +121,12 @@ async def test_strikes_sent_at_once_always_end_the_conversation(
     assert ended_total() == before + TRIALS
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        assert proc.poll() is None, "a gateway process exited"
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"a gateway process exited ({proc.returncode}):\n{tail}")
         try:
             with urllib.request.urlopen(url + "/readyz", timeout=5):
                 return
@@ -149,24 +151,23 @@ def two_gateways(
     config.write_text("policy:\n  model_can_end: false\n")
     procs: list[subprocess.Popen[bytes]] = []
     urls = []
+    logs = [tmp_path / f"gateway-{i}.log" for i in range(2)]
     try:
-        for _ in range(2):
+        for log in logs:
             port = free_port()
             command = [sys.executable, "-m", "gateway", "serve", "--port", str(port)]
             command += ["--store", store, "--config", str(config), "--log-level", "warning"]
             command += ["--anthropic-upstream", simulator_process]
             command += ["--openai-upstream", simulator_process + "/v1"]
-            procs.append(
-                subprocess.Popen(
-                    command,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,
+            with log.open("wb") as out:
+                procs.append(
+                    subprocess.Popen(
+                        command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                    )
                 )
-            )
             urls.append(f"http://127.0.0.1:{port}")
-        for url, proc in zip(urls, procs, strict=True):
-            _wait_ready(url, proc)
+        for url, proc, log in zip(urls, procs, logs, strict=True):
+            _wait_ready(url, proc, log)
         yield urls
     finally:
         for proc in procs:

@@ -1,0 +1,34 @@
+"""A reload asked for while the gateway starts is remembered, then done once."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from gateway import reloads
+
+
+@pytest.fixture
+def held() -> Iterator[None]:
+    """`reloads.hold()` in this process, the former SIGHUP handler put back after."""
+    former = signal.getsignal(signal.SIGHUP)
+    reloads.asked()  # nothing left over from another test
+    reloads.hold()
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGHUP, former)
+
+
+@pytest.mark.usefixtures("held")
+def test_a_sighup_while_starting_is_remembered_once() -> None:
+    """SIGHUP before the application's handler: the process lives, and `asked` says so
+    once (the application then reloads once)."""
+    assert not reloads.asked()
+    os.kill(os.getpid(), signal.SIGHUP)
+    os.kill(os.getpid(), signal.SIGHUP)
+    assert reloads.asked()
+    assert not reloads.asked()
