@@ -480,6 +480,7 @@ class Rig:
         from gateway.app import create_app  # noqa: PLC0415 (the per-message part needs none)
         from gateway.config import Settings  # noqa: PLC0415
         from gateway.logs import configure_logging  # noqa: PLC0415
+        from gateway.server import settle_heap  # noqa: PLC0415
 
         configure_logging("console", "error")
         upstream_app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -490,6 +491,7 @@ class Rig:
         settings = Settings(anthropic_upstream=base, openai_upstream=base, store="memory://")
         gateway = TestServer(create_app(settings), host="127.0.0.1")
         await gateway.start_server()
+        settle_heap()  # as `lastword serve` does once it has started
         return cls(gateway, upstream)
 
     async def close(self) -> None:

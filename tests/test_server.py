@@ -226,14 +226,18 @@ def test_lastword_serve_answers_unparsable_requests_in_json_and_stops_on_sigterm
 
 
 def test_start_up_objects_are_frozen_out_of_the_collectors_way() -> None:
-    """After settle_heap, what exists is frozen and young collections run far less often."""
+    """After settle_heap, what exists is frozen, young collections run far less often, and a
+    thread holds the GIL for a shorter turn while the loop waits."""
     threshold = gc.get_threshold()
+    interval = sys.getswitchinterval()
     kept = [[index] for index in range(1000)]  # tracked containers, as start-up leaves
     try:
         settle_heap()
         assert gc.get_freeze_count() >= len(kept)
         assert gc.get_threshold()[0] > threshold[0]
         assert gc.get_threshold()[1:] == threshold[1:]
+        assert sys.getswitchinterval() < interval
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
+        sys.setswitchinterval(interval)
