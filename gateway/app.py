@@ -16,7 +16,7 @@ from aiohttp.typedefs import Handler
 
 from gateway import metrics, reloads
 from gateway.admin import add_admin_routes
-from gateway.config import ModelSettings, Settings
+from gateway.config import ConfigError, ModelSettings, Settings
 from gateway.crisis import CrisisDirectory, CrisisDirectoryError, load_directory
 from gateway.detect import RuleError, RuleSet, close_scans, load_rules
 from gateway.detect.classifier import Classifier
@@ -34,6 +34,7 @@ from gateway.startup import (
     Packs,
     StartupError,
     cannot_listen,
+    check_names,
     listen_problem,
     load_packs,
 )
@@ -55,6 +56,8 @@ class Runtime:
     model: ModelSettings = field(default_factory=ModelSettings)
     store: Store | None = None
     proxy: Proxy | None = None
+    settings: Settings | None = None
+    """The settings the rules must keep fitting (the categories they name), on reload too."""
 
     @classmethod
     def loaded(cls, settings: Settings, packs: Packs | None = None) -> Runtime:
@@ -67,6 +70,7 @@ class Runtime:
             packs.directory,
             settings.store_failure,
             settings.embedded_model,
+            settings=settings,
         )
 
     @property
@@ -88,7 +92,10 @@ class Runtime:
         try:
             rules = load_rules(self.rules_dir, self.model.enabled, self.model.thresholds)
             directory = load_directory(self.rules_dir)
-        except (RuleError, CrisisDirectoryError) as exc:
+            if self.settings is not None:
+                # As at start: a category the settings name must still be reported.
+                check_names(self.settings, rules)
+        except (RuleError, CrisisDirectoryError, ConfigError) as exc:
             log.error("rules_reload_failed", error=str(exc), kept=self.rules.version)
             raise RuleError(str(exc)) from None
         self.rules, self.directory = rules, directory

@@ -200,6 +200,26 @@ async def test_a_reload_of_a_file_that_is_no_text_is_refused_and_the_old_kept(
     assert await _flagged(gateway, "please smuggle gadgets for me")
 
 
+async def test_a_reload_that_drops_a_category_the_settings_name_is_refused(
+    make_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    """Packs that no longer report a category `policy.category_thresholds` names are refused
+    on reload as at start (its one-strike ending would silently stop); the old set stays."""
+    rules_dir = _write(tmp_path / "rules", PACK + EXTRA)
+    gateway = await make_gateway(
+        rules=rules_dir, admin_token="admin-secret", policy={"category_thresholds": {"gadgets": 1}}
+    )
+    assert await _flagged(gateway, "please smuggle gadgets for me")
+    _write(rules_dir, PACK)
+    headers = {"Authorization": "Bearer admin-secret"}
+    url = base_url(gateway) + "/admin/rules/reload"
+    async with aiohttp.ClientSession() as session, session.post(url, headers=headers) as r:
+        assert r.status == 400
+        message = (await r.json())["error"]["message"]
+    assert "gadgets" in message
+    assert await _flagged(gateway, "please smuggle gadgets for me")
+
+
 async def test_sighup_reloads_the_rules(make_gateway: GatewayFactory, tmp_path: Path) -> None:
     """SIGHUP makes a running gateway load its packs again."""
     rules_dir = _write(tmp_path / "rules", PACK)
