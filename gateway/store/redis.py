@@ -99,12 +99,8 @@ class RedisStore:
         with _translated():
             found = await self._client.get(SCHEMA_KEY)
             if found is None:
-                async for _ in self._client.scan_iter(match=f"{PREFIX}*", count=1000):
-                    raise StoreFormatError(
-                        "Redis store holds data of an older Lastword whose conversation paths"
-                        f" this one (schema {SCHEMA_VERSION}) cannot read: use a new database"
-                        f" or delete the {PREFIX}* keys"
-                    )
+                found = await self._unmarked()
+            if found is None:
                 await self._client.set(SCHEMA_KEY, SCHEMA_VERSION, nx=True)
                 return
         version = _text(found)
@@ -121,6 +117,21 @@ class RedisStore:
             raise StoreFormatError(
                 f"Redis store has schema {version}; this Lastword reads schema {SCHEMA_VERSION}"
             )
+
+    async def _unmarked(self) -> Any:
+        """On a server with no schema mark: None when it holds none of our keys; the mark
+        when another gateway set it meanwhile (replicas starting together on a new server:
+        the keys found are that one's); else StoreFormatError (an older Lastword's data)."""
+        async for key in self._client.scan_iter(match=f"{PREFIX}*", count=1000):
+            marked = await self._client.get(SCHEMA_KEY)
+            if marked is not None:
+                return marked
+            raise StoreFormatError(
+                "Redis store holds data of an older Lastword whose conversation paths"
+                f" this one (schema {SCHEMA_VERSION}) cannot read: use a new database"
+                f" or delete the {PREFIX}* keys (found {_text(key)})"
+            )
+        return None
 
     async def path_state(
         self, tenant: str, conversation_id: str, fingerprints: Sequence[str]

@@ -165,6 +165,39 @@ async def test_redis_schema_is_marked_then_checked(redis_url: str) -> None:
         await store.close()
 
 
+async def test_redis_replicas_starting_together_on_a_new_server_both_start(
+    redis_url: str,
+) -> None:
+    """Two gateways checking a new Redis at once: the second reads no mark, then finds the
+    first one's keys (its mark, its first records) and starts, rather than taking them for
+    an older Lastword's data."""
+    client = Redis.from_url(redis_url)
+    first = RedisStore.from_url(redis_url)
+    second = RedisStore.from_url(redis_url)
+    reads = 0
+    real_get = second._client.get
+
+    async def read_before_the_mark(key: str) -> object:
+        # The fault injected: the second gateway's first read came before the first's mark.
+        nonlocal reads
+        reads += 1
+        return None if reads == 1 else await real_get(key)
+
+    try:
+        await client.flushdb()
+        await first.check()
+        await client.set("lastword:{t:conv_x}:strikes", "new")  # its first record
+        second._client.get = read_before_the_mark  # type: ignore[method-assign,assignment]
+        await second.check()
+        assert reads == 2
+        assert await client.get(SCHEMA_KEY) == str(REDIS_SCHEMA).encode()
+    finally:
+        await client.flushdb()
+        await client.aclose()
+        await first.close()
+        await second.close()
+
+
 async def test_sqlite_newer_schema_is_refused(tmp_path: Path) -> None:
     """A file from a newer gateway is not opened (nor changed): StoreError names the versions."""
     path = tmp_path / "lastword.db"
