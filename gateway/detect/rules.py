@@ -35,7 +35,8 @@ import yaml
 
 from gateway.detect.linear import NotLinear, prove_linear
 from gateway.detect.model import Levels, ModelError, TextModel, load_model, model_file
-from gateway.detect.windows import Windows, keyword_windows, search_windows
+from gateway.detect.starts import starts
+from gateway.detect.windows import Windows, keyword_windows, search_at_starts, search_windows
 from gateway.errors import GatewayError
 
 # `harmful`, `crisis` and `end_request` read user turns; `refusal` and `care` read answers.
@@ -95,7 +96,8 @@ class CompiledKind:
     """Every rule of one kind: one keyword automaton arming per-rule patterns.
 
     An armed pattern is searched only where a match can start: around its keywords' hits
-    (`windows.keyword_windows`), so a long text with a few hits costs little.
+    (`windows.keyword_windows`), so a long text with a few hits costs little; and within
+    those windows, only where one of the texts its matches start with begins (`starts`).
     """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
@@ -105,6 +107,7 @@ class CompiledKind:
         self._reaches = [cost.reach for cost in costs]
         self._behinds = [cost.behind for cost in costs]
         self._always = frozenset(i for i, rule in enumerate(self.rules) if not rule.keywords)
+        self._starts = [_starts_automaton(rule.pattern) for rule in self.rules]
         armed_by: dict[str, set[int]] = {}
         for i, rule in enumerate(self.rules):
             for keyword in rule.keywords:
@@ -121,16 +124,23 @@ class CompiledKind:
         """The indexes of the rules whose pattern must run on `text`, in rule order."""
         return sorted(self._plan(text))
 
-    def _plan(self, text: str) -> Windows:
+    def _plan(self, text: str, folded: str | None = None) -> Windows:
         """The armed rules, each with the spans where its matches may start (the plans of
-        the last few short texts are kept: a turn's cost is weighed, then it is scanned)."""
+        the last few short texts are kept: a turn's cost is weighed, then it is scanned);
+        `folded` is `text` casefolded, when the caller has it."""
         plan = self._plans.get(text)
         if plan is not None:
             return plan
         plan = (
             {}
             if self._automaton is None
-            else keyword_windows(self._automaton, text, self._reaches, self._behinds)
+            else keyword_windows(
+                self._automaton,
+                text,
+                text.casefold() if folded is None else folded,
+                self._reaches,
+                self._behinds,
+            )
         )
         whole = [(0, len(text))]
         plan |= {i: whole for i in self._always}
@@ -144,13 +154,38 @@ class CompiledKind:
 
     def scan(self, text: str) -> tuple[Match, ...]:
         """The rules that match somewhere in `text`, each once, in rule order."""
-        plan = self._plan(text)
+        folded = text.casefold()
+        plan = self._plan(text, folded)
         out: list[Match] = []
+        # Start texts are found in the casefolded text: at the same positions, unless
+        # folding changed its length (`ß` to `ss`).
+        aligned = len(folded) == len(text)
         for i in sorted(plan):
-            if search_windows(self._patterns[i], text, plan[i], self._reaches[i]):
+            anchors = self._starts[i]
+            if anchors is not None and aligned:
+                found = search_at_starts(self._patterns[i], text, folded, plan[i], anchors)
+            else:
+                found = search_windows(self._patterns[i], text, plan[i], self._reaches[i])
+            if found:
                 rule = self.rules[i]
                 out.append(Match(rule.id, rule.category, rule.kind))
         return tuple(out)
+
+
+def _starts_automaton(pattern: str) -> tuple[Any, bool] | None:
+    """An automaton of the texts `pattern`'s matches start with (each mapped to its length;
+    None when it has none but the text's start), and whether a match may start the text;
+    None when its matches may start anywhere."""
+    found = starts(pattern, _FLAGS)
+    if found is None:
+        return None
+    automaton = None
+    if found.texts:
+        automaton = ahocorasick.Automaton()
+        for text in found.texts:
+            automaton.add_word(text, len(text))
+        automaton.make_automaton()
+    return automaton, found.at_start
 
 
 class RuleSet:

@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
+from gateway.detect.starts import STARTS_CHARS
+
 # Characters of windows, summed over the rules, searched in one text at most: about 10 to
 # 25 ms of pattern searches (Python's `re`, on this development machine) when every rule
 # is armed everywhere. Half goes to the head of the text, half to its tail.
@@ -40,14 +42,14 @@ Windows = dict[int, list[Span]]
 
 
 def keyword_windows(
-    automaton: Any, text: str, reaches: Sequence[int], behinds: Sequence[int]
+    automaton: Any, text: str, folded: str, reaches: Sequence[int], behinds: Sequence[int]
 ) -> Windows:
-    """The rules armed by keywords in `text`, each with the spans where its matches may start.
+    """The rules armed by keywords in `text` (`folded` when casefolded), each with the spans
+    where its matches may start.
 
     `automaton` maps each casefolded keyword to `(len(keyword), rule indexes)`; `reaches`
     and `behinds` are the rules' own. The spans hold `MAX_WINDOW_CHARS` at most, together.
     """
-    folded = text.casefold()
     length = len(text)
     half = MAX_WINDOW_CHARS // 2
     if len(folded) != length:
@@ -134,6 +136,28 @@ def _armed(automaton: Any, folded: str) -> set[int]:
     for _, (_, indexes) in automaton.iter(folded):
         found |= indexes
     return found
+
+
+def search_at_starts(
+    pattern: Any, text: str, folded: str, windows: list[Span], anchors: tuple[Any, bool]
+) -> bool:
+    """Whether `pattern` matches starting in a window, tried only where one of its start
+    texts (`starts.starts`) begins in `folded` (`text` casefolded, as long), or at the
+    text's start. `anchors` holds an automaton of the start texts, each mapped to its
+    length (None when there are none), and whether a match may start the text."""
+    starts, at_start = anchors
+    bound = len(folded)
+    for first, last in windows:
+        if at_start and first == 0 and pattern.match(text) is not None:
+            return True
+        if starts is None:
+            continue
+        # A start text beginning before `last` ends before `last` plus its length.
+        for end, size in starts.iter(folded, first, min(bound, last + STARTS_CHARS - 1)):
+            start = end + 1 - size
+            if start < last and pattern.match(text, start) is not None:
+                return True
+    return False
 
 
 def search_windows(pattern: Any, text: str, windows: list[Span], reach: int) -> bool:

@@ -67,7 +67,9 @@ def test_a_text_whose_folding_changes_length_is_searched_whole() -> None:
     rule = next(r for r in RULES.rules if r.id == "weapons.make.en")
     text = "Straße " * 1000 + rule.match[0]
     harmful = RULES.by_kind["harmful"]
-    plan = keyword_windows(harmful._automaton, text, harmful._reaches, harmful._behinds)
+    plan = keyword_windows(
+        harmful._automaton, text, text.casefold(), harmful._reaches, harmful._behinds
+    )
     assert {tuple(spans) for spans in plan.values()} == {((0, len(text)),)}
     assert found(RULES, rule, text)
 
@@ -78,7 +80,9 @@ def test_a_keyword_dense_text_is_searched_at_its_two_ends() -> None:
     harmful = RULES.by_kind["harmful"]
     dense = "sarin ricin anthrax " * 50_000
     at_end = dense + rule.match[0]
-    plan = keyword_windows(harmful._automaton, at_end, harmful._reaches, harmful._behinds)
+    plan = keyword_windows(
+        harmful._automaton, at_end, at_end.casefold(), harmful._reaches, harmful._behinds
+    )
     # The head may pass its half by the windows of the one hit that reached it.
     overshoot = len(harmful.rules) * max(harmful._reaches)
     held = sum(last - first for spans in plan.values() for first, last in spans)
