@@ -115,8 +115,10 @@ _LEET: Final = str.maketrans(
         "$": "s",
     }
 )
-# A l33t character glued to a letter, either side: only then is the word regex run.
+# A l33t character glued to a letter, either side: only then is the word regex run, on the
+# words around it (those of the next `_LEET_REACH` characters too, read in the same call).
 _LEET_HINT: Final = re.compile(r"[013457-9@$](?<=[^\W\d_][013457-9@$])|[013457-9@$][^\W\d_]")
+_LEET_REACH: Final = 256
 
 # The longest run of single letters handled as one; longer runs are handled in pieces.
 MAX_SPACED_LETTERS: Final = 120
@@ -282,15 +284,37 @@ def _fold_piece(
     folded = spaced[1:]
     if any(hint in folded for hint in _SYMBOL_HINTS):
         folded = _SYMBOLS.sub(_symbol, folded)
-    if _LEET_HINT.search(folded):
+    hint = _LEET_HINT.search(folded)
+    if hint is not None:
         changed = [0]
-        folded = _WORD.sub(lambda match: _unleet(match, changed, _NUMBER_AND_LETTERS), folded)
+        folded = _unleet_near(folded, hint, changed)
         if changed[0] >= 2:
             # A l33t text: what looked like names and lone digits are l33t too.
             folded = _FIRST_BANG.sub("i", folded)
             folded = _WORD.sub(lambda match: _unleet(match, changed, _UNIT_NUMBER), folded)
             folded = _LONE_DIGIT.sub(lambda match: match[0].translate(_LEET), folded)
     return folded
+
+
+def _unleet_near(folded: str, hint: re.Match[str] | None, changed: list[int]) -> str:
+    """`folded` with its l33t words read (`_WORD`), looking only at the words between the
+    spaces around each hint (`_LEET_HINT`, the first given): a word never holds a space, and
+    the word regex, tried at every position, costs a few milliseconds over 64 KB."""
+    out: list[str] = []
+    done = 0
+    while hint is not None:
+        first = folded.rfind(" ", done, hint.start()) + 1 or done
+        last = folded.find(" ", hint.end() + _LEET_REACH)
+        last = len(folded) if last < 0 else last
+        words = folded[first:last]
+        out += [
+            folded[done:first],
+            _WORD.sub(lambda match: _unleet(match, changed, _NUMBER_AND_LETTERS), words),
+        ]
+        done = last
+        hint = _LEET_HINT.search(folded, done)
+    out.append(folded[done:])
+    return "".join(out)
 
 
 def _changes(folded: str) -> bool:
@@ -306,9 +330,10 @@ def _unspace(run: str, words: frozenset[str], budget: list[int]) -> str:
     """A run of spaced-out letters as the words it spells (see the module's doc, step 4)."""
     letters = _LETTERS.findall(run)
     gaps = _LETTERS.split(run)[1:-1]
-    if all(letter.isdigit() for letter in letters):
+    if "".join(letters).isdigit():
         return run  # numbers: `1.2.3`, `1, 2, 3`
-    spaced = [any(c.isspace() for c in gap) for gap in gaps]
+    # Of the separators, only the space and the tab are blank.
+    spaced = [" " in gap or "\t" in gap for gap in gaps]
     if any(spaced) and not all(spaced):
         # Marks inside words, spaces between them (`h.o.w t.o`, `h-o-w / t_o`, `r*a*y, m e`).
         breaks = spaced

@@ -185,6 +185,25 @@ def test_a_long_text_folds_as_its_pieces_would_whole() -> None:
     assert fold(text) == folding._fold_piece(text)
 
 
+def test_l33t_words_are_read_where_hints_are_as_in_one_pass_over_the_text() -> None:
+    """Only the words around l33t hints are read, and they read as one pass would read them."""
+    rnd = random.Random(11)
+    words = ["h4ck", "k1ll", "covid19", "10am", "4x4", "python3.11", "12", "word", "a", "5arin"]
+    filler = " ".join(["plain words only"] * 40)
+    picked = words * 3 + [filler] * 30
+    rnd.shuffle(picked)
+    text = " ".join(picked)
+    hint = folding._LEET_HINT.search(text)
+    changed_near, changed_whole = [0], [0]
+    near = folding._unleet_near(text, hint, changed_near)
+    whole = folding._WORD.sub(
+        lambda match: folding._unleet(match, changed_whole, folding._NUMBER_AND_LETTERS), text
+    )
+    assert near == whole
+    assert changed_near == changed_whole
+    assert "hack" in near and "kill" in near and "covid19" in near and "10am" in near
+
+
 def best_of_three(text: str) -> float:
     """The shortest of three timings of folding `text`: the others hold the machine's noise."""
     timings = []
