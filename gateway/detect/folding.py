@@ -162,11 +162,12 @@ _SYMBOL_LETTERS: Final = {"()": "o", "||": "ll", "!": "i", "|": "l", "€": "e"}
 _SYMBOL_HINTS: Final = ("()", "!", "|", "€")
 
 
-# A word as l33t writes it (letters, digits and the two symbols), holding a letter and a
-# l33t character: the lookaheads are bounded and the callback runs on mixed words only.
-# A word longer than 40 is read in pieces, which only loses folding on words that long.
+# A word as l33t writes it (letters, digits and the two symbols), holding a l33t character
+# glued to a letter (a `_LEET_HINT`: `h4ck`, not `x_0` or `ab2017`): the lookahead is
+# bounded and the callback runs on mixed words only. A word longer than 40 is read in
+# pieces, which only loses folding on words that long.
 _WORD: Final = re.compile(
-    r"(?<![\w@$])(?=[\w@$]{0,39}[013457-9@$])(?=[\w@$]{0,39}[^\W\d_])[\w@$]{2,40}"
+    r"(?<![\w@$])(?=[\w@$]{0,38}(?:[013457-9@$][^\W\d_]|[^\W\d_][013457-9@$]))[\w@$]{2,40}"
 )
 # Units and ordinals written after a number (`5mg`, `1st`, `10am`, `90s`, `4k`, `2e`, `1er`).
 _UNITS = (
@@ -298,8 +299,9 @@ def _fold_piece(
 
 def _unleet_near(folded: str, hint: re.Match[str] | None, changed: list[int]) -> str:
     """`folded` with its l33t words read (`_WORD`), looking only at the words between the
-    spaces around each hint (`_LEET_HINT`, the first given): a word never holds a space, and
-    the word regex, tried at every position, costs a few milliseconds over 64 KB."""
+    spaces around each hint (`_LEET_HINT`, the first given): every word `_WORD` reads holds
+    one, a word never holds a space, and the word regex, tried at every position, costs a
+    few milliseconds over 64 KB."""
     out: list[str] = []
     done = 0
     while hint is not None:

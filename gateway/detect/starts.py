@@ -20,6 +20,7 @@ every position of its windows, as before.
 
 from __future__ import annotations
 
+import _sre  # type: ignore[import-not-found]
 import functools
 import re
 from collections.abc import Sequence
@@ -110,7 +111,7 @@ class _Reader:
         if op in _ZERO_WIDTH:
             return opened
         if op is sre.SUBPATTERN:
-            return self._seq(av[-1], opened)
+            return self._group(av, opened)
         if op is sre.ATOMIC_GROUP:
             return self._seq(av, opened)
         if op is sre.BRANCH:
@@ -128,6 +129,20 @@ class _Reader:
         full = {text for text in grown if len(text) >= self.length}
         self._end({text[: self.length] for text in full})
         return grown - full
+
+    def _group(self, av: Any, opened: set[str]) -> set[str]:
+        """A group, read under the flags it adds and removes (`(?m:^)`, `(?-i:x)`)."""
+        _, added, removed, items = av
+        scope = (self.ignore_case, self.multiline)
+        for flag, name in ((re.IGNORECASE, "ignore_case"), (re.MULTILINE, "multiline")):
+            if added & flag:
+                setattr(self, name, True)
+            if removed & flag:
+                setattr(self, name, False)
+        try:
+            return self._seq(items, opened)
+        finally:
+            self.ignore_case, self.multiline = scope
 
     def _repeat(self, av: Any, opened: set[str]) -> set[str]:
         low, high, body = av
@@ -179,9 +194,24 @@ class _Reader:
 
 @functools.lru_cache(maxsize=4096)
 def _case_variants(code: int) -> frozenset[str]:
-    """Every character `re` matches to `code` case-insensitively, casefolded: the same
-    lower case, and the pairs `re` adds (`ı` for `i`, `ſ` for `s`)."""
-    c = chr(code)
-    lower = c.lower()
-    extra = _casefix._EXTRA_CASES.get(ord(lower), ()) if len(lower) == 1 else ()
-    return frozenset(x.casefold() for x in (c, lower, c.upper(), *map(chr, extra)))
+    """Every character `re` matches to `code` case-insensitively, casefolded: those with the
+    same simple lower case (`re` lowers one character at a time: `İ` is an `i` to it), and
+    the pairs `re` adds (`ı` for `i`, `ſ` for `s`)."""
+    lower = _sre.unicode_tolower(code)
+    same = {lower, code, *_lowered_to().get(lower, ()), *_casefix._EXTRA_CASES.get(lower, ())}
+    return frozenset(chr(c).casefold() for c in same)
+
+
+# Cased letters are assigned in planes 0 and 1 only.
+_CASED_PLANES = range(0x20000)
+
+
+@functools.cache
+def _lowered_to() -> dict[int, list[int]]:
+    """For each simple lower case, the characters that lower to it (about 20 ms, once)."""
+    out: dict[int, list[int]] = {}
+    for code in _CASED_PLANES:
+        lower = _sre.unicode_tolower(code)
+        if lower != code:
+            out.setdefault(lower, []).append(code)
+    return out

@@ -189,6 +189,8 @@ def test_l33t_words_are_read_where_hints_are_as_in_one_pass_over_the_text() -> N
     """Only the words around l33t hints are read, and they read as one pass would read them."""
     rnd = random.Random(11)
     words = ["h4ck", "k1ll", "covid19", "10am", "4x4", "python3.11", "12", "word", "a", "5arin"]
+    # A l33t character that touches no letter is no hint, and no l33t word: these stay.
+    words += ["ab2017", "x_0", "a21"]
     filler = " ".join(["plain words only"] * 40)
     picked = words * 3 + [filler] * 30
     rnd.shuffle(picked)
@@ -202,6 +204,7 @@ def test_l33t_words_are_read_where_hints_are_as_in_one_pass_over_the_text() -> N
     assert near == whole
     assert changed_near == changed_whole
     assert "hack" in near and "kill" in near and "covid19" in near and "10am" in near
+    assert "ab2017" in near and "x_0" in near and "a21" in near
 
 
 def best_of_three(text: str) -> float:

@@ -33,7 +33,8 @@ def test_a_pattern_opening_on_words_starts_with_them() -> None:
 @pytest.mark.parametrize(
     ("pattern", "expected"),
     [
-        (r"\bkill", {"kill", "k\u0131ll"}),  # `re` matches `i` to the dotless `ı`
+        # `re` matches `i` to the dotless `ı`, and to `İ` (casefolded: `i` and a dot).
+        (r"\bkill", {"kill", "k\u0131ll", "ki\u0307l"}),
         (r"(?<!\w)[ée]cri[st]", {"écri", "ecri", "écrı", "ecrı"}),
         (r"(?=x)ab(?:cd)?", {"ab"}),  # `ab` begins `abcd`: it stands for both
         (r"a\W{1,3}b", {"a"}),  # a category ends a text early
@@ -75,9 +76,29 @@ def test_patterns_that_may_start_anywhere_have_no_texts(pattern: str) -> None:
     assert starts(pattern, FLAGS) is None
 
 
+def test_a_letter_re_lowers_differently_from_str_is_still_found() -> None:
+    """`re` lowers `İ` to `i` one character at a time (`str.lower` gives two): a rule
+    written with it still finds the plain word."""
+    rule = Rule("t.izmir", "test", "harmful", "en", r"\bİzmir", ("İzmir",), ("x",))
+    assert CompiledKind([rule]).scan("go to izmir")
+    assert CompiledKind([rule]).scan("GO TO IZMIR")
+
+
+def test_flags_a_group_sets_hold_inside_it() -> None:
+    """`(?m:^)` matches after every line break: no start-of-text-only reading of it."""
+    rule = Rule("t.kill", "test", "harmful", "en", r"(?m:^)kill\b", ("kill",), ("x",), ("kill",))
+    assert CompiledKind([rule]).scan("hello\nkill")
+    assert starts(r"(?m:^)kill", FLAGS) == Starts(
+        frozenset({"kill", "k\u0131ll", "ki\u0307l"}), False
+    )
+    # Case-sensitive inside the group: still an over-approximation, casefolded.
+    assert starts(r"(?-i:K)ab", FLAGS) == Starts(frozenset({"kab"}), False)
+
+
 def test_a_caret_after_a_line_break_is_no_start() -> None:
     """With MULTILINE, `^` matches after every line break: the match still begins `go`."""
     assert starts(r"(?m)^go", FLAGS) == Starts(frozenset({"go"}), False)
+    assert starts(r"(?m)(?-m:^)go", FLAGS) == Starts(frozenset(), True)
 
 
 def test_too_many_texts_are_cut_shorter() -> None:
@@ -89,8 +110,9 @@ def test_too_many_texts_are_cut_shorter() -> None:
 
 # --- Random patterns against random texts --------------------------------------------
 
-ATOMS = ["a", "b", "i", "s", "k", "[ab]", "[éa]", r"\W", ".", r"\b", "(?=a)", "(?<!b)", " "]
-TEXT_CHARS = "abisk ISK\u0131\u017f\u212a.é"
+ATOMS = ["a", "b", "i", "s", "k", "İ", "[ab]", "[éa]", r"\W", ".", r"\b", "(?=a)", "(?<!b)", " "]
+TEXT_CHARS = "abisk ISK\u0131\u017f\u212a.é\n\u0130"
+GROUPS = ["(?:", "(?m:", "(?-i:", "(?>"]
 
 
 def random_pattern(rnd: random.Random, depth: int = 0) -> str:
@@ -99,7 +121,7 @@ def random_pattern(rnd: random.Random, depth: int = 0) -> str:
         roll = rnd.random()
         if roll < 0.15 and depth < 2:
             branches = [random_pattern(rnd, depth + 1) for _ in range(rnd.randint(1, 3))]
-            part = "(?:" + "|".join(branches) + ")"
+            part = rnd.choice(GROUPS) + "|".join(branches) + ")"
         elif roll < 0.2:
             part = "^"
         else:
@@ -114,12 +136,14 @@ def random_pattern(rnd: random.Random, depth: int = 0) -> str:
 def test_every_match_of_random_patterns_begins_with_a_start_text() -> None:
     rnd = random.Random(7)
     checked = 0
-    for _ in range(600):
+    for _ in range(1500):
         pattern = random_pattern(rnd)
         found = starts(pattern, FLAGS)
         compiled = re.compile(pattern, FLAGS)
         for _ in range(20):
             text = "".join(rnd.choice(TEXT_CHARS) for _ in range(rnd.randint(0, 14)))
+            if len(text.casefold()) != len(text):
+                continue  # searched at every position: the start texts are not used
             for position in range(len(text) + 1):
                 if compiled.match(text, position) is not None:
                     checked += 1
