@@ -186,10 +186,24 @@ def _points(start: bytes, turns: Sequence[Turn]) -> list[str]:
                 running.update(b" ")
             else:
                 running.update(b"\x1e" + block.kind.encode() + b"\x1f")
-            running.update(block.value.encode())
+            _hash_text(running, block.value)
             previous = block.kind
         out.append(running.copy().hexdigest())
     return out
+
+
+# A long text is hashed in slices of this many characters, each encoded on its own (the
+# same bytes): blake2b lets go of the GIL while it hashes, encoding holds it, and a thread
+# hashing a megabyte then leaves the loop free between slices.
+_HASH_SLICE_CHARS = 65_536
+
+
+def _hash_text(running: Any, text: str) -> None:
+    if len(text) <= _HASH_SLICE_CHARS:
+        running.update(text.encode())
+        return
+    for start in range(0, len(text), _HASH_SLICE_CHARS):
+        running.update(text[start : start + _HASH_SLICE_CHARS].encode())
 
 
 def path_fingerprints(

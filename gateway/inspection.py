@@ -97,10 +97,16 @@ class Guard:
     classifier: Classifier | None = None
 
     async def begin(
-        self, headers: Mapping[str, str], chat: ChatRequest, family: str = "anthropic"
+        self,
+        headers: Mapping[str, str],
+        chat: ChatRequest,
+        family: str = "anthropic",
+        *,
+        large: bool = False,
     ) -> Inspection:
-        """Identify the request, scan its newest user turn, read its path in one round trip."""
-        identity = await self._identify(headers, chat, family)
+        """Identify the request, scan its newest user turn, read its path in one round trip;
+        a `large` request (its body parsed off the loop) is identified in a thread."""
+        identity = await self._identify(headers, chat, family, large)
         newest = chat.turns[-1].text if identity.point is not None else ""
         # The user turns before it, read with it as one window (`detect.judgement`).
         earlier = [turn.text for turn in chat.turns[-1 - WINDOW_TURNS : -1]] if newest else []
@@ -138,9 +144,10 @@ class Guard:
         return inspection
 
     async def _identify(
-        self, headers: Mapping[str, str], chat: ChatRequest, family: str
+        self, headers: Mapping[str, str], chat: ChatRequest, family: str, large: bool = False
     ) -> Identity:
-        """Place the request in its conversation (following previous_response_id, if any)."""
+        """Place the request in its conversation (following previous_response_id, if any);
+        when `large`, its turns are hashed in a thread (a megabyte holds a loop 1.5 ms)."""
         tenant = tenant_of(headers, self.tenant_header, family=family)
         alias = headers.get("x-conversation-id")
         # A Responses request may carry only its new input and name where the rest is kept
@@ -158,7 +165,16 @@ class Guard:
                 if self.store_failure == "closed":
                     raise StoreUnavailable("The conversation store is unavailable.") from None
             if link is not None:
-                return continue_identity(tenant, link.conversation_id, link.path, chat.turns, alias)
+                inherited = (link.conversation_id, link.path)
+                if large:
+                    return await asyncio.to_thread(
+                        continue_identity, tenant, *inherited, chat.turns, alias
+                    )
+                return continue_identity(tenant, *inherited, chat.turns, alias)
+        if large:
+            return await asyncio.to_thread(
+                identify, tenant, chat.system, chat.turns, alias, chat.end_user
+            )
         return identify(tenant, chat.system, chat.turns, alias, chat.end_user)
 
 

@@ -144,11 +144,12 @@ class Proxy:
         self, request: web.Request, dialect: Dialect, exchange: Exchange
     ) -> web.StreamResponse:
         body = await self._read_body(request, dialect)
-        if len(body) <= OFF_LOOP_BODY_BYTES:
-            chat = dialect.parse_request(body)
-        else:
+        large = len(body) > OFF_LOOP_BODY_BYTES
+        if large:
             chat = await SCANS.run(parse_named, dialect.name, body)
-        inspection = await self.guard.begin(request.headers, chat, dialect.family)
+        else:
+            chat = dialect.parse_request(body)
+        inspection = await self.guard.begin(request.headers, chat, dialect.family, large=large)
         # A Responses answer may be continued by its id alone (unless the client opted out
         # of OpenAI storing it): remember where it leaves the conversation.
         inspection.links_responses = (

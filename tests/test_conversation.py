@@ -7,8 +7,14 @@ from typing import Any
 import orjson
 import pytest
 
+import gateway.conversation
+from gateway.app import build_policy
+from gateway.config import Settings
 from gateway.conversation import conversation_id, normalize_text, path_fingerprints
+from gateway.detect import load_rules
 from gateway.dialects import ANTHROPIC, OPENAI_CHAT, OPENAI_RESPONSES
+from gateway.inspection import Guard
+from gateway.store import open_store
 
 BASE = [
     {"role": "user", "content": "Hello there, how are you?"},
@@ -344,3 +350,23 @@ def test_whitespace_runs_are_one_space_in_short_and_long_texts(spaces: str, size
     (long texts take another path, for speed)."""
     text = f"  {spaces} {LONG_WORDS[: size * 10]}\n{spaces}\n "
     assert normalize_text(text) == " ".join(text.split())
+
+
+def test_a_long_text_hashed_in_slices_names_the_same_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A text past `_HASH_SLICE_CHARS` is encoded slice by slice: the bytes, and so the
+    fingerprints, are those of the text encoded whole (emoji and accents across the cuts)."""
+    long = "café 😀 " * 40_000  # about 280,000 characters, many slices
+    body = anthropic([{"role": "user", "content": long}, *BASE])
+    sliced = fingerprints(body)
+    monkeypatch.setattr(gateway.conversation, "_HASH_SLICE_CHARS", 10**9)
+    assert fingerprints(body) == sliced
+
+
+async def test_a_large_request_is_identified_in_a_thread_as_on_the_loop() -> None:
+    """`Guard.begin(large=True)` hashes in a thread: the same identity as on the loop."""
+    guard = Guard(await open_store("memory://"), load_rules(model=False), build_policy(Settings()))
+    chat = ANTHROPIC.parse_request(anthropic([{"role": "user", "content": "word " * 60_000}]))
+    headers = {"x-api-key": "sk-identity-test"}
+    on_loop = (await guard.begin(headers, chat)).identity
+    in_thread = (await guard.begin(headers, chat, large=True)).identity
+    assert in_thread == on_loop
