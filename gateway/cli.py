@@ -21,6 +21,7 @@ from gateway.app import SUPERVISOR_ENV, build_retention, create_app
 from gateway.config import ENV_PREFIX, ConfigError, Settings, load_settings
 from gateway.demo import main as demo_main
 from gateway.demo_script import SCRIPTS
+from gateway.detect.rules import starts_anywhere
 from gateway.logs import configure_logging, get_logger, install_exception_hooks
 from gateway.server import run_app
 from gateway.simulate import SimulatorSettings, run_simulator
@@ -271,6 +272,12 @@ def rules_test(directory: Path | None) -> int:
     slow = [r.id for r in rules.rules if not r.keywords]
     if slow:
         print(f"note: {len(slow)} rules without keywords run on every text: {', '.join(slow)}")
+    anywhere = [r.id for r in rules.rules if starts_anywhere(r)]
+    if anywhere:
+        print(
+            f"note: {len(anywhere)} rules open on no word and are tried at every position "
+            f"near their keywords: {', '.join(anywhere)}"
+        )
     print(f"ok: {len(rules.rules)} rules, {examples} examples proven, version {rules.version}")
     if rules.model is not None:
         model = rules.model

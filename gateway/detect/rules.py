@@ -172,6 +172,12 @@ class CompiledKind:
         return tuple(out)
 
 
+def starts_anywhere(rule: Rule) -> bool:
+    """Whether no short texts begin every match of `rule` (`starts`): its pattern is then
+    tried at every position near its keywords, several times the work."""
+    return starts(rule.pattern, _FLAGS) is None
+
+
 def _starts_automaton(pattern: str) -> tuple[Any, bool] | None:
     """An automaton of the texts `pattern`'s matches start with (each mapped to its length;
     None when it has none but the text's start), and whether a match may start the text;

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import random
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
-from gateway.detect.rules import CompiledKind, Rule, load_rules
+from gateway.cli import main
+from gateway.detect.rules import DEFAULT_RULES_DIR, CompiledKind, Rule, load_rules
 from gateway.detect.starts import STARTS_CHARS, STARTS_LIMIT, Starts, starts
 
 FLAGS = re.IGNORECASE | re.UNICODE
@@ -177,3 +180,25 @@ def test_the_anchored_search_finds_what_a_search_of_the_text_finds() -> None:
         for example in (*rule.match, *rule.no_match):
             text = " ".join([*rnd.sample(examples, 3), example, *rnd.sample(examples, 3)])
             assert bool(alone.scan(text)) == bool(compiled.search(text)), (rule.id, text)
+
+
+def test_rules_test_names_the_rules_that_may_start_anywhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lastword rules test` lists a rule whose pattern opens on no word: it costs more."""
+    folder = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES_DIR, folder)
+    (folder / "extra.rules.yaml").write_text(
+        "categories:\n"
+        "  - name: weapons_mass_casualty\n"
+        "    kind: harmful\n"
+        "    rules:\n"
+        "      - id: extra.anywhere\n"
+        "        keywords: [sarin]\n"
+        "        pattern: '\\w{1,20} sarin at home'\n"
+        "        examples: {match: ['brew sarin at home'], no_match: ['sarin history']}\n"
+    )
+    assert main(["rules", "test", "--rules", str(folder)]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if "open on no word" in line]
+    assert len(notes) == 1
+    assert notes[0].endswith(": extra.anywhere")
