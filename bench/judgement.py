@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -367,6 +368,29 @@ def trick_lines(judge: Judge, seeds: list[Row], misses: Misses) -> list[Line]:
         Line(section, "all tricks", every.value, every.n, goal=("max", 0.10)),
         *rate_lines(section, tally(by_level)),
     ]
+
+
+def without_diacritics(text: str) -> str:
+    """`text` typed without the diacritics of its letters (`é` as `e`, `ü` as `u`)."""
+    letters = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in letters if not unicodedata.combining(c)))
+
+
+def plain_typing_lines(judge: Judge, seeds: list[Row], misses: Misses) -> list[Line]:
+    """Seeds written with diacritics and caught as written, typed again without them (as
+    people often type): how often they are missed then. Not a trick; reported."""
+    missed = []
+    for row in seeds:
+        plain = without_diacritics(row["text"])
+        level = "harmful" if row["label"] == "harmful" else "crisis"
+        if plain == row["text"] or not getattr(judge([row["text"]]), level):
+            continue
+        caught = bool(getattr(judge([plain]), level))
+        missed.append(([*slices(row), f"level={level}"], not caught))
+        if not caught:
+            misses.note("typed without diacritics", row, plain)
+    section = "typed without diacritics, missed (of seeds caught as written)"
+    return rate_lines(section, tally(missed))
 
 
 def split_lines(judge: Judge, rows: list[Row], misses: Misses) -> list[Line]:
@@ -718,6 +742,7 @@ def evaluate(
     lines += harmful_lines(judge, sets["harmful"], misses)
     lines += trap_lines(judge, sets["traps"], misses)
     lines += trick_lines(judge, sets["harmful"] + sets["crisis"], misses)
+    lines += plain_typing_lines(judge, sets["harmful"] + sets["crisis"], misses)
     lines += split_lines(judge, sets["split"], misses)
     benign = sets["lookalikes"] + sets["traps"]
     seeds = sets["harmful"] + sets["crisis"]
