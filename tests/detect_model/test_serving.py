@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import re
 import time
 from pathlib import Path
 
@@ -60,6 +62,19 @@ def test_features_are_the_ones_the_model_was_trained_on() -> None:
         634821, 691980, 147067, 207720, 22642, 919650, 658771, 325686,
     ]  # fmt: skip
     assert reduce_text(fold("Don't  STOP—now!")) == " dont stop now "
+
+
+def test_ascii_text_is_reduced_as_the_regexes_reduce_any_text() -> None:
+    """ASCII text takes a bytes pass; it must give what the regexes give (apostrophes
+    dropped, every run of other non-letters one space), on any ASCII character."""
+    rng = random.Random(7)
+    alphabet = [chr(c) for c in range(128)]
+    samples = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(40))) for _ in range(3000)]
+    samples += ["", " ", "'", "_a_", "it's a `test`", "x\x1fy\tz\x0b", "A-B__c  9'9"]
+    for text in samples:
+        words = re.sub(r"[\W_]+", " ", re.sub("['\u2019`\u00b4]", "", text)).strip()
+        assert reduce_text(text) == (f" {words} " if words else ""), repr(text)
+    assert reduce_text("don't é") == " dont é "  # not ASCII: the regexes themselves
 
 
 TEXTS = [
