@@ -103,14 +103,16 @@ class Guard:
         family: str = "anthropic",
         *,
         large: bool = False,
+        crowded: bool = False,
     ) -> Inspection:
         """Identify the request, scan its newest user turn, read its path in one round trip;
-        a `large` request (its body parsed off the loop) is identified in a thread."""
+        a `large` request (its body parsed off the loop) is identified in a thread; in a
+        `crowded` worker (other requests under way), its turn is scored beside theirs."""
         identity = await self._identify(headers, chat, family, large)
         newest = chat.turns[-1].text if identity.point is not None else ""
         # The user turns before it, read with it as one window (`detect.judgement`).
         earlier = [turn.text for turn in chat.turns[-1 - WINDOW_TURNS : -1]] if newest else []
-        flags = await flag_turn_async(self.rules, newest, earlier)
+        flags = await flag_turn_async(self.rules, newest, earlier, batch=crowded)
         # A turn counts once per category, however many rules and the model agree on it.
         found = dict.fromkeys((m.kind, m.category) for m in (*flags.harmful, *flags.crisis))
         for kind, category in found:

@@ -86,6 +86,9 @@ class Proxy:
         self.upstreams = upstreams
         self.guard = guard
         self.redirector = redirector
+        # Inspected requests under way on this worker: with others about, a turn waits for
+        # the loop's next turn to be scored beside theirs (`detect.batching`).
+        self._in_flight = 0
 
     async def inspected(self, request: web.Request, dialect: Dialect) -> web.StreamResponse:
         """Handle one request to an inspected route."""
@@ -94,6 +97,7 @@ class Proxy:
         request_id = f"{random.getrandbits(64):016x}"
         # Bound and reset by token: `bound_contextvars` first copies the whole context.
         context = structlog.contextvars.bind_contextvars(request_id=request_id)
+        self._in_flight += 1
         try:
             try:
                 response = await self._inspect(request, dialect, exchange)
@@ -128,6 +132,7 @@ class Proxy:
             )
             return response
         finally:
+            self._in_flight -= 1
             structlog.contextvars.reset_contextvars(**context)
 
     async def _read_body(self, request: web.Request, dialect: Dialect) -> bytes:
@@ -149,7 +154,10 @@ class Proxy:
             chat = await SCANS.run(parse_named, dialect.name, body)
         else:
             chat = dialect.parse_request(body)
-        inspection = await self.guard.begin(request.headers, chat, dialect.family, large=large)
+        crowded = self._in_flight > 1
+        inspection = await self.guard.begin(
+            request.headers, chat, dialect.family, large=large, crowded=crowded
+        )
         # A Responses answer may be continued by its id alone (unless the client opted out
         # of OpenAI storing it): remember where it leaves the conversation.
         inspection.links_responses = (

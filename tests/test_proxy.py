@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from typing import Any
 
@@ -12,6 +13,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
+from gateway.detect.batching import BATCHES
 from gateway.dialects import OFF_LOOP_BODY_BYTES
 from gateway.inspection import Inspection
 from gateway.simulate import LAST_REQUEST
@@ -344,3 +346,30 @@ async def test_a_compressed_request_body_is_forwarded_decoded(
     last = simulator.app[LAST_REQUEST].last
     assert last is not None
     assert "content-encoding" not in {k.lower() for k in last.headers}
+
+
+async def test_concurrent_requests_are_judged_together_and_answered_alike(
+    gateway: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests under way together have their turns scored in shared batches
+    (`detect.batching`); each is answered as it is alone: helplines for the crisis turns
+    only."""
+    judged: list[str] = []
+    real_judge = BATCHES.judge
+
+    async def judge_and_note(rules: Any, text: str, earlier: Any = ()) -> Any:
+        judged.append(text)
+        return await real_judge(rules, text, earlier)
+
+    # Observing which turns were batched, not changing how they are judged.
+    monkeypatch.setattr(BATCHES, "judge", judge_and_note)
+    turns = ["i dont wanna be alive anymore", "what's a good name for a cat?"] * 6
+    bodies = [{**ANTHROPIC_BODY, "messages": [{"role": "user", "content": turn}]} for turn in turns]
+    answers = await asyncio.gather(*(post(gateway, "/v1/messages", body) for body in bodies))
+    assert [status for status, _, _ in answers] == [200] * len(turns)
+    assert judged, "no turn waited for a batch"
+    for turn, (_, body, _) in zip(turns, answers, strict=True):
+        assert ("crisis_resources" in body) is turn.startswith("i dont")
+    status, body, _ = await post(gateway, "/v1/messages", bodies[0])
+    assert status == 200
+    assert "crisis_resources" in body

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gateway.detect.batching import BATCHES
 from gateway.detect.folding import fold
 from gateway.detect.judgement import NO_FLAGS, Flags, judge, window, work
 from gateway.detect.offloop import SCANS
@@ -48,13 +49,20 @@ def flag_turn(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
     return judge(rules, text, earlier)
 
 
-async def flag_turn_async(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
+async def flag_turn_async(
+    rules: RuleSet, text: str, earlier: Sequence[str] = (), *, batch: bool = False
+) -> Flags:
     """`flag_turn`, in a separate process when the turn is long or its rule work heavy.
 
     A scan in a thread beside the loop would still hold the GIL through each search; in a
     process, a megabyte delays the loop's other requests by what handing it over costs.
+    On the loop, with `batch` (other requests under way), the model scores this turn with
+    those of the requests that reach it in the same turn of the loop (`batching`); alone,
+    at once (waiting for the loop's next turn costs a lone request about 30 µs).
     """
     if work(text, earlier) <= OFF_LOOP_CHARS and _light(rules, text, earlier):
+        if batch:
+            return await BATCHES.judge(rules, text, earlier)
         return flag_turn(rules, text, earlier)
     return await SCANS.judge(rules, text, earlier)
 

@@ -19,9 +19,9 @@ matches are named `model.<label>`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeAlias
 
 from gateway.detect.folding import fold
 from gateway.detect.model import LEVELS, Level, TextModel, chunks
@@ -61,6 +61,14 @@ class Flags:
 
 NO_FLAGS = Flags()
 
+# What judging asks the model for: texts, each given as the folded pieces to score
+# (`model.chunks`), and what it is sent back: each text's score of every label.
+Texts: TypeAlias = list[list[str]]
+Scores: TypeAlias = list[dict[str, float]]
+# A judgement under way: it yields the texts it needs scored, is sent their scores, and
+# returns the flags (`judge` drives it at once; `batching` scores many requests' together).
+Judging: TypeAlias = Generator[Texts, Scores, Flags]
+
 
 def window(text: str, earlier: Sequence[str]) -> str:
     """The newest turn's window: the ends of the turns before it, then its own start."""
@@ -96,6 +104,29 @@ def judge(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
     newest turn completes it. A request flagged two turns ago does not flag every turn
     after it, nor does a crisis signal stand longer than policy says.
     """
+    steps = judging(rules, text, earlier)
+    try:
+        texts = next(steps)
+        while True:
+            texts = steps.send(model_scores(rules.model, texts))
+    except StopIteration as done:
+        flags: Flags = done.value
+        return flags
+
+
+def model_scores(model: TextModel | None, texts: Texts) -> Scores:
+    """The model's scores of each text (its best piece's), in one batch; a turn and its
+    window in one pass when they allow it."""
+    if model is None:
+        return [{} for _ in texts]
+    if len(texts) == 2 and len(texts[1]) == 1:
+        return list(model.score_in_window(texts[0], texts[1][0]))
+    return model.score(texts)
+
+
+def judging(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Judging:
+    """`judge` as a generator: it yields the texts the model must score (at most twice)
+    and returns the flags."""
     if not text:
         return NO_FLAGS
     joined = window(text, earlier)
@@ -106,7 +137,7 @@ def judge(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
     if joined:
         folded_window = fold(joined, rules.words)
         texts.append((folded_window, [folded_window]))
-    alone, *rest = _read(rules, texts)
+    alone, *rest = yield from _read(rules, texts)
     whole = rest[0] if rest else None
     harmful = list(alone.harmful)
     crisis = list(alone.crisis)
@@ -122,7 +153,7 @@ def judge(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
         ):
             # Only what the earlier turns alone do not hold is the newest turn's.
             folded_before = fold(_before(earlier), rules.words)
-            (before,) = _read(rules, [(folded_before, [folded_before])])
+            (before,) = yield from _read(rules, [(folded_before, [folded_before])])
             harmful += [m for m in whole.harmful if m not in before.harmful]
             crisis += [m for m in whole.crisis if m not in before.crisis]
             for level in LEVELS:
@@ -137,16 +168,14 @@ def judge(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
     return Flags(_once(harmful), _once(crisis), _once(distress))
 
 
-def _read(rules: RuleSet, texts: Sequence[tuple[str, list[str]]]) -> list[_Reading]:
+def _read(
+    rules: RuleSet, texts: Sequence[tuple[str, list[str]]]
+) -> Generator[Texts, Scores, list[_Reading]]:
     """What the rules find in each folded text, and the model's scores over its pieces
-    (all texts in one batch; a turn and its window in one pass when they allow it)."""
-    model = rules.model
-    if model is None:
-        scores: list[dict[str, float]] = [{} for _ in texts]
-    elif len(texts) == 2 and texts[1][1] == [texts[1][0]]:
-        scores = list(model.score_in_window(texts[0][1], texts[1][0]))
-    else:
-        scores = model.score([p for _, p in texts])
+    (asked for all texts at once: yielded, unless there is no model)."""
+    scores: Scores = [{} for _ in texts]
+    if rules.model is not None:
+        scores = yield [pieces for _, pieces in texts]
     return [
         _Reading(*rules.scan_user_turn(folded), found)
         for (folded, _), found in zip(texts, scores, strict=True)

@@ -60,8 +60,10 @@ def distress_detector(monkeypatch: pytest.MonkeyPatch) -> None:
     """User turns saying DISTRESSED get a distress flag and nothing else: the recall-first
     level a classifier gives where no confident crisis rule matches."""
 
-    async def flag(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
-        flags = await flag_turn_async(rules, text, earlier)
+    async def flag(
+        rules: RuleSet, text: str, earlier: Sequence[str] = (), *, batch: bool = False
+    ) -> Flags:
+        flags = await flag_turn_async(rules, text, earlier, batch=batch)
         if text == DISTRESSED:
             return Flags(distress=(Match("test.distress", "self_harm_suicide", "crisis"),))
         return flags

@@ -1,0 +1,112 @@
+"""Judging the turns of concurrent requests with one pass of the model between them.
+
+Under load, the embedded model costs a worker about twice what it costs on a quiet core:
+between two requests, the worker's other work evicts the model's tables (the bucket-to-row
+map, the weights) from the CPU's caches, and every request pays to read them back. Scored
+together, the turns of the requests that reached detection in the same turn of the event
+loop pay that once (bench/README.md, "Sixth round").
+
+So each request's judgement (`judgement.judging`) runs until it needs the model; what it
+asks for is queued, and one callback, at the loop's next turn, scores everything queued in
+one batch and sends each judgement its scores. A judgement alone in its batch is scored
+exactly as `judge` scores it. Waiting for the loop's next turn costs a request about
+30 µs, so only a worker with other requests under way batches (`flag_turn_async`'s
+`batch`): at concurrency 1 a turn is judged at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from gateway.detect.judgement import Flags, Scores, Texts, judging, model_scores
+from gateway.detect.model import TextModel
+from gateway.detect.rules import RuleSet
+
+
+@dataclass(slots=True)
+class _Asked:
+    """One judgement's texts, waiting for their scores."""
+
+    model: TextModel
+    texts: Texts
+    scores: asyncio.Future[Scores]
+
+
+@dataclass(slots=True)
+class _Queue:
+    """What one event loop's judgements have asked for since its last batch."""
+
+    asked: list[_Asked] = field(default_factory=list)
+
+
+class ModelBatches:
+    """Judgements on one or more event loops, their model work batched per loop turn."""
+
+    def __init__(self) -> None:
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def judge(self, rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
+        """The flags of the newest user turn, as `judgement.judge` gives them."""
+        steps = judging(rules, text, earlier)
+        try:
+            texts = next(steps)
+            while True:
+                texts = steps.send(await self._scores(rules, texts))
+        except StopIteration as done:
+            flags: Flags = done.value
+            return flags
+
+    async def _scores(self, rules: RuleSet, texts: Texts) -> Scores:
+        model = rules.model
+        if model is None:
+            return model_scores(None, texts)
+        loop = asyncio.get_running_loop()
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = _Queue()
+        if not queue.asked:
+            loop.call_soon(_score_queued, queue)
+        asked = _Asked(model, texts, loop.create_future())
+        queue.asked.append(asked)
+        return await asked.scores
+
+
+def _score_queued(queue: _Queue) -> None:
+    """Score everything `queue` holds, one batch per model, and answer each judgement."""
+    asked, queue.asked = queue.asked, []
+    by_model: dict[int, list[_Asked]] = {}
+    for one in asked:
+        by_model.setdefault(id(one.model), []).append(one)
+    for group in by_model.values():
+        try:
+            scores = _batch(group)
+        except Exception as exc:  # every waiting request gets the fault
+            for one in group:
+                if not one.scores.done():
+                    one.scores.set_exception(exc)
+            continue
+        for one, own in zip(group, scores, strict=True):
+            if not one.scores.done():  # its request may have been cancelled meanwhile
+                one.scores.set_result(own)
+
+
+def _batch(group: list[_Asked]) -> list[Scores]:
+    """Each judgement's scores, from one call of the model for all of them (one alone is
+    scored as `judge` scores it)."""
+    if len(group) == 1:
+        return [model_scores(group[0].model, group[0].texts)]
+    found = group[0].model.score([text for one in group for text in one.texts])
+    out: list[Scores] = []
+    start = 0
+    for one in group:
+        out.append(found[start : start + len(one.texts)])
+        start += len(one.texts)
+    return out
+
+
+BATCHES = ModelBatches()
