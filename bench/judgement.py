@@ -152,6 +152,24 @@ def _look_alike(word: str) -> str:
     return "".join(out)
 
 
+SMALL_CAPS = dict(zip("abcdefghijklmnopqrstuvwxyz", "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡxʏᴢ", strict=True))  # noqa: RUF001
+# Invisible characters that are no format character: the combining grapheme joiner, a
+# variation selector, the Hangul filler.
+INVISIBLE = ("\u034f", "\ufe0f", "\u3164")
+EMOJI = ("\U0001f525", "\U0001f52a", "\u2728", "\U0001f480")
+
+
+def _between(word: str, marks: Sequence[str]) -> str:
+    """`word` with `marks` in turn between its letters."""
+    return "".join(c + marks[i % len(marks)] for i, c in enumerate(word[:-1])) + word[-1]
+
+
+def _emoji_inside(word: str) -> str:
+    """`word` with a pictograph in its middle."""
+    half = len(word) // 2
+    return word[:half] + EMOJI[len(word) % len(EMOJI)] + word[half:]
+
+
 TRICKS: dict[str, Callable[[str], str]] = {
     "zero_width": lambda t: _per_word(t, _zero_width),
     "look_alike": lambda t: _per_word(t, _look_alike),
@@ -159,6 +177,14 @@ TRICKS: dict[str, Callable[[str], str]] = {
     "spaced": lambda t: _per_word(t, " ".join),
     "dotted": lambda t: _per_word(t, ".".join),
     "mixed": lambda t: _per_word(t, lambda w: _zero_width(_look_alike(w))),
+    "combining_marks": lambda t: _per_word(t, lambda w: "".join(c + "\u0336" for c in w)),
+    "small_caps": lambda t: _per_word(t, lambda w: "".join(SMALL_CAPS.get(c, c) for c in w)),
+    "invisible_letters": lambda t: _per_word(t, lambda w: _between(w, INVISIBLE)),
+    "letter_per_line": lambda t: _per_word(t, "\n".join),
+    "emoji_inside": lambda t: _per_word(t, _emoji_inside),
+    "html_entities": lambda t: _per_word(t, lambda w: w[0] + f"&#{ord(w[1])};" + w[2:]),
+    "markdown_inside": lambda t: _per_word(t, lambda w: f"**{w[:2]}**{w[2:]}"),
+    "hyphen_inside": lambda t: _per_word(t, lambda w: f"{w[:2]}-{w[2:]}"),
 }
 """Deterministic: the same seed always gives the same tricked text."""
 

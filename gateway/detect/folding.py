@@ -6,11 +6,20 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
 1. NFKC: fullwidth, ligatures, circled and mathematical letters become plain ones.
 2. Case folding (`str.casefold`): accents are kept (`é` stays `é`), since the rule
    patterns are written with them (`[ée]`); only `ß` becomes `ss`, which they allow for.
-3. One `str.translate`: format characters (Unicode category Cf: zero-width spaces and
-   joiners, soft hyphens, direction marks) removed; Cyrillic and Greek letters that look
-   like Latin ones mapped to them.
+3. One `str.translate` (tables in `lookalikes`): invisible characters removed (format
+   characters, Unicode category Cf: zero-width spaces and joiners, soft hyphens,
+   direction marks; the other default-ignorable ones: variation selectors, the combining
+   grapheme joiner, Hangul fillers; combining marks that NFKC found no letter to compose
+   with: `s̶a̶r̶i̶n̶`); look-alike letters mapped to Latin ones (Cyrillic, Greek, Armenian,
+   Cherokee, small capitals and IPA letters, regional indicator symbols).
+   Accents strewn over a text as a trick are then read away: from a word holding an
+   accented letter no language read writes (`śárín`), and from a text whose letters are
+   mostly accented (`hów tó máké`). Pictographs glued between two letters (`ki🔪ll`) are
+   removed.
 4. Letter separators: a run of at least three single Latin letters, each pair separated
-   by one to four separator characters, is spaced-out writing. When one separator comes
+   by one to four separator characters (spaces, line breaks, punctuation, pictographs), is
+   spaced-out writing. Line breaks among other separators are the word breaks (`h o w
+   \n t o`); when one separator comes
    back between most letters and others stand between some (`h o w  t o`, `h.o.w t.o`,
    `h-o-w / t-o`), those others are the word breaks; when one separator stands between
    all (`h o w t o m a k e s a r i n`), the letters become one word, cut back into words
@@ -33,68 +42,27 @@ repeats only and are searched from a literal or a class (C-speed skipping to whe
 may match), and their replacement callbacks do a bounded amount of work; the spaced-out
 letters cut back into words are at most `MAX_SEGMENTED` a text.
 """
-# ruff: noqa: RUF001, RUF002, RUF003 - look-alike letters are this module's subject.
+# ruff: noqa: RUF002 - look-alike letters are this module's subject.
 
 from __future__ import annotations
 
 import functools
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Final
 
-# Latin look-alikes, written after case folding (an upper-case Cyrillic `Н` arrives as `н`).
-_CONFUSABLES: Final = {
-    # Cyrillic
-    "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j",
-    "к": "k", "ӏ": "l", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "ѕ": "s",
-    "т": "t", "у": "y", "ү": "y", "х": "x", "ԁ": "d", "ԛ": "q", "ԝ": "w",
-    # Greek
-    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v",
-    "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w",
-    # Latin letters that only look like others
-    "ı": "i", "ȷ": "j", "ɡ": "g",
-}  # fmt: skip
+from gateway.detect import lookalikes, markup
 
-
-# Format characters are assigned in planes 0, 1 and 14 only (2 and 3 hold ideographs, 15
-# and 16 private use): looking there alone keeps the import quick.
-_PLANES_WITH_FORMAT_CHARACTERS = (range(0x20000), range(0xE0000, 0xF0000))
-
-
-def _format_characters() -> list[int]:
-    """Every code point of Unicode category Cf (zero-width, joiners, marks of direction)."""
-    return [
-        c
-        for plane in _PLANES_WITH_FORMAT_CHARACTERS
-        for c in plane
-        if unicodedata.category(chr(c)) == "Cf"
-    ]
-
-
-_TABLE: Final[dict[int, str | None]] = {
-    **dict.fromkeys(_format_characters()),
-    **{ord(k): v for k, v in _CONFUSABLES.items()},
-}
-
-
-def _ranges(codes: list[int]) -> str:
-    """A character class of `codes`, as ranges: `re` tests a few ranges per character."""
-    spans: list[list[int]] = []
-    for code in sorted(codes):
-        if spans and spans[-1][1] == code - 1:
-            spans[-1][1] = code
-        else:
-            spans.append([code, code])
-    return (
-        "["
-        + "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in spans)
-        + "]"
-    )
+_TABLE: Final = lookalikes.table()
 
 
 # Whether a text holds anything the table changes: one C-speed search, so the common text
 # (nothing to remove or map) skips the per-character dictionary look-ups of `translate`.
-_TABLE_CHARS: Final = re.compile(_ranges(list(_TABLE)))
+# `re` tests a class of characters outside the Basic Multilingual Plane range by range, at
+# every position (about 11 µs a KB for the table's, against 2 for those within it): those
+# out there are read with the pictographs, in one pass over a text that holds some.
+_TABLE_CHARS: Final = re.compile(lookalikes.ranges(c for c in _TABLE if c <= 0xFFFF))
 # Of Windows-1252 (Latin-1 and the typographic quotes and dashes of most Western text),
 # the table changes the soft hyphen only: such a text is checked for it alone.
 _TABLE_CP1252: Final = "".join(
@@ -130,7 +98,8 @@ _LONGEST_WORD = 24
 _ONE_WORD_LETTERS = 12
 # Latin letters only: look-alikes are Latin by now, and single accented letters are words
 # (`il y a à peine` stays as it is).
-_SEPARATORS = r"[ .\-_*·/|+~,:;?\t]"
+_SEPARATORS = rf"[ .\-_*·/|+~,:;?\t\n\r{lookalikes.BMP_PICTOGRAPHS}]"
+_BLANK: Final = frozenset(" \t\n\r")
 # Marks that end a phrase rather than a word (`i w a n t . i t h u r t s`).
 _PHRASE_MARKS = frozenset(".,:;?")
 # A separator, a single letter, then 2 or more "separators, letter", ending on a letter
@@ -275,14 +244,26 @@ def _fold_piece(
 ) -> str:
     """One piece of `fold`; `budget` holds how many letters may still be cut into words."""
     budget = [MAX_SEGMENTED] if budget is None else budget
+    text = markup.read(text)
     if text.isascii():
         folded = text.lower()
     else:
         folded = unicodedata.normalize("NFKC", text).casefold()
-        if _changes(folded):
-            folded = folded.translate(_TABLE)
+        try:
+            encoded = folded.encode("cp1252")
+        except UnicodeEncodeError:
+            folded = _uncommon_read(folded)
+        else:
+            # Most Western text: the table changes only its soft hyphens, and its accented
+            # letters are counted as bytes.
+            if any(c in folded for c in _TABLE_CP1252):
+                folded = folded.translate(_TABLE)
+            if _strewn(len(encoded) - len(encoded.translate(None, _ACCENTED_CP1252)), folded):
+                folded = folded.translate(_PLAIN)
     spaced = _SPACED.sub(lambda match: match[1] + _unspace(match[2], words, budget), " " + folded)
     folded = spaced[1:]
+    if words and ("-" in folded or "." in folded):
+        folded = _INNER_MARK.sub(functools.partial(_joined, words=words), folded)
     if any(hint in folded for hint in _SYMBOL_HINTS):
         folded = _SYMBOLS.sub(_symbol, folded)
     hint = _LEET_HINT.search(folded)
@@ -297,35 +278,142 @@ def _fold_piece(
     return folded
 
 
+# A hyphen or a dot inside a word (`sa-rin`, `ma.ke`, a word cut at a line's end: `sa-\nrin`,
+# or `sa- rin` once the turn's spaces are normalised)
+# joins its two parts when together they are a word of `words`, unless they are two words
+# of three letters or more (`well-known`, `kill-switch`) or a verb and its pronoun
+# (`matar-me`, `deixa-se`). A mark in a chain (`i.am.going`, `e.g.`, `state-of-the-art`)
+# parts words.
+# (One class first, so that `re` skips to the marks at C speed.)
+_INNER_MARK: Final = re.compile(r"[-.](?:(?<=-)(?:\r?\n| ))?(?=[^\W\d_])")
+_PART_BEFORE: Final = re.compile(r"(?<![^\W\d_])[^\W\d_]{1,24}\Z")
+_PART_AFTER: Final = re.compile(r"[^\W\d_]{1,24}(?![^\W\d_])")
+_CLITICS: Final = frozenset({
+    "me", "te", "se", "nos", "vos", "lhe", "lhes", "o", "a", "os", "as", "lo", "la", "los",
+    "las", "no", "na", "nas",
+})  # fmt: skip
+
+
+def _joined(match: re.Match[str], words: frozenset[str]) -> str:
+    """The mark, or nothing when the parts around it are one word (see `_INNER_MARK`)."""
+    start, end = match.span()
+    text = match.string
+    before = _PART_BEFORE.search(text, max(0, start - 25), start)
+    after = _PART_AFTER.match(text, end)
+    if before is None or after is None:
+        return match[0]
+    mark = match[0][0]
+    left, right = before[0], after[0]
+    if (
+        text[before.start() - 1 : before.start()] == mark
+        or text[after.end() : after.end() + 1] == mark
+        or right in _CLITICS
+        or left + right not in words
+    ):
+        return match[0]
+    apart = left in words and right in words and min(len(left), len(right)) > 2
+    return match[0] if apart else ""
+
+
 def _unleet_near(folded: str, hint: re.Match[str] | None, changed: list[int]) -> str:
-    """`folded` with its l33t words read (`_WORD`), looking only at the words between the
-    spaces around each hint (`_LEET_HINT`, the first given): every word `_WORD` reads holds
-    one, a word never holds a space, and the word regex, tried at every position, costs a
-    few milliseconds over 64 KB."""
+    """`folded` with its l33t words read (`_WORD`), looking only at the words around each
+    hint (`_LEET_HINT`, the first given): every word `_WORD` reads holds one, and the word
+    regex, tried at every position, costs a few milliseconds over 64 KB."""
+    return _near_hits(
+        folded,
+        hint,
+        _LEET_HINT,
+        _LEET_REACH,
+        lambda words: _WORD.sub(lambda match: _unleet(match, changed, _NUMBER_AND_LETTERS), words),
+    )
+
+
+def _near_hits(
+    folded: str,
+    hit: re.Match[str] | None,
+    hits: re.Pattern[str],
+    reach: int,
+    change: Callable[[str], str],
+) -> str:
+    """`folded` with `change` applied to the words between the spaces around each match of
+    `hits` (`hit`, the first, given), and to those of the next `reach` characters (a word
+    never holds a space)."""
     out: list[str] = []
     done = 0
-    while hint is not None:
-        first = folded.rfind(" ", done, hint.start()) + 1 or done
-        last = folded.find(" ", hint.end() + _LEET_REACH)
+    while hit is not None:
+        first = folded.rfind(" ", done, hit.start()) + 1 or done
+        last = folded.find(" ", hit.end() + reach)
         last = len(folded) if last < 0 else last
-        words = folded[first:last]
-        out += [
-            folded[done:first],
-            _WORD.sub(lambda match: _unleet(match, changed, _NUMBER_AND_LETTERS), words),
-        ]
+        out += [folded[done:first], change(folded[first:last])]
         done = last
-        hint = _LEET_HINT.search(folded, done)
+        hit = hits.search(folded, done)
     out.append(folded[done:])
     return "".join(out)
 
 
-def _changes(folded: str) -> bool:
-    """Whether the table changes anything in `folded`."""
-    try:
-        folded.encode("cp1252")
-    except UnicodeEncodeError:
-        return _TABLE_CHARS.search(folded) is not None
-    return any(c in folded for c in _TABLE_CP1252)
+# A word holding an accent no language read writes (`śárín`, `ḿý`) is read without its
+# accents; so is a text whose letters are mostly accented (`lookalikes.STREWN_SHARE`).
+_FOREIGN_ACCENT: Final = re.compile(lookalikes.FOREIGN_ACCENTED)
+_ACCENTED: Final = re.compile(lookalikes.ACCENTED)
+_ACCENTED_WORD: Final = re.compile(rf"(?<!\w)(?=\w{{0,39}}{lookalikes.ACCENTED})\w{{1,40}}")
+_PLAIN: Final = str.maketrans(lookalikes.PLAIN_LETTERS)
+_ACCENTED_CP1252: Final = bytes(
+    chr(c).encode("cp1252")[0]
+    for c in lookalikes.PLAIN_LETTERS
+    if chr(c).encode("cp1252", errors="replace") != b"?"
+)
+_PICTOGRAPH: Final = re.compile(f"[{lookalikes.PICTOGRAPHS}]")
+# Runs written `[c][c]*` rather than `[c]+`: `re` then skips to the first character at C
+# speed (2.5 times quicker here). Any run outside the plane is taken (one range tests
+# quickly): `_pictographs_read` sorts them.
+_BMP_RUN: Final = f"[{lookalikes.BMP_PICTOGRAPHS}]"
+_BMP_PICTOGRAPHS: Final = re.compile(f"{_BMP_RUN}{_BMP_RUN}*")
+_ASTRAL_RUN: Final = f"[\U00010000-\U0010ffff{lookalikes.BMP_PICTOGRAPHS}]"
+_ASTRAL_OR_PICTOGRAPHS: Final = re.compile(f"{_ASTRAL_RUN}{_ASTRAL_RUN}*")
+_SINGLE_LETTER_BEFORE: Final = re.compile(r"(?<![^\W_])[^\W\d_] \Z")
+_SINGLE_LETTER_AFTER: Final = re.compile(r" [^\W\d_](?![^\W_])")
+_LETTER: Final = re.compile(r"[^\W\d_]")
+
+
+def _pictographs_read(match: re.Match[str]) -> str:
+    """A run of pictographs and characters the table changes, outside the Basic Multilingual
+    Plane: the table's changes made; pictographs glued between two letters removed, and
+    between two single letters and spaces (`s 🔥 a 🔥 r`) read as a separator (`·`).
+    Checked here: a pattern that starts with their class is searched for at C speed, one
+    with a lookbehind is not."""
+    run = match[0].translate(_TABLE)
+    if not _PICTOGRAPH.search(run):
+        return run
+    start, end = match.span()
+    text = match.string
+    if start and _LETTER.match(text, start - 1) and _LETTER.match(text, end):
+        return ""
+    spaced = _SINGLE_LETTER_BEFORE.search(text, max(0, start - 3), start)
+    if spaced and _SINGLE_LETTER_AFTER.match(text, end):
+        return "·"
+    return run
+
+
+def _uncommon_read(folded: str) -> str:
+    """Step 3 for a text outside Windows-1252 (other scripts, pictographs, look-alikes)."""
+    if _TABLE_CHARS.search(folded):
+        folded = folded.translate(_TABLE)
+    astral = len(folded.encode("utf-16-le", "surrogatepass")) > 2 * len(folded)
+    folded = (_ASTRAL_OR_PICTOGRAPHS if astral else _BMP_PICTOGRAPHS).sub(_pictographs_read, folded)
+    if _strewn(len(_ACCENTED.findall(folded)), folded):
+        return folded.translate(_PLAIN)
+    hit = _FOREIGN_ACCENT.search(folded)
+    if hit is None:
+        return folded
+    plain = functools.partial(_ACCENTED_WORD.sub, lambda match: match[0].translate(_PLAIN))
+    return _near_hits(folded, hit, _FOREIGN_ACCENT, 0, plain)
+
+
+def _strewn(accented: int, folded: str) -> bool:
+    """Whether `accented` letters are strewn over `folded` (`lookalikes.STREWN_SHARE`)."""
+    if accented < lookalikes.STREWN_LETTERS:
+        return False
+    return accented >= lookalikes.STREWN_SHARE * (len(folded) - folded.count(" "))
 
 
 def _unspace(run: str, words: frozenset[str], budget: list[int]) -> str:
@@ -334,9 +422,14 @@ def _unspace(run: str, words: frozenset[str], budget: list[int]) -> str:
     gaps = _LETTERS.split(run)[1:-1]
     if "".join(letters).isdigit():
         return run  # numbers: `1.2.3`, `1, 2, 3`
-    # Of the separators, only the space and the tab are blank.
-    spaced = [" " in gap or "\t" in gap for gap in gaps]
-    if any(spaced) and not all(spaced):
+    # Of the separators, only the space, the tab and line breaks are blank.
+    spaced = [not _BLANK.isdisjoint(gap) for gap in gaps]
+    lines = ["\n" in gap for gap in gaps]
+    if 0 < 2 * sum(lines) < len(lines):
+        # Words one a line (`h o w\nt o`, `h ✨ o ✨ w\nt ✨ o`); when most separators are
+        # line breaks, they stand inside words (`m\na\nk\ne s\na\nr\ni\nn`).
+        breaks = lines
+    elif any(spaced) and not all(spaced):
         # Marks inside words, spaces between them (`h.o.w t.o`, `h-o-w / t_o`, `r*a*y, m e`).
         breaks = spaced
     elif len({len(gap) for gap in gaps}) > 1:

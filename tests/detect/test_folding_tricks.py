@@ -45,6 +45,15 @@ KINDS = {
     "a different mark in each word": lambda t: " ".join(
         ".-_*"[i % 4].join(word) for i, word in enumerate(t.split())
     ),
+    "one letter a line, a blank line between": lambda t: spaced(t, "\n", "\n\n"),
+    "a pictograph inside, a space between": lambda t: spaced(t, "\U0001f525", " "),
+    "a pictograph and spaces inside, a line between": lambda t: spaced(t, " \u2728 ", "\n"),
+    "a hyphen inside each word": lambda t: " ".join(
+        w[:2] + "-" + w[2:] if len(w) > 2 else w for w in t.split()
+    ),
+    "a dot inside each long word": lambda t: " ".join(
+        w[:2] + "." + w[2:] if len(w) > 4 else w for w in t.split()
+    ),
     "one space throughout": lambda t: same(t, " "),
     "one dot throughout": lambda t: same(t, "."),
 }
