@@ -185,6 +185,7 @@ TRICKS: dict[str, Callable[[str], str]] = {
     "html_entities": lambda t: _per_word(t, lambda w: w[0] + f"&#{ord(w[1])};" + w[2:]),
     "markdown_inside": lambda t: _per_word(t, lambda w: f"**{w[:2]}**{w[2:]}"),
     "hyphen_inside": lambda t: _per_word(t, lambda w: f"{w[:2]}-{w[2:]}"),
+    "camel_case": lambda t: "".join(w[:1].upper() + w[1:] for w in re.findall(r"\w+", t)),
 }
 """Deterministic: the same seed always gives the same tricked text."""
 

@@ -245,6 +245,8 @@ def _fold_piece(
     """One piece of `fold`; `budget` holds how many letters may still be cut into words."""
     budget = [MAX_SEGMENTED] if budget is None else budget
     text = markup.read(text)
+    if len(text) <= CAMEL_CHARS and _CAMEL_HINT.search(text):
+        text = _CAMEL.sub(lambda match: _CAMEL_BREAK.sub(" ", match[0]), text)
     if text.isascii():
         folded = text.lower()
     else:
@@ -264,6 +266,8 @@ def _fold_piece(
     folded = spaced[1:]
     if words and ("-" in folded or "." in folded):
         folded = _INNER_MARK.sub(functools.partial(_joined, words=words), folded)
+    if words and "#" in folded:
+        folded = _HASHTAG.sub(functools.partial(_unglued_words, words=words, budget=budget), folded)
     if any(hint in folded for hint in _SYMBOL_HINTS):
         folded = _SYMBOLS.sub(_symbol, folded)
     hint = _LEET_HINT.search(folded)
@@ -313,6 +317,35 @@ def _joined(match: re.Match[str], words: frozenset[str]) -> str:
         return match[0]
     apart = left in words and right in words and min(len(left), len(right)) > 2
     return match[0] if apart else ""
+
+
+# A hashtag runs its words together (`#iwanttodie`, `#quieromorir`): cut back into
+# `words` when they cover it whole, one-letter words fewer than the others. (Words run
+# together outside a hashtag are left: with the words of seven languages, most long words
+# can be cut into shorter ones, `informata` into `in for mata`.)
+_HASHTAG: Final = re.compile(r"(?<=#)[^\W\d_]{4,120}(?![^\W\d_])")
+# Words written in CamelCase, three or more (`HowToMakeSarin`, `BuildAPipeBomb`), are
+# parted before case folding: a capital after a small letter, or before one, starts a word.
+_UP, _LOW = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"  # Latin-1's capitals and small letters
+_CAMEL: Final = re.compile(rf"[{_UP}]?[{_LOW}]+(?:[{_UP}][{_LOW}]*){{2,}}")
+_CAMEL_BREAK: Final = re.compile(rf"(?<=[{_LOW}])(?=[{_UP}])|(?<=[{_UP}])(?=[{_UP}][{_LOW}])")
+# Two small-to-capital steps within a word: the test before `_CAMEL` runs, in a text up to
+# `CAMEL_CHARS` long (a short message, where such a trick stands: the test costs about
+# 9 µs a KB).
+CAMEL_CHARS: Final = 2048
+_CAMEL_HINT: Final = re.compile(rf"[{_LOW}][{_UP}][{_LOW}]*[{_UP}]")
+
+
+def _unglued_words(match: re.Match[str], words: frozenset[str], budget: list[int]) -> str:
+    """A hashtag's words (see `_HASHTAG`), or the hashtag as written."""
+    word = match[0]
+    if word in words or budget[0] < len(word):
+        return word
+    budget[0] -= len(word)
+    pieces = segment(word, words)[0].split(" ")
+    single = sum(len(piece) == 1 for piece in pieces)
+    covered = all(piece in words for piece in pieces)
+    return " ".join(pieces) if covered and len(pieces) > 1 and 2 * single < len(pieces) else word
 
 
 def _unleet_near(folded: str, hint: re.Match[str] | None, changed: list[int]) -> str:

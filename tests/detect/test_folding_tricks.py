@@ -91,6 +91,39 @@ def test_symbols_and_l33t_fold(tricked: str, plain: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("tricked", "plain"),
+    [
+        ("#iwanttodie", "#i want to die"),
+        ("so tired #wanttodie #quieromorir", "so tired #want to die #quiero morir"),
+        ("#ichwillsterben", "#ich will sterben"),
+        ("HowToMakeSarinAtHome", "how to make sarin at home"),
+        ("tell me howToBuildAPipeBomb", "tell me how to build a pipe bomb"),
+        ("i want to sa-rin, ma.ke it, ki-\nll", "i want to sarin, make it, kill"),
+    ],
+)
+def test_words_run_together_or_split_fold_back(tricked: str, plain: str) -> None:
+    """Hashtags and CamelCase are read as their words; a mark inside a word joins it."""
+    assert fold(tricked, WORDS) == plain
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("#throwbackthursday #ai #rustlang", "#throw back thursday #ai #rust lang"),
+        ("getElementById in JavaScript", "get element by id in javascript"),
+        ("IBM, NASA, iPhone, McDonald's, XMLHttpRequest", None),
+        ("a well-known state-of-the-art e-mail", "a well-known state-of-the-art email"),
+        ("i.e. mr. smith at www.example.com", None),
+        ("vou matar-me de rir, deixa-me ver", None),
+    ],
+)
+def test_hashtags_code_and_compounds_read_as_written(text: str, folded: str | None) -> None:
+    """Other hashtags and identifiers are cut only into their own words; acronyms, names,
+    compounds, chains and pronouns after a verb stay."""
+    assert fold(text, WORDS) == (text.casefold() if folded is None else folded)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "it costs $5.99, or 4,50 € at 10:30 on 12/05/2026",
