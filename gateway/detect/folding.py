@@ -96,6 +96,9 @@ MAX_SEGMENTED: Final = 512
 _LONGEST_WORD = 24
 # Spelled out between word breaks, more letters than this are a phrase rather than a word.
 _ONE_WORD_LETTERS = 12
+# A run of this many single letters or more, one separator throughout, is never an
+# abbreviation.
+_ONE_WORD_RUN = 8
 # Latin letters only: look-alikes are Latin by now, and single accented letters are words
 # (`il y a à peine` stays as it is).
 _SEPARATORS = rf"[ .\-_*·/|+~,:;?\t\n\r{lookalikes.BMP_PICTOGRAPHS}]"
@@ -488,9 +491,12 @@ def _unspace(run: str, words: frozenset[str], budget: list[int]) -> str:
         parts = _glue_letters(parts, words, budget)
     spelled = " ".join(parts)
     # Abbreviations (`e.g. i.e.`, `y a à`): nothing spelled out is longer than 2 letters,
-    # or 3 accented ones.
+    # or 3 accented ones. A long run with one separator throughout is no abbreviation: the
+    # vocabulary lacks its word (`f l ü c h t l i n g s h e i m`), read as one.
     longest = max(map(len, spelled.split(" ")))
-    return spelled if longest > 3 or (longest == 3 and spelled.isascii()) else run
+    if longest > 3 or (longest == 3 and spelled.isascii()):
+        return spelled
+    return "".join(letters) if len(letters) >= _ONE_WORD_RUN and not any(breaks) else run
 
 
 def _glue_letters(parts: list[str], words: frozenset[str], budget: list[int]) -> list[str]:

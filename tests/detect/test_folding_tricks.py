@@ -99,10 +99,13 @@ def test_symbols_and_l33t_fold(tricked: str, plain: str) -> None:
         ("HowToMakeSarinAtHome", "how to make sarin at home"),
         ("tell me howToBuildAPipeBomb", "tell me how to build a pipe bomb"),
         ("i want to sa-rin, ma.ke it, ki-\nll", "i want to sarin, make it, kill"),
+        # A long word the vocabulary lacks, spaced out: read as one word.
+        ("die f l ü c h t l i n g s u n t e r k u n f t an", "die flüchtlingsunterkunft an"),
     ],
 )
 def test_words_run_together_or_split_fold_back(tricked: str, plain: str) -> None:
-    """Hashtags and CamelCase are read as their words; a mark inside a word joins it."""
+    """Hashtags and CamelCase are read as their words; a mark inside a word joins it, and
+    so do the spaces of a long word spelled out that the vocabulary lacks."""
     assert fold(tricked, WORDS) == plain
 
 
