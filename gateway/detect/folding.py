@@ -1,8 +1,12 @@
 """Folding: one canonical spelling of a text before any detector reads it.
 
 Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `ѕаrіn` (Cyrillic),
-`s4r1n`, `s a r i n` and `s.a.r.i.n` all fold to `sarin`. Steps, in order:
+`s4r1n`, `s a r i n`, `s.a.r.i.n`, `s̶a̶r̶i̶n̶`, `ꜱᴀʀɪɴ`, `s&#97;rin`, `sa-rin` and
+`#howtomakesarin` all fold to `sarin`. Steps, in order:
 
+0. Markup a model reads as letters (`markup`: character references, escapes, inline
+   tags, emphasis), and CamelCase of three words or more parted (`HowToMakeSarin`, in a
+   text up to `CAMEL_CHARS`).
 1. NFKC: fullwidth, ligatures, circled and mathematical letters become plain ones.
 2. Case folding (`str.casefold`): accents are kept (`é` stays `é`), since the rule
    patterns are written with them (`[ée]`); only `ß` becomes `ss`, which they allow for.
@@ -11,19 +15,23 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
    direction marks; the other default-ignorable ones: variation selectors, the combining
    grapheme joiner, Hangul fillers; combining marks that NFKC found no letter to compose
    with: `s̶a̶r̶i̶n̶`); look-alike letters mapped to Latin ones (Cyrillic, Greek, Armenian,
-   Cherokee, small capitals and IPA letters, regional indicator symbols).
+   Cherokee, small capitals, IPA and turned letters, regional indicator symbols).
    Accents strewn over a text as a trick are then read away: from a word holding an
    accented letter no language read writes (`śárín`), and from a text whose letters are
    mostly accented (`hów tó máké`). Pictographs glued between two letters (`ki🔪ll`) are
-   removed.
+   removed; between single spaced letters (`s 🔥 a 🔥 r`), they are a separator.
 4. Letter separators: a run of at least three single Latin letters, each pair separated
    by one to four separator characters (spaces, line breaks, punctuation, pictographs), is
-   spaced-out writing. Line breaks among other separators are the word breaks (`h o w
-   \n t o`); when one separator comes
-   back between most letters and others stand between some (`h o w  t o`, `h.o.w t.o`,
-   `h-o-w / t-o`), those others are the word breaks; when one separator stands between
-   all (`h o w t o m a k e s a r i n`), the letters become one word, cut back into words
-   with `words` (the rule packs' vocabulary) when it holds them.
+   spaced-out writing. Line breaks between fewer letters than the other separators are
+   the word breaks (`h o w\nt o`). When one separator comes back between most letters
+   and others stand between some (`h o w  t o`, `h.o.w t.o`, `h-o-w / t-o`), those others
+   are the word breaks; when one separator stands between all (`h o w t o m a k e s a r
+   i n`), the letters become one word, cut back into words with `words` (the rule packs'
+   vocabulary) when it holds them, or kept as one word when it does not and the run is
+   long (`f l ü c h t l i n g s h e i m`).
+   Then, with `words`: a hyphen or a dot inside a word joins its parts when together
+   they are a word and apart they are not two (`sa-rin`; `well-known` stays), and a
+   hashtag is cut into the words that cover it (`#iwanttodie`).
 5. Symbols beside letters or digits: `()` for `o`, `!` for `i` (only between two: `hello!`
    and `!done` stay), `|` for `l` (`i` before an `l`: `k|ll`), `||` for `ll`, `€` for `e`;
    symbols between spaces stay (`a || b`). `vv` is not read as `w`: it is a real pair of
@@ -330,29 +338,33 @@ def _joined(match: re.Match[str], words: frozenset[str]) -> str:
 # `words` when they cover it whole, one-letter words fewer than the others. (Words run
 # together outside a hashtag are left: with the words of seven languages, most long words
 # can be cut into shorter ones, `informata` into `in for mata`.)
-_HASHTAG: Final = re.compile(r"(?<=#)[^\W\d_]{4,120}(?![^\W\d_])")
+_HASHTAG: Final = re.compile(r"#([^\W\d_]{4,120})(?![^\W\d_])")
 # Words written in CamelCase, three or more (`HowToMakeSarin`, `BuildAPipeBomb`), are
 # parted before case folding: a capital after a small letter, or before one, starts a word.
 _UP, _LOW = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"  # Latin-1's capitals and small letters
-_CAMEL: Final = re.compile(rf"[{_UP}]?[{_LOW}]+(?:[{_UP}][{_LOW}]*){{2,}}")
+# Bounded repeats: a long run of small letters is given up after 24 (unbounded, a run of
+# 2,000 held the loop 48 ms, tried again from each of its letters).
+_CAMEL: Final = re.compile(rf"[{_UP}]?[{_LOW}]{{1,24}}(?:[{_UP}][{_LOW}]{{0,24}}){{2,40}}")
 _CAMEL_BREAK: Final = re.compile(rf"(?<=[{_LOW}])(?=[{_UP}])|(?<=[{_UP}])(?=[{_UP}][{_LOW}])")
 # Two small-to-capital steps within a word: the test before `_CAMEL` runs, in a text up to
 # `CAMEL_CHARS` long (a short message, where such a trick stands: the test costs about
 # 9 µs a KB).
 CAMEL_CHARS: Final = 2048
-_CAMEL_HINT: Final = re.compile(rf"[{_LOW}][{_UP}][{_LOW}]*[{_UP}]")
+_CAMEL_HINT: Final = re.compile(rf"[{_LOW}][{_UP}][{_LOW}]{{0,24}}[{_UP}]")
 
 
 def _unglued_words(match: re.Match[str], words: frozenset[str], budget: list[int]) -> str:
     """A hashtag's words (see `_HASHTAG`), or the hashtag as written."""
-    word = match[0]
+    word = match[1]
     if word in words or budget[0] < len(word):
-        return word
+        return match[0]
     budget[0] -= len(word)
     pieces = segment(word, words)[0].split(" ")
     single = sum(len(piece) == 1 for piece in pieces)
     covered = all(piece in words for piece in pieces)
-    return " ".join(pieces) if covered and len(pieces) > 1 and 2 * single < len(pieces) else word
+    if covered and len(pieces) > 1 and 2 * single < len(pieces):
+        return "#" + " ".join(pieces)
+    return match[0]
 
 
 def _unleet_near(folded: str, hint: re.Match[str] | None, changed: list[int]) -> str:

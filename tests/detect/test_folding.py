@@ -315,6 +315,33 @@ def test_folding_is_linear(unit: str) -> None:
     assert big_seconds < 0.05 or big_seconds < 8 * small_seconds
 
 
+@pytest.mark.parametrize(
+    "adversarial",
+    [
+        "a" * 2000 + "1aBcD",  # CamelCase reading, tried again from each small letter
+        "#" + "a" * 2000,  # a hashtag too long to be one
+        "sa-" + "b" * 2000 + " x-y" * 10,  # marks inside words with a long word around
+    ],
+)
+def test_a_short_message_built_to_backtrack_folds_in_linear_time(adversarial: str) -> None:
+    """Messages short enough for CamelCase and hashtag reading, built to make a pattern
+    retry from every letter, fold about as fast as plain text of the same length."""
+    plain = ("plain words only " * 200)[: len(adversarial)]
+    words = load_rules(model=False).words
+
+    def seconds(text: str) -> float:
+        """The shortest of three uncached foldings (short texts are otherwise remembered)."""
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            folding._fold(text, words)
+            timings.append(time.perf_counter() - started)
+        return min(timings)
+
+    # Quadratic was 48 ms here against 0.1 for the plain text.
+    assert seconds(adversarial) < 10 * seconds(plain) + 0.005
+
+
 def test_every_rule_example_holds_once_folded(rules: RuleSet) -> None:
     """Each rule still matches its `match` examples and misses its `no_match` ones, folded."""
     failing = []
