@@ -170,9 +170,16 @@ def best_of_three(text: str) -> float:
     return min(timings)
 
 
-@pytest.mark.parametrize("unit", ["a b c d e ", "h.o.w t.o ", "k|ll 7h3 ", "x()x!x€ "])
+@pytest.mark.parametrize(
+    "unit",
+    [
+        *("a b c d e ", "h.o.w t.o ", "k|ll 7h3 ", "x()x!x€ "),
+        *("sa-rin ", "a-b ", "#iwanttodie ", "s&#97;r<b>i</b>n ", "HowToMakeSarin "),
+    ],
+)
 def test_folding_tricks_stays_linear(unit: str) -> None:
-    """A megabyte of spaced letters or symbols folds in bounded time, about 16x 64 KB."""
+    """A megabyte of spaced letters, symbols, marks inside words, hashtags or markup folds
+    in bounded time, about 16x 64 KB."""
     rnd = random.Random(1)
     small = "".join(rnd.choice([unit, "word "]) for _ in range(65_536 // len(unit)))
     big = small * 16
