@@ -1,4 +1,4 @@
-"""Write the word list the gateway cuts spaced-out letters into (`folding.segment`).
+"""Write the word list the gateway cuts spaced-out letters into (`wordbreaks.segment`).
 
 `gateway/detect/weights/words.txt`: every word (letters only, casefolded, 2 to 24 letters)
 that appears at least twice in the training rows, one a line, sorted. The rule packs add

@@ -5,8 +5,8 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
 `#howtomakesarin` all fold to `sarin`. Steps, in order:
 
 0. Markup a model reads as letters (`markup`: character references, escapes, inline
-   tags, emphasis), and CamelCase of three words or more parted (`HowToMakeSarin`, in a
-   text up to `CAMEL_CHARS`).
+   tags, emphasis), and CamelCase of three words or more parted (`HowToMakeSarin`:
+   `wordbreaks`).
 1. NFKC: fullwidth, ligatures, circled and mathematical letters become plain ones.
 2. Case folding (`str.casefold`): accents are kept (`é` stays `é`), since the rule
    patterns are written with them (`[ée]`); only `ß` becomes `ss`, which they allow for.
@@ -29,9 +29,9 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
    i n`), the letters become one word, cut back into words with `words` (the rule packs'
    vocabulary) when it holds them, or kept as one word when it does not and the run is
    long (`f l ü c h t l i n g s h e i m`).
-   Then, with `words`: a hyphen or a dot inside a word joins its parts when together
-   they are a word and apart they are not two (`sa-rin`; `well-known` stays), and a
-   hashtag is cut into the words that cover it (`#iwanttodie`).
+   Then, with `words` (`wordbreaks`): a hyphen or a dot inside a word joins its parts
+   when together they are a word and apart they are not two (`sa-rin`; `well-known`
+   stays), and a hashtag is cut into the words that cover it (`#iwanttodie`).
 5. Symbols beside letters or digits: `()` for `o`, `!` for `i` (only between two: `hello!`
    and `!done` stay), `|` for `l` (`i` before an `l`: `k|ll`), `||` for `ll`, `€` for `e`;
    symbols between spaces stay (`a || b`). `vv` is not read as `w`: it is a real pair of
@@ -60,7 +60,8 @@ import unicodedata
 from collections.abc import Callable
 from typing import Final
 
-from gateway.detect import lookalikes, markup
+from gateway.detect import lookalikes, markup, wordbreaks
+from gateway.detect.wordbreaks import segment
 
 _TABLE: Final = lookalikes.table()
 
@@ -101,7 +102,6 @@ MAX_SPACED_LETTERS: Final = 120
 # Spaced-out letters cut back into words (`words`) in one text, at most: the cutting is a
 # bounded search per letter (about a microsecond), and past this letters are only joined.
 MAX_SEGMENTED: Final = 512
-_LONGEST_WORD = 24
 # Spelled out between word breaks, more letters than this are a phrase rather than a word.
 _ONE_WORD_LETTERS = 12
 # A run of this many single letters or more, one separator throughout, is never an
@@ -255,9 +255,7 @@ def _fold_piece(
 ) -> str:
     """One piece of `fold`; `budget` holds how many letters may still be cut into words."""
     budget = [MAX_SEGMENTED] if budget is None else budget
-    text = markup.read(text)
-    if len(text) <= CAMEL_CHARS and _CAMEL_HINT.search(text):
-        text = _CAMEL.sub(lambda match: _CAMEL_BREAK.sub(" ", match[0]), text)
+    text = wordbreaks.camel_case_parted(markup.read(text))
     if text.isascii():
         folded = text.lower()
     else:
@@ -275,10 +273,8 @@ def _fold_piece(
                 folded = folded.translate(_PLAIN)
     spaced = _SPACED.sub(lambda match: match[1] + _unspace(match[2], words, budget), " " + folded)
     folded = spaced[1:]
-    if words and 0 < folded.count("-") + folded.count(".") <= MAX_MARKS:
-        folded = _INNER_MARK.sub(functools.partial(_joined, words=words), folded)
-    if words and 0 < folded.count("#") <= MAX_MARKS:
-        folded = _HASHTAG.sub(functools.partial(_unglued_words, words=words, budget=budget), folded)
+    if words:
+        folded = wordbreaks.hashtags_cut(wordbreaks.marks_joined(folded, words), words, budget)
     if any(hint in folded for hint in _SYMBOL_HINTS):
         folded = _SYMBOLS.sub(_symbol, folded)
     hint = _LEET_HINT.search(folded)
@@ -291,84 +287,6 @@ def _fold_piece(
             folded = _WORD.sub(lambda match: _unleet(match, changed, _UNIT_NUMBER), folded)
             folded = _LONE_DIGIT.sub(lambda match: match[0].translate(_LEET), folded)
     return folded
-
-
-# A hyphen or a dot inside a word (`sa-rin`, `ma.ke`, a word cut at a line's end: `sa-\nrin`,
-# or `sa- rin` once the turn's spaces are normalised)
-# joins its two parts when together they are a word of `words`, unless they are two words
-# of three letters or more (`well-known`, `kill-switch`) or a verb and its pronoun
-# (`matar-me`, `deixa-se`). A mark in a chain (`i.am.going`, `e.g.`, `state-of-the-art`)
-# parts words.
-# (One class first, so that `re` skips to the marks at C speed.)
-# Each mark read costs a call back into Python (about 1.5 µs): a piece holding more than
-# this many hyphens and dots, or hashtags, is no prose and is left as written (a megabyte
-# of `a-b ` took 0.8 s to fold, against 0.3 without this step).
-MAX_MARKS: Final = 1024
-_INNER_MARK: Final = re.compile(r"[-.](?:(?<=-)(?:\r?\n| ))?(?=[^\W\d_])")
-_OPENERS: Final = "\"'([{¿¡«\u201c\u2018"
-_PART_AFTER: Final = re.compile(r"[^\W\d_]{1,24}(?![^\W\d_])")
-_CLITICS: Final = frozenset({
-    "me", "te", "se", "nos", "vos", "lhe", "lhes", "o", "a", "os", "as", "lo", "la", "los",
-    "las", "no", "na", "nas",
-})  # fmt: skip
-
-
-def _joined(match: re.Match[str], words: frozenset[str]) -> str:
-    """The mark, or nothing when the parts around it are one word (see `_INNER_MARK`)."""
-    start, end = match.span()
-    text = match.string
-    mark = match[0][0]
-    # The part before: back to the space (found at C speed; a regex searched backwards
-    # would be tried at each of the 24 places), quotes and brackets before it dropped.
-    first = max(text.rfind(" ", max(0, start - 25), start), text.rfind("\n", 0, start)) + 1
-    left = text[first:start].lstrip(_OPENERS)
-    after = _PART_AFTER.match(text, end)
-    if (
-        after is None
-        or not left.isalpha()
-        or len(left) > 24
-        or (first == 0 and start > 25)
-        or text[after.end() : after.end() + 1] == mark
-    ):
-        return match[0]  # no word on one side, or a chain (`i.am.going`: `left` holds a mark)
-    right = after[0]
-    if right in _CLITICS or left + right not in words:
-        return match[0]
-    apart = left in words and right in words and min(len(left), len(right)) > 2
-    return match[0] if apart else ""
-
-
-# A hashtag runs its words together (`#iwanttodie`, `#quieromorir`): cut back into
-# `words` when they cover it whole, one-letter words fewer than the others. (Words run
-# together outside a hashtag are left: with the words of seven languages, most long words
-# can be cut into shorter ones, `informata` into `in for mata`.)
-_HASHTAG: Final = re.compile(r"#([^\W\d_]{4,120})(?![^\W\d_])")
-# Words written in CamelCase, three or more (`HowToMakeSarin`, `BuildAPipeBomb`), are
-# parted before case folding: a capital after a small letter, or before one, starts a word.
-_UP, _LOW = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"  # Latin-1's capitals and small letters
-# Bounded repeats: a long run of small letters is given up after 24 (unbounded, a run of
-# 2,000 held the loop 48 ms, tried again from each of its letters).
-_CAMEL: Final = re.compile(rf"[{_UP}]?[{_LOW}]{{1,24}}(?:[{_UP}][{_LOW}]{{0,24}}){{2,40}}")
-_CAMEL_BREAK: Final = re.compile(rf"(?<=[{_LOW}])(?=[{_UP}])|(?<=[{_UP}])(?=[{_UP}][{_LOW}])")
-# Two small-to-capital steps within a word: the test before `_CAMEL` runs, in a text up to
-# `CAMEL_CHARS` long (a short message, where such a trick stands: the test costs about
-# 9 µs a KB).
-CAMEL_CHARS: Final = 2048
-_CAMEL_HINT: Final = re.compile(rf"[{_LOW}][{_UP}][{_LOW}]{{0,24}}[{_UP}]")
-
-
-def _unglued_words(match: re.Match[str], words: frozenset[str], budget: list[int]) -> str:
-    """A hashtag's words (see `_HASHTAG`), or the hashtag as written."""
-    word = match[1]
-    if word in words or budget[0] < len(word):
-        return match[0]
-    budget[0] -= len(word)
-    pieces = segment(word, words)[0].split(" ")
-    single = sum(len(piece) == 1 for piece in pieces)
-    covered = all(piece in words for piece in pieces)
-    if covered and len(pieces) > 1 and 2 * single < len(pieces):
-        return "#" + " ".join(pieces)
-    return match[0]
 
 
 def _unleet_near(folded: str, hint: re.Match[str] | None, changed: list[int]) -> str:
@@ -564,32 +482,3 @@ def _spelled(
     # (`killmyself`, `iwanttodie`; not `ando` as `and o`).
     pieces = spelled.split(" ")
     return spelled if not part and covered and min(map(len, pieces[1:]), default=2) > 1 else joined
-
-
-def segment(joined: str, words: frozenset[str]) -> tuple[str, bool]:
-    """`joined` cut into the fewest words of `words`, and whether they cover it all;
-    letters no word covers stay glued together (`howtomakesarin` -> `how to make sarin`)."""
-    length = len(joined)
-    # best[i]: (cost, start of the last piece, whether it is a word) for joined[:i]. A word
-    # costs 4 (6 of one letter), a letter outside words 5: few, long, known words win, an
-    # unknown word is not cut around the one-letter words inside it (`had`, not `h a d`),
-    # and of two cuts into as many words, the one that leaves no letter out wins.
-    best: list[tuple[int, int, bool]] = [(0, 0, False)] + [(1 << 30, 0, False)] * length
-    for end in range(1, length + 1):
-        choice = (best[end - 1][0] + 5, end - 1, False)
-        for start in range(max(0, end - _LONGEST_WORD), end):
-            cost = best[start][0] + (6 if end - start == 1 else 4)
-            if cost < choice[0] and joined[start:end] in words:
-                choice = (cost, start, True)
-        best[end] = choice
-    pieces: list[tuple[str, bool]] = []
-    end = length
-    while end > 0:
-        _, start, word = best[end]
-        if not word and pieces and not pieces[-1][1]:
-            pieces[-1] = (joined[start] + pieces[-1][0], False)
-        else:
-            pieces.append((joined[start:end], word))
-        end = start
-    covered = all(word for _, word in pieces)
-    return " ".join(piece for piece, _ in reversed(pieces)), covered

@@ -249,7 +249,7 @@ _ONE_LETTER_WORDS = frozenset("aàeiouyæ")
 
 def vocabulary(rules: Iterable[Rule]) -> frozenset[str]:
     """Every word of the rules' examples and keywords, casefolded, the shipped word list
-    and the one-letter words: `folding.segment` cuts letters written with no breaks into
+    and the one-letter words: `wordbreaks.segment` cuts letters written with no breaks into
     them."""
     words: set[str] = set(_ONE_LETTER_WORDS) | _shipped_words()
     for rule in rules:

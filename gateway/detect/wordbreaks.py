@@ -1,0 +1,142 @@
+"""Where words begin and end in folded text, read with a vocabulary (`words`, the rule
+packs' and the training rows'): words run together cut back into words (spaced-out letters
+joined by `folding`, hashtags, CamelCase), words a mark splits joined again (`sa-rin`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Final
+
+_LONGEST_WORD = 24
+
+
+def camel_case_parted(text: str) -> str:
+    """`text` (before case folding) with CamelCase of three words or more parted into words
+    (`HowToMakeSarin` -> `How To Make Sarin`), in a text up to `CAMEL_CHARS` long."""
+    if len(text) <= CAMEL_CHARS and _CAMEL_HINT.search(text):
+        return _CAMEL.sub(lambda match: _CAMEL_BREAK.sub(" ", match[0]), text)
+    return text
+
+
+def marks_joined(folded: str, words: frozenset[str]) -> str:
+    """`folded` with the words a hyphen or a dot splits joined (see `_INNER_MARK`)."""
+    if 0 < folded.count("-") + folded.count(".") <= MAX_MARKS:
+        return _INNER_MARK.sub(functools.partial(_joined, words=words), folded)
+    return folded
+
+
+def hashtags_cut(folded: str, words: frozenset[str], budget: list[int]) -> str:
+    """`folded` with its hashtags cut into words (see `_HASHTAG`); `budget` holds how many
+    letters may still be cut (`segment`'s cost grows with them)."""
+    if 0 < folded.count("#") <= MAX_MARKS:
+        return _HASHTAG.sub(functools.partial(_hashtag_cut, words=words, budget=budget), folded)
+    return folded
+
+
+# Each mark read costs a call back into Python (about 1.5 µs): a piece holding more than
+# this many hyphens and dots, or hashtags, is no prose and is left as written (a megabyte
+# of `a-b ` took 0.8 s to fold, against 0.3 without this step).
+MAX_MARKS: Final = 1024
+# A hyphen or a dot inside a word (`sa-rin`, `ma.ke`, a word cut at a line's end: `sa-\nrin`,
+# or `sa- rin` once the turn's spaces are normalised)
+# joins its two parts when together they are a word of `words`, unless they are two words
+# of three letters or more (`well-known`, `kill-switch`) or a verb and its pronoun
+# (`matar-me`, `deixa-se`). A mark in a chain (`i.am.going`, `e.g.`, `state-of-the-art`)
+# parts words.
+# (One class first, so that `re` skips to the marks at C speed.)
+_INNER_MARK: Final = re.compile(r"[-.](?:(?<=-)(?:\r?\n| ))?(?=[^\W\d_])")
+_OPENERS: Final = "\"'([{¿¡«\u201c\u2018"
+_PART_AFTER: Final = re.compile(r"[^\W\d_]{1,24}(?![^\W\d_])")
+_CLITICS: Final = frozenset({
+    "me", "te", "se", "nos", "vos", "lhe", "lhes", "o", "a", "os", "as", "lo", "la", "los",
+    "las", "no", "na", "nas",
+})  # fmt: skip
+
+
+def _joined(match: re.Match[str], words: frozenset[str]) -> str:
+    """The mark, or nothing when the parts around it are one word (see `_INNER_MARK`)."""
+    start, end = match.span()
+    text = match.string
+    mark = match[0][0]
+    # The part before: back to the space (found at C speed; a regex searched backwards
+    # would be tried at each of the 24 places), quotes and brackets before it dropped.
+    first = max(text.rfind(" ", max(0, start - 25), start), text.rfind("\n", 0, start)) + 1
+    left = text[first:start].lstrip(_OPENERS)
+    after = _PART_AFTER.match(text, end)
+    if (
+        after is None
+        or not left.isalpha()
+        or len(left) > 24
+        or (first == 0 and start > 25)
+        or text[after.end() : after.end() + 1] == mark
+    ):
+        return match[0]  # no word on one side, or a chain (`i.am.going`: `left` holds a mark)
+    right = after[0]
+    if right in _CLITICS or left + right not in words:
+        return match[0]
+    apart = left in words and right in words and min(len(left), len(right)) > 2
+    return match[0] if apart else ""
+
+
+# A hashtag runs its words together (`#iwanttodie`, `#quieromorir`): cut back into
+# `words` when they cover it whole, one-letter words fewer than the others. (Words run
+# together outside a hashtag are left: with the words of seven languages, most long words
+# can be cut into shorter ones, `informata` into `in for mata`.)
+_HASHTAG: Final = re.compile(r"#([^\W\d_]{4,120})(?![^\W\d_])")
+# Words written in CamelCase, three or more (`HowToMakeSarin`, `BuildAPipeBomb`), are
+# parted before case folding: a capital after a small letter, or before one, starts a word.
+_UP, _LOW = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"  # Latin-1's capitals and small letters
+# Bounded repeats: a long run of small letters is given up after 24 (unbounded, a run of
+# 2,000 held the loop 48 ms, tried again from each of its letters).
+_CAMEL: Final = re.compile(rf"[{_UP}]?[{_LOW}]{{1,24}}(?:[{_UP}][{_LOW}]{{0,24}}){{2,40}}")
+_CAMEL_BREAK: Final = re.compile(rf"(?<=[{_LOW}])(?=[{_UP}])|(?<=[{_UP}])(?=[{_UP}][{_LOW}])")
+# Two small-to-capital steps within a word: the test before `_CAMEL` runs, in a text up to
+# `CAMEL_CHARS` long (a short message, where such a trick stands: the test costs about
+# 9 µs a KB).
+CAMEL_CHARS: Final = 2048
+_CAMEL_HINT: Final = re.compile(rf"[{_LOW}][{_UP}][{_LOW}]{{0,24}}[{_UP}]")
+
+
+def _hashtag_cut(match: re.Match[str], words: frozenset[str], budget: list[int]) -> str:
+    """A hashtag's words (see `_HASHTAG`), or the hashtag as written."""
+    word = match[1]
+    if word in words or budget[0] < len(word):
+        return match[0]
+    budget[0] -= len(word)
+    pieces = segment(word, words)[0].split(" ")
+    single = sum(len(piece) == 1 for piece in pieces)
+    covered = all(piece in words for piece in pieces)
+    if covered and len(pieces) > 1 and 2 * single < len(pieces):
+        return "#" + " ".join(pieces)
+    return match[0]
+
+
+def segment(joined: str, words: frozenset[str]) -> tuple[str, bool]:
+    """`joined` cut into the fewest words of `words`, and whether they cover it all;
+    letters no word covers stay glued together (`howtomakesarin` -> `how to make sarin`)."""
+    length = len(joined)
+    # best[i]: (cost, start of the last piece, whether it is a word) for joined[:i]. A word
+    # costs 4 (6 of one letter), a letter outside words 5: few, long, known words win, an
+    # unknown word is not cut around the one-letter words inside it (`had`, not `h a d`),
+    # and of two cuts into as many words, the one that leaves no letter out wins.
+    best: list[tuple[int, int, bool]] = [(0, 0, False)] + [(1 << 30, 0, False)] * length
+    for end in range(1, length + 1):
+        choice = (best[end - 1][0] + 5, end - 1, False)
+        for start in range(max(0, end - _LONGEST_WORD), end):
+            cost = best[start][0] + (6 if end - start == 1 else 4)
+            if cost < choice[0] and joined[start:end] in words:
+                choice = (cost, start, True)
+        best[end] = choice
+    pieces: list[tuple[str, bool]] = []
+    end = length
+    while end > 0:
+        _, start, word = best[end]
+        if not word and pieces and not pieces[-1][1]:
+            pieces[-1] = (joined[start] + pieces[-1][0], False)
+        else:
+            pieces.append((joined[start:end], word))
+        end = start
+    covered = all(word for _, word in pieces)
+    return " ".join(piece for piece, _ in reversed(pieces)), covered
