@@ -475,10 +475,13 @@ def _spelled(
         return joined
     budget[0] -= len(joined)
     spelled, covered = segment(joined, words)
+    pieces = spelled.split(" ")
     if len(joined) > _ONE_WORD_LETTERS:
-        # A phrase: cut into the words that cover it, unknown letters left glued.
-        return spelled
+        # A phrase: cut into the words that cover it, unknown letters left glued; unless
+        # words of three letters or more cover less than half of it: one long word the
+        # vocabulary lacks, cut into fragments (`flü ch tl in gs unter kun ft`).
+        found = sum(len(piece) for piece in pieces if len(piece) > 2 and piece in words)
+        return spelled if 2 * found >= len(joined) else joined
     # As long as a word: one, unless known words cover it with no letter left over inside
     # (`killmyself`, `iwanttodie`; not `ando` as `and o`).
-    pieces = spelled.split(" ")
     return spelled if not part and covered and min(map(len, pieces[1:]), default=2) > 1 else joined

@@ -20,7 +20,6 @@ an option: no lookarounds, and an ASCII-only `\b`/`\w` that every fr/es/de rule 
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import importlib.resources
 import json
@@ -37,6 +36,7 @@ from gateway.detect.linear import NotLinear, prove_linear
 from gateway.detect.model import Levels, ModelError, TextModel, load_model, model_file
 from gateway.detect.starts import starts
 from gateway.detect.windows import Windows, keyword_windows, search_at_starts, search_windows
+from gateway.detect.wordbreaks import shipped_ranks
 from gateway.errors import GatewayError
 
 # `harmful`, `crisis` and `end_request` read user turns; `refusal` and `care` read answers.
@@ -241,8 +241,6 @@ class RuleSet:
 
 
 _WORD = re.compile(r"[^\W\d_]{2,24}")
-# Words of the training data (`training/words.py` writes them), shipped beside the model.
-WORDS_FILE = Path(__file__).resolve().parent / "weights" / "words.txt"
 # Words of one letter, in the supported languages: others are fragments of patterns.
 _ONE_LETTER_WORDS = frozenset("aàeiouyæ")
 
@@ -251,20 +249,11 @@ def vocabulary(rules: Iterable[Rule]) -> frozenset[str]:
     """Every word of the rules' examples and keywords, casefolded, the shipped word list
     and the one-letter words: `wordbreaks.segment` cuts letters written with no breaks into
     them."""
-    words: set[str] = set(_ONE_LETTER_WORDS) | _shipped_words()
+    words: set[str] = set(_ONE_LETTER_WORDS) | set(shipped_ranks())
     for rule in rules:
         for text in (*rule.match, *rule.no_match, *rule.keywords):
             words.update(_WORD.findall(text.casefold()))
     return frozenset(words)
-
-
-@functools.cache
-def _shipped_words() -> frozenset[str]:
-    """The shipped word list (none when the file is missing: the packs' words only)."""
-    try:
-        return frozenset(WORDS_FILE.read_text(encoding="utf-8").split())
-    except OSError:
-        return frozenset()
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:

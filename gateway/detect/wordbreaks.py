@@ -6,10 +6,26 @@ joined by `folding`, hashtags, CamelCase), words a mark splits joined again (`sa
 from __future__ import annotations
 
 import functools
+import math
 import re
+from pathlib import Path
 from typing import Final
 
 _LONGEST_WORD = 24
+# Words of the training data, the most frequent first (`training/words.py` writes them),
+# shipped beside the model: `segment` prefers the frequent ones.
+WORDS_FILE: Final = Path(__file__).resolve().parent / "weights" / "words.txt"
+
+
+@functools.cache
+def shipped_ranks() -> dict[str, int]:
+    """Each word of the shipped list and its rank, 0 the most frequent (none when the file
+    is missing: the packs' words only)."""
+    try:
+        listed = WORDS_FILE.read_text(encoding="utf-8").split()
+    except OSError:
+        return {}
+    return {word: rank for rank, word in reversed(list(enumerate(listed)))}
 
 
 def camel_case_parted(text: str) -> str:
@@ -114,20 +130,26 @@ def _hashtag_cut(match: re.Match[str], words: frozenset[str], budget: list[int])
 
 
 def segment(joined: str, words: frozenset[str]) -> tuple[str, bool]:
-    """`joined` cut into the fewest words of `words`, and whether they cover it all;
+    """`joined` cut into the likeliest words of `words`, and whether they cover it all;
     letters no word covers stay glued together (`howtomakesarin` -> `how to make sarin`)."""
     length = len(joined)
+    ranks = shipped_ranks()
+    unranked = len(ranks)
     # best[i]: (cost, start of the last piece, whether it is a word) for joined[:i]. A word
-    # costs 4 (6 of one letter), a letter outside words 5: few, long, known words win, an
-    # unknown word is not cut around the one-letter words inside it (`had`, not `h a d`),
-    # and of two cuts into as many words, the one that leaves no letter out wins.
-    best: list[tuple[int, int, bool]] = [(0, 0, False)] + [(1 << 30, 0, False)] * length
+    # costs 3 + log10(its rank + 10): 4 for the most frequent, about 7.3 for the rarest
+    # (and for a word of the packs alone); a letter outside words 5. Few, frequent words
+    # win (`crisis team`, not `crisi steam`; `i lied`, not `il ied`), an unknown word is
+    # not cut around the one-letter words inside it (`had`, not `h a d`), and of two cuts
+    # into as many words, the one that leaves no letter out wins.
+    best: list[tuple[float, int, bool]] = [(0.0, 0, False)] + [(math.inf, 0, False)] * length
     for end in range(1, length + 1):
         choice = (best[end - 1][0] + 5, end - 1, False)
         for start in range(max(0, end - _LONGEST_WORD), end):
-            cost = best[start][0] + (6 if end - start == 1 else 4)
-            if cost < choice[0] and joined[start:end] in words:
-                choice = (cost, start, True)
+            piece = joined[start:end]
+            if piece in words:
+                cost = best[start][0] + _COSTS[min(ranks.get(piece, unranked), _MAX_RANK)]
+                if cost < choice[0]:
+                    choice = (cost, start, True)
         best[end] = choice
     pieces: list[tuple[str, bool]] = []
     end = length
@@ -140,3 +162,8 @@ def segment(joined: str, words: frozenset[str]) -> tuple[str, bool]:
         end = start
     covered = all(word for _, word in pieces)
     return " ".join(piece for piece, _ in reversed(pieces)), covered
+
+
+# A word's cost by rank, computed once (the cut tries each piece of up to 24 letters).
+_MAX_RANK: Final = 100_000
+_COSTS: Final = [3 + math.log10(rank + 10) for rank in range(_MAX_RANK + 1)]

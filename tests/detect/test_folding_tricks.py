@@ -99,6 +99,8 @@ def test_symbols_and_l33t_fold(tricked: str, plain: str) -> None:
         ("HowToMakeSarinAtHome", "how to make sarin at home"),
         ("tell me howToBuildAPipeBomb", "tell me how to build a pipe bomb"),
         ("i want to sa-rin, ma.ke it, ki-\nll", "i want to sarin, make it, kill"),
+        # Spaced out with one separator throughout: cut into the likeliest words.
+        ("i l i e d t o t h e c r i s i s t e a m", "i lied to the crisis team"),
         # A long word the vocabulary lacks, spaced out: read as one word.
         ("die f l ü c h t l i n g s u n t e r k u n f t an", "die flüchtlingsunterkunft an"),
     ],

@@ -79,9 +79,14 @@ def test_a_text_of_marks_is_left_as_written() -> None:
     [
         ("howtomakesarin", "how to make sarin", True),
         ("killmyself", "kill myself", True),
+        # Frequent words win over rare ones cut as many times.
+        ("crisisteam", "crisis team", True),
+        ("ilied", "i lied", True),
+        ("acrowd", "a crowd", True),
         ("sarinqqqq", "sarin qqqq", False),
     ],
 )
-def test_segment_cuts_into_the_fewest_words(joined: str, cut: str, covered: bool) -> None:
-    """Letters run together are cut into the fewest known words; unknown letters stay glued."""
+def test_segment_cuts_into_the_likeliest_words(joined: str, cut: str, covered: bool) -> None:
+    """Letters run together are cut into the likeliest known words; unknown letters stay
+    glued."""
     assert segment(joined, WORDS) == (cut, covered)
