@@ -135,8 +135,13 @@ def _per_word(text: str, change: Callable[[str], str]) -> str:
     return WORD.sub(lambda m: change(m.group()), text)
 
 
+def _between(word: str, marks: Sequence[str]) -> str:
+    """`word` with `marks` in turn between its letters."""
+    return "".join(c + marks[i % len(marks)] for i, c in enumerate(word[:-1])) + word[-1]
+
+
 def _zero_width(word: str) -> str:
-    return "".join(c + ZERO_WIDTH[i % len(ZERO_WIDTH)] for i, c in enumerate(word[:-1])) + word[-1]
+    return _between(word, ZERO_WIDTH)
 
 
 def _look_alike(word: str) -> str:
@@ -157,11 +162,6 @@ SMALL_CAPS = dict(zip("abcdefghijklmnopqrstuvwxyz", "ᴀʙᴄᴅᴇꜰɢʜɪᴊ�
 # variation selector, the Hangul filler.
 INVISIBLE = ("\u034f", "\ufe0f", "\u3164")
 EMOJI = ("\U0001f525", "\U0001f52a", "\u2728", "\U0001f480")
-
-
-def _between(word: str, marks: Sequence[str]) -> str:
-    """`word` with `marks` in turn between its letters."""
-    return "".join(c + marks[i % len(marks)] for i, c in enumerate(word[:-1])) + word[-1]
 
 
 def _emoji_inside(word: str) -> str:
