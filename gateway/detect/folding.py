@@ -109,7 +109,7 @@ _ONE_WORD_LETTERS = 12
 _ONE_WORD_RUN = 8
 # Latin letters only: look-alikes are Latin by now, and single accented letters are words
 # (`il y a à peine` stays as it is).
-_SEPARATORS = rf"[ .\-_*·/|+~,:;?\t\n\r{lookalikes.BMP_PICTOGRAPHS}]"
+_SEPARATORS = rf"[ .\-_*·/|+~,:;?\t\n\r\[\]\"'{lookalikes.BMP_PICTOGRAPHS}]"
 _BLANK: Final = frozenset(" \t\n\r")
 # Marks that end a phrase rather than a word (`i w a n t . i t h u r t s`).
 _PHRASE_MARKS = frozenset(".,:;?")
