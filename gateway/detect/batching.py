@@ -8,10 +8,9 @@ loop pay that once (bench/README.md, "Sixth round").
 
 So each request's judgement (`judgement.judging`) runs until it needs the model; what it
 asks for is queued, and one callback, at the loop's next turn, scores everything queued in
-one batch and sends each judgement its scores. A judgement alone in its batch is scored
-exactly as `judge` scores it. Waiting for the loop's next turn costs a request about
-30 µs, so only a worker with other requests under way batches (`flag_turn_async`'s
-`batch`): at concurrency 1 a turn is judged at once.
+one batch and sends each judgement its scores. Waiting for the loop's next turn costs a
+request about 30 µs, so only a worker with other requests under way batches
+(`flag_turn_async`'s `batch`): at concurrency 1 a turn is judged at once.
 """
 
 from __future__ import annotations
@@ -96,10 +95,7 @@ def _score_queued(queue: _Queue) -> None:
 
 
 def _batch(group: list[_Asked]) -> list[Scores]:
-    """Each judgement's scores, from one call of the model for all of them (one alone is
-    scored as `judge` scores it)."""
-    if len(group) == 1:
-        return [model_scores(group[0].model, group[0].texts)]
+    """Each judgement's scores, from one call of the model for all of them."""
     found = group[0].model.score([text for one in group for text in one.texts])
     out: list[Scores] = []
     start = 0

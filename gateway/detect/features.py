@@ -1,7 +1,8 @@
 """The embedded model's features: hashed character and word n-grams, weighted TF-IDF.
 
-One implementation serves both sides: `training/train.py` builds its matrices with these
-functions and the gateway scores with them, so what was trained is what is served.
+These functions define the features: `training/train.py` builds its matrices with them,
+and the gateway's compiled loop (`scoring.py`) computes the same numbers for the texts it
+scores, as tests check, so what was trained is what is served.
 
 A text (already folded, `folding.fold`) is reduced to words of letters and digits joined
 by single spaces (apostrophes dropped: `don't` and `dont` read alike), then read as:
@@ -9,8 +10,8 @@ by single spaces (apostrophes dropped: `don't` and `dont` read alike), then read
   so short word pairs and word edges count), which carry misspellings and inflections;
 - words and word pairs.
 Each n-gram is hashed (a polynomial hash over its code points, in unsigned 64-bit
-arithmetic, then mixed and cut to `BITS` bits) with numpy, many texts at once, so a
-typical message costs tens of microseconds and no Python work is done per character.
+arithmetic, then mixed and cut to `BITS` bits) with numpy, many texts at once, and no
+Python work is done per character.
 """
 
 from __future__ import annotations
@@ -29,14 +30,15 @@ Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float32]
 _U64 = npt.NDArray[np.uint64]
 
-_BASE: Final = np.uint64(0x100000001B3)  # odd: invertible modulo 2**64
+# The hash's constants, which the compiled loop (`scoring.py`) shares.
+BASE: Final = np.uint64(0x100000001B3)  # odd: invertible modulo 2**64
 _BASE_INVERSE: Final = np.uint64(pow(0x100000001B3, -1, 2**64))
-_PAIR: Final = np.uint64(0x9E3779B97F4A7C15)
-_MIX: Final = np.uint64(0xFF51AFD7ED558CCD)
+PAIR: Final = np.uint64(0x9E3779B97F4A7C15)
+MIX: Final = np.uint64(0xFF51AFD7ED558CCD)
 _SHIFT: Final = np.uint64(64 - BITS)
 # Salts for words and word pairs, so the word `ab` and the 2-gram `ab` differ.
-_WORD_SALT: Final = np.uint64(0x452821E638D01377)
-_PAIR_SALT: Final = np.uint64(0xBE5466CF34E90C6C)
+WORD_SALT: Final = np.uint64(0x452821E638D01377)
+PAIR_SALT: Final = np.uint64(0xBE5466CF34E90C6C)
 _APOSTROPHES: Final = re.compile("['\u2019`\u00b4]")
 _NOT_WORD: Final = re.compile(r"[\W_]+")
 _SPACE: Final = np.uint64(32)
@@ -61,7 +63,7 @@ def reduce_text(folded: str) -> str:
 
 
 def _bucket(hashes: _U64) -> Ints:
-    return ((hashes * _MIX) >> _SHIFT).astype(np.int64)
+    return ((hashes * MIX) >> _SHIFT).astype(np.int64)
 
 
 def _powers(length: int) -> tuple[_U64, _U64]:
@@ -70,7 +72,7 @@ def _powers(length: int) -> tuple[_U64, _U64]:
     if len(_POWER_TABLES[0]) < length:
         size = max(length, 2 * len(_POWER_TABLES[0]))
         tables = []
-        for base in (_BASE, _BASE_INVERSE):
+        for base in (BASE, _BASE_INVERSE):
             table = np.full(size, base, np.uint64)
             table[0] = 1
             tables.append(np.cumprod(table, dtype=np.uint64))
@@ -101,7 +103,7 @@ def hashed(reduced: Sequence[str], words: bool = True) -> tuple[Ints, Ints]:
     hashes: list[_U64] = []
     grams = codes
     for size in range(2, max(CHAR_SIZES) + 1):
-        grams = grams[:-1] * _BASE + codes[size - 1 :]
+        grams = grams[:-1] * BASE + codes[size - 1 :]
         if size not in CHAR_SIZES:
             continue
         count = length - size + 1
@@ -119,8 +121,8 @@ def hashed(reduced: Sequence[str], words: bool = True) -> tuple[Ints, Ints]:
         same = word_docs[:-1] == word_docs[1:]
         docs += [word_docs, word_docs[:-1][same]]
         hashes += [
-            word_hashes ^ _WORD_SALT,
-            (word_hashes[:-1][same] * _PAIR + word_hashes[1:][same]) ^ _PAIR_SALT,
+            word_hashes ^ WORD_SALT,
+            (word_hashes[:-1][same] * PAIR + word_hashes[1:][same]) ^ PAIR_SALT,
         ]
     return np.concatenate(docs), _bucket(np.concatenate(hashes))
 
@@ -139,44 +141,6 @@ def _words(codes: _U64) -> tuple[Ints, _U64]:
     prefix = np.zeros(length + 1, np.uint64)
     np.cumsum(codes * inverse_powers, dtype=np.uint64, out=prefix[1:])
     return starts, (prefix[ends] - prefix[starts]) * powers[ends - 1]
-
-
-def hashed_text(reduced: str, words: bool = True, suffix: int | None = None) -> tuple[Ints, Ints]:
-    """The buckets of every feature of one reduced text (`reduce_text`), as `hashed` finds
-    them, and of those that start at or after `suffix`.
-
-    When the text ends with another reduced text (a turn read in its window), `suffix` is
-    where that one starts, and its features are the second array: both read in one pass.
-    This is the path for a few texts at a time, where numpy's cost per call dominates.
-    """
-    if not reduced:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    codes = np.frombuffer(reduced.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    parts: list[_U64] = []
-    cuts: list[int] = []  # where each part's features start at or after `suffix`
-    grams = codes
-    for size in range(2, max(CHAR_SIZES) + 1):
-        grams = grams[:-1] * _BASE + codes[size - 1 :]
-        if size in CHAR_SIZES:
-            parts.append(grams)
-            cuts.append(suffix or 0)
-    if words:
-        starts, word_hashes = _words(codes)
-        first = int(np.searchsorted(starts, suffix or 0))
-        parts += [
-            word_hashes ^ _WORD_SALT,
-            (word_hashes[:-1] * _PAIR + word_hashes[1:]) ^ _PAIR_SALT,
-        ]
-        cuts += [first, first]
-    buckets = _bucket(np.concatenate(parts))
-    if suffix is None:
-        return buckets, np.zeros(0, np.int64)
-    tail = []
-    offset = 0
-    for part, cut in zip(parts, cuts, strict=True):
-        tail.append(buckets[offset + min(cut, len(part)) : offset + len(part)])
-        offset += len(part)
-    return buckets, np.concatenate(tail)
 
 
 def tfidf(

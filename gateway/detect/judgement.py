@@ -115,12 +115,9 @@ def judge(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
 
 
 def model_scores(model: TextModel | None, texts: Texts) -> Scores:
-    """The model's scores of each text (its best piece's), in one batch; a turn and its
-    window in one pass when they allow it."""
+    """The model's scores of each text (its best piece's), in one batch."""
     if model is None:
         return [{} for _ in texts]
-    if len(texts) == 2 and len(texts[1]) == 1:
-        return list(model.score_in_window(texts[0], texts[1][0]))
     return model.score(texts)
 
 

@@ -1,15 +1,15 @@
 """The embedded classifier: a linear model over hashed n-grams, shipped in the package.
 
 `training/train.py` writes it (`model.npz`: numpy arrays and a JSON header, no pickle);
-serving needs numpy only. Scores are per label, between 0 and 1 (one logistic output per
-label). The model learnt from messages of a few sentences, and one sentence of crisis in
-a longer text is diluted when the text is read as one bag of n-grams, so a text longer
-than `PIECE_CHARS` is also read in pieces: its sentences (short ones joined, long ones
-cut in overlapping `PIECE_CHARS`); a label's score is its best piece's. What is scored is
-bounded: a text up to `CHUNK_CHARS` is scored whole and in pieces; of one longer than
-`MAX_SCORED_CHARS`, only the pieces of its first and last `MAX_SCORED_CHARS / 2`
-characters, so a megabyte costs what 8 KB costs. The rule packs still read every
-character.
+serving needs numpy, and numba for its compiled loop (`scoring.py`). Scores are per
+label, between 0 and 1 (one logistic output per label). The model learnt from messages
+of a few sentences, and one sentence of crisis in a longer text is diluted when the text
+is read as one bag of n-grams, so a text longer than `PIECE_CHARS` is also read in
+pieces: its sentences (short ones joined, long ones cut in overlapping `PIECE_CHARS`); a
+label's score is its best piece's. What is scored is bounded: a text up to `CHUNK_CHARS`
+is scored whole and in pieces; of one longer than `MAX_SCORED_CHARS`, only the pieces of
+its first and last `MAX_SCORED_CHARS / 2` characters, so a megabyte costs what 8 KB
+costs. The rule packs still read every character.
 
 A rules folder may hold its own `model.npz`, which then replaces the shipped one
 (`model_file`).
@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib.resources
 import json
 import re
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,7 +28,8 @@ from typing import Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from gateway.detect.features import BITS, Floats, Ints, hashed, hashed_text, reduce_text, tfidf
+from gateway.detect.features import BITS, Floats, reduce_text
+from gateway.detect.scoring import logits
 
 MODEL_NAME: Final = "model.npz"
 FORMAT: Final = "lastword-ngram-linear/1"
@@ -38,10 +38,6 @@ PIECE_CHARS: Final = 300
 CHUNK_CHARS: Final = 2048
 _SENTENCE_END: Final = re.compile(r"(?<=[.!?;:\n\u2026\u3002])\s+")
 MAX_SCORED_CHARS: Final = 8192
-# Up to this many texts are scored one by one (`features.hashed_text`), more in one
-# vectorised pass (`features.hashed`): the first is quicker for a turn and its window,
-# the second for a long turn's pieces.
-FEW_TEXTS: Final = 4
 Level = Literal["crisis", "distress", "harmful"]
 LEVELS: Final[tuple[Level, ...]] = ("crisis", "distress", "harmful")
 LANGUAGE: Final = "lang."  # the prefix of the labels naming a text's language
@@ -94,6 +90,22 @@ class TextModel:
     _bars: Mapping[tuple[str, Level], tuple[tuple[str, float], ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        count = len(self.buckets)
+        if (
+            self.weights.shape != (count, len(self.labels))
+            or self.idf.shape != (count,)
+            or self.bias.shape != (len(self.labels),)
+        ):
+            raise ModelError(
+                f"weights {self.weights.shape}, idf {self.idf.shape} and bias "
+                f"{self.bias.shape} do not fit {count} buckets and {len(self.labels)} labels"
+            )
+        if count and not 0 <= self.buckets.min() <= self.buckets.max() < 1 << BITS:
+            raise ModelError(f"buckets outside 0 to 2**{BITS}")
+        # The compiled loop reads these as they are: one layout, so it is compiled once.
+        for name in ("idf", "weights", "bias"):
+            value = np.ascontiguousarray(getattr(self, name), dtype=np.float32)
+            object.__setattr__(self, name, value)
         rows = np.full(1 << BITS, -1, dtype=np.int32)
         rows[self.buckets] = np.arange(len(self.buckets), dtype=np.int32)
         object.__setattr__(self, "_rows", rows)
@@ -109,23 +121,18 @@ class TextModel:
             for level in LEVELS
         }
         object.__setattr__(self, "_bars", bars)
+        # The compiled loop is compiled, or loaded from its cache, now rather than on the
+        # first request.
+        self.scores(["warm"])
 
     def scores(self, folded: Sequence[str]) -> Floats:
         """The score of every label (columns, in `labels` order) for each folded text, whole."""
-        if len(folded) <= FEW_TEXTS:
-            return self._scores([hashed_text(reduce_text(text), self.words)[0] for text in folded])
-        # Many texts (a long turn's pieces, the trainer's rows): numpy's work per call is
-        # spread over all of them, in one pass.
         reduced = [reduce_text(text) for text in folded]
-        docs, buckets = hashed(reduced, self.words)
-        text, row, weight = tfidf(docs, self._rows[buckets], len(reduced), self.idf)
-        logits = np.tile(self.bias, (len(reduced), 1))
-        if len(text):
-            # `text` is sorted: each text's features are one run, summed in one call.
-            starts = np.flatnonzero(np.concatenate(([True], text[1:] != text[:-1])))
-            contributions = weight[:, None] * np.take(self.weights, row, axis=0)
-            logits[text[starts]] += np.add.reduceat(contributions, starts, axis=0)
-        return _sigmoid(logits)
+        out = logits(
+            reduced, words=self.words, rows=self._rows, idf=self.idf, weights=self.weights,
+            bias=self.bias,
+        )  # fmt: skip
+        return _sigmoid(out)
 
     def score(self, texts: Sequence[Sequence[str]]) -> list[dict[str, float]]:
         """For each text, given as the folded pieces to score (`chunks`), each label's best
@@ -138,59 +145,6 @@ class TextModel:
             out.append(dict(zip(self.labels, best.tolist(), strict=True)))
             start += len(pieces)
         return out
-
-    def score_in_window(
-        self, pieces: Sequence[str], window: str
-    ) -> tuple[dict[str, float], dict[str, float]]:
-        """`score([pieces, [window]])`, in one pass over the window when the turn is one piece
-        that the window ends with, as a short turn's window does."""
-        reduced_window = reduce_text(window)
-        reduced = reduce_text(pieces[0]) if len(pieces) == 1 else ""
-        if not reduced or not reduced_window.endswith(reduced):
-            alone, whole = self.score([pieces, [window]])
-            return alone, whole
-        suffix = len(reduced_window) - len(reduced)
-        everything, own = hashed_text(reduced_window, self.words, suffix)
-        alone_scores, whole_scores = self._scores([own, everything])
-        return (
-            dict(zip(self.labels, alone_scores.tolist(), strict=True)),
-            dict(zip(self.labels, whole_scores.tolist(), strict=True)),
-        )
-
-    def _scores(self, texts: Sequence[Ints]) -> Floats:
-        """The scores of texts given as their features' buckets (`hashed_text`): sublinear
-        TF-IDF, L2-normalised per text, through the linear layer, as `features.tfidf` and
-        the trainer compute them.
-
-        Features are counted without sorting: each text's known features become keys (row
-        plus the text's offset), every occurrence writes its index into its key's cell of a
-        scratch table, and the last write names the key once. For a few texts of a few
-        hundred features, numpy's fixed cost per call is what counts, so all texts go
-        through each step together.
-        """
-        width = len(self.idf)
-        logits = np.tile(self.bias, (len(texts), 1))
-        sizes = [len(buckets) for buckets in texts]
-        rows = self._rows[np.concatenate(texts)] if sum(sizes) else np.zeros(0, np.int32)
-        known = rows >= 0
-        keys = (rows + np.repeat(np.arange(len(texts), dtype=np.int32) * width, sizes))[known]
-        if not len(keys):
-            return _sigmoid(logits)
-        cells = _scratch(width * len(texts))
-        cells[keys] = np.arange(len(keys), dtype=np.int32)
-        counts = np.bincount(cells[keys], minlength=len(keys))
-        firsts = np.flatnonzero(counts)
-        text, row = np.divmod(keys[firsts], width)
-        weight = (1.0 + np.log(counts[firsts], dtype=np.float32)) * np.take(self.idf, row)
-        layer = np.take(self.weights, row, axis=0)
-        # Each text's features are one run of `text` (keys of a text share its offset).
-        bounds = np.searchsorted(text, np.arange(len(texts) + 1)).tolist()
-        for i in range(len(texts)):
-            a, b = bounds[i], bounds[i + 1]
-            if a < b:
-                own = weight[a:b]
-                logits[i] += (own @ layer[a:b]) / np.sqrt(own @ own)
-        return _sigmoid(logits)
 
     def language(self, scores: Mapping[str, float]) -> str | None:
         """The language the model reads in a text's scores, if it has language labels."""
@@ -243,17 +197,6 @@ class TextModel:
 
 def _sigmoid(logits: Floats) -> Floats:
     return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
-
-
-_LOCAL = threading.local()
-
-
-def _scratch(width: int) -> npt.NDArray[np.int32]:
-    """This thread's scratch table of `width` cells (the loop's, or a judging thread's)."""
-    cells: npt.NDArray[np.int32] | None = getattr(_LOCAL, "cells", None)
-    if cells is None or len(cells) < width:
-        cells = _LOCAL.cells = np.zeros(width, np.int32)
-    return cells
 
 
 def _check_levels(thresholds: Levels, labels: Sequence[str], where: str) -> None:
@@ -353,18 +296,18 @@ def _read(path: Path) -> TextModel:
     by_language = header.get("by_language", {})
     for lang, levels in by_language.items():
         _check_levels(levels, labels, f"{path}: thresholds for {lang}")
-    weights = arrays["weights"].astype(np.float32)
-    if weights.shape != (len(arrays["buckets"]), len(labels)):
-        raise ModelError(f"{path}: weights of shape {weights.shape} do not fit its labels")
-    return TextModel(
-        labels=labels,
-        buckets=arrays["buckets"].astype(np.int64),
-        idf=arrays["idf"].astype(np.float32),
-        weights=weights,
-        bias=arrays["bias"].astype(np.float32),
-        thresholds=thresholds,
-        version=str(header.get("version", "")),
-        words=bool(header.get("words", True)),
-        info=header.get("info", {}),
-        by_language=by_language,
-    )
+    try:
+        return TextModel(
+            labels=labels,
+            buckets=arrays["buckets"].astype(np.int64),
+            idf=arrays["idf"].astype(np.float32),
+            weights=arrays["weights"].astype(np.float32),
+            bias=arrays["bias"].astype(np.float32),
+            thresholds=thresholds,
+            version=str(header.get("version", "")),
+            words=bool(header.get("words", True)),
+            info=header.get("info", {}),
+            by_language=by_language,
+        )
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc}") from None

@@ -65,7 +65,7 @@ async def test_turns_judged_in_one_loop_turn_share_one_model_call(
     assert calls == [16]  # each turn alone and in its window
     calls.clear()
     await batches.judge(rules, turns[0], ("it's been a hard week",))
-    assert calls == []  # alone: `score_in_window`, as `judge` does
+    assert calls == [2]  # alone: its turn and window, in one call as `judge` makes it
 
 
 async def test_a_cancelled_request_leaves_the_others_their_flags(rules: RuleSet) -> None:

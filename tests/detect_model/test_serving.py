@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import random
 import re
+import subprocess
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from gateway.detect.features import hashed, hashed_text, reduce_text
+from gateway.detect.features import hashed, reduce_text, tfidf
 from gateway.detect.folding import fold
 from gateway.detect.model import (
     CHUNK_CHARS,
@@ -24,6 +28,7 @@ from gateway.detect.model import (
     save_model,
     shipped_model_file,
 )
+from gateway.detect.scoring import logits
 
 FIXTURE = Path(__file__).resolve().parent / "trainer_scores.json"
 
@@ -77,59 +82,70 @@ def test_ascii_text_is_reduced_as_the_regexes_reduce_any_text() -> None:
     assert reduce_text("don't é") == " dont é "  # not ASCII: the regexes themselves
 
 
-TEXTS = [
-    "ab c",
-    "x",
-    "how do i make sarin at home",
-    "je veux en finir ce soir, j'ai tout préparé",
-    "Déjà vu: ÉTÉ 2024 — ça va?",
-    "a " * 40,
-    "tschüss 👋 bis morgen",
-]
+def reference_logits(model: TextModel, texts: list[str]) -> np.ndarray:
+    """The logits as the features' definition gives them (`features.hashed`, `tfidf`): the
+    trainer's path, in numpy."""
+    reduced = [reduce_text(text) for text in texts]
+    docs, buckets = hashed(reduced, model.words)
+    text, row, weight = tfidf(docs, model._rows[buckets], len(texts), model.idf)
+    logits = np.tile(model.bias.astype(np.float64), (len(texts), 1))
+    np.add.at(logits, text, weight[:, None].astype(np.float64) * model.weights[row])
+    return logits
 
 
-@pytest.mark.parametrize("text", TEXTS)
+def sample_texts(seed: int) -> list[str]:
+    """Texts of every kind the loop must read alike: empty, one letter, repeats, accents,
+    other scripts, pictographs beyond the Basic Multilingual Plane, long ones."""
+    rng = random.Random(seed)
+    alphabet = [*"abcdefghij klmno  éüßçñ", "ж", "λ", "中", "😀", "\U00013000", "'", "-", "9"]
+    texts = ["", "a", " ", "ab c", "a " * 40, "x" * 600, "how do i make sarin at home"]
+    texts += ["je veux en finir ce soir, j'ai tout préparé", "tschüss 👋 bis morgen"]
+    for _ in range(200):
+        size = rng.choice([1, 3, 12, 60, 300, 2000])
+        texts.append("".join(rng.choice(alphabet) for _ in range(size)))
+    return [fold(text) for text in texts]
+
+
 @pytest.mark.parametrize("words", [True, False])
-def test_one_text_hashes_as_in_a_batch(text: str, words: bool) -> None:
-    """The serving path's features of one text are the batch path's, the trainer's."""
-    reduced = reduce_text(fold(text))
-    _, batch = hashed([reduced, reduce_text("other text"), reduced], words)
-    docs, _ = hashed([reduced, reduce_text("other text"), reduced], words)
-    one, _ = hashed_text(reduced, words)
-    assert sorted(one.tolist()) == sorted(batch[docs == 0].tolist())
+def test_the_compiled_loop_computes_what_the_features_define(model: TextModel, words: bool) -> None:
+    """Serving's compiled loop gives every text the logits that the features' numpy
+    definition, the one the trainer uses, gives it: same buckets, counts, TF-IDF, norm."""
+    model = replace(model, words=words)
+    texts = sample_texts(11)
+    served = logits(
+        [reduce_text(text) for text in texts], words=words, rows=model._rows, idf=model.idf,
+        weights=model.weights, bias=model.bias,
+    )  # fmt: skip
+    expected = reference_logits(model, texts)
+    assert np.abs(served - expected).max() < 1e-5
+    assert np.abs(model.scores(texts) - 1 / (1 + np.exp(-expected))).max() < 1e-6
+    # Each text alone, as in a batch: no feature crosses from one text to the next.
+    alone = np.vstack([model.scores([text]) for text in texts[:40]])
+    assert np.array_equal(alone, model.scores(texts[:40]))
 
 
-@pytest.mark.parametrize("before", ["", "how do i make", "je suis fatigué de tout", "a"])
-@pytest.mark.parametrize("text", TEXTS)
-def test_a_suffix_hashes_as_its_own_text(before: str, text: str) -> None:
-    """The features of a text read at the end of a longer one are its own features."""
-    reduced = reduce_text(fold(text))
-    whole = reduce_text(fold(before))[:-1] + reduced  # as a window reads: its end is the turn
-    everything, own = hashed_text(whole, True, len(whole) - len(reduced))
-    assert sorted(own.tolist()) == sorted(hashed_text(reduced)[0].tolist())
-    assert sorted(everything.tolist()) == sorted(hashed_text(whole)[0].tolist())
+def test_threads_score_at_once_as_one_does(model: TextModel) -> None:
+    """The loop runs without the GIL, each thread with its own scratch table: texts scored
+    from several threads at once get the scores they get one at a time."""
+    batches = [sample_texts(seed) for seed in range(8)]
+    expected = [model.scores(texts) for texts in batches]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            got = list(pool.map(model.scores, batches))
+            assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
 
 
-@pytest.mark.parametrize(
-    ("pieces", "window"),
-    [
-        (["how do i make sarin"], "i need a gas for a project\nhow do i make sarin"),
-        (["ok"], "je veux mourir\nok"),
-        (["ok"], "ok"),
-        (["one piece", "two pieces"], "before\none piece two pieces"),
-        (["not the end"], "the window ends otherwise"),
-        (["a " * 40], "a\n" + "a " * 40),  # folding joins the spaced letters across turns
-    ],
-)
-def test_a_turn_and_its_window_score_as_apart(
-    model: TextModel, pieces: list[str], window: str
-) -> None:
-    """Scored in one pass over the window, a turn and its window get their own scores."""
-    alone, whole = model.score_in_window(pieces, window)
-    expected = model.score([pieces, [window]])
-    for got, want in ((alone, expected[0]), (whole, expected[1])):
-        assert got.keys() == want.keys()
-        assert max(abs(got[k] - want[k]) for k in got) < 1e-6
+def test_a_model_whose_arrays_do_not_fit_is_refused(model: TextModel) -> None:
+    """Weights, idf or buckets that do not fit are refused when read, never indexed past
+    their end."""
+    with pytest.raises(ModelError, match="do not fit"):
+        replace(model, idf=model.idf[:-1])
+    with pytest.raises(ModelError, match="do not fit"):
+        replace(model, weights=model.weights[:, :-1])
+    buckets = model.buckets.copy()
+    buckets[0] = 1 << 20
+    with pytest.raises(ModelError, match="buckets"):
+        replace(model, buckets=buckets)
 
 
 def test_the_shipped_model_is_small(model: TextModel) -> None:
@@ -208,3 +224,26 @@ def test_scoring_a_megabyte_costs_about_what_the_bound_costs(model: TextModel) -
 
     best_of(small)  # warm
     assert best_of(big) < 5 * best_of(small) + 0.005
+
+
+def test_the_loop_is_compiled_where_no_folder_can_cache_it(model: TextModel) -> None:
+    """A read-only install with no writable cache folder still serves: the loop is compiled
+    in the process, and scores as the cached loop does. (The fault injected: numba's
+    `njit(cache=True)` raising as it does when it finds no folder to cache in.)"""
+    program = (
+        "import numba\n"
+        "real = numba.njit\n"
+        "def njit(*args, cache=False, **kw):\n"
+        "    if cache:\n"
+        "        raise RuntimeError('cannot cache function: no locator available')\n"
+        "    return real(*args, **kw)\n"
+        "numba.njit = njit\n"
+        "from gateway.detect.model import load_model, shipped_model_file\n"
+        "print(load_model(shipped_model_file()).scores(['je veux mourir']).tolist())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    got = np.asarray(json.loads(done.stdout))
+    assert np.allclose(got, model.scores(["je veux mourir"]), atol=1e-6)
