@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -131,9 +132,29 @@ PURGE = {
 }
 
 
+# Processes opening one new file at once (`--workers 2`, replicas on one volume) can find
+# it locked without SQLite's busy handler waiting: turning on WAL and creating the schema
+# take locks that SQLite refuses at once where waiting could deadlock. Opening is retried.
+OPEN_PATIENCE: Final = 10.0
+_RETRY_EVERY: Final = 0.05
+
+
 def connect(path: Path) -> sqlite3.Connection:
-    """Open the database on the store's thread: WAL, fsync on every commit, schema migrated."""
+    """Open the database on the store's thread: WAL, fsync on every commit, schema migrated;
+    a file another process holds locked meanwhile is tried again, for `OPEN_PATIENCE`
+    seconds."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + OPEN_PATIENCE
+    while True:
+        try:
+            return _connect(path)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(_RETRY_EVERY)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, timeout=5.0)
     try:
         conn.execute("PRAGMA journal_mode = WAL")

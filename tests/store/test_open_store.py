@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gateway.store import MemoryStore, RedisStore, SQLiteStore, open_store
+from gateway.store import MemoryStore, RedisStore, SQLiteStore, open_store, sqlite_schema
 
 
 async def test_memory_url_opens_a_memory_store() -> None:
@@ -105,3 +108,30 @@ async def test_bad_urls_raise_value_error(url: str, message: str) -> None:
     """Unknown schemes and malformed URLs raise ValueError naming what is accepted."""
     with pytest.raises(ValueError, match=message):
         await open_store(url)
+
+
+def _open_when_all_are_ready(path: str, ready: Any, results: Any) -> None:
+    ready.wait()
+    try:
+        sqlite_schema.connect(Path(path)).close()
+        results.put("opened")
+    except sqlite3.Error as exc:
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_opening_one_new_file_at_once_all_open_it(tmp_path: Path) -> None:
+    """Workers starting together on one new SQLite file all open it: SQLite refuses some of
+    them a lock at once (turning on WAL, creating the schema), and opening tries again."""
+    context = multiprocessing.get_context("fork")
+    for trial in range(25):
+        path = tmp_path / f"shared-{trial}.db"
+        ready, results = context.Barrier(6), context.Queue()
+        workers = [
+            context.Process(target=_open_when_all_are_ready, args=(str(path), ready, results))
+            for _ in range(6)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+        assert [results.get(timeout=5) for _ in workers] == ["opened"] * 6
