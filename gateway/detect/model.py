@@ -28,8 +28,8 @@ from typing import Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
+from gateway.detect import scoring
 from gateway.detect.features import BITS, Floats, reduce_text
-from gateway.detect.scoring import logits
 
 MODEL_NAME: Final = "model.npz"
 FORMAT: Final = "lastword-ngram-linear/1"
@@ -127,12 +127,10 @@ class TextModel:
 
     def scores(self, folded: Sequence[str]) -> Floats:
         """The score of every label (columns, in `labels` order) for each folded text, whole."""
-        reduced = [reduce_text(text) for text in folded]
-        out = logits(
-            reduced, words=self.words, rows=self._rows, idf=self.idf, weights=self.weights,
-            bias=self.bias,
+        return scoring.scores(
+            [reduce_text(text) for text in folded], words=self.words, rows=self._rows,
+            idf=self.idf, weights=self.weights, bias=self.bias,
         )  # fmt: skip
-        return _sigmoid(out)
 
     def score(self, texts: Sequence[Sequence[str]]) -> list[dict[str, float]]:
         """For each text, given as the folded pieces to score (`chunks`), each label's best
@@ -141,9 +139,10 @@ class TextModel:
         out: list[dict[str, float]] = []
         start = 0
         for pieces in texts:
-            best = scores[start : start + len(pieces)].max(axis=0)
+            end = start + len(pieces)
+            best = scores[start] if end == start + 1 else scores[start:end].max(axis=0)
             out.append(dict(zip(self.labels, best.tolist(), strict=True)))
-            start += len(pieces)
+            start = end
         return out
 
     def language(self, scores: Mapping[str, float]) -> str | None:
@@ -193,10 +192,6 @@ class TextModel:
             for lang, levels in self.by_language.items()
         }
         return replace(self, thresholds=merged, by_language=by_language)
-
-
-def _sigmoid(logits: Floats) -> Floats:
-    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
 
 def _check_levels(thresholds: Levels, labels: Sequence[str], where: str) -> None:

@@ -1,4 +1,4 @@
-"""The embedded model's scoring loop, compiled: hashed n-grams to logits in one pass.
+"""The embedded model's scoring loop, compiled: hashed n-grams to scores in one pass.
 
 `features.hashed` and `features.tfidf` define the features and their weights, and the
 trainer builds its matrices with them. Serving computes the same numbers in one loop per
@@ -73,7 +73,7 @@ def _count(  # noqa: PLR0917 - compiled code takes no keyword-only arguments
 
 
 @_compiled
-def _logits(  # noqa: PLR0917 - compiled code takes no keyword-only arguments
+def _scores(  # noqa: PLR0917 - compiled code takes no keyword-only arguments
     codes: npt.NDArray[np.uint32],
     bounds: npt.NDArray[np.int64],
     words: bool,
@@ -84,8 +84,9 @@ def _logits(  # noqa: PLR0917 - compiled code takes no keyword-only arguments
     slot: Rows,
     out: Floats,
 ) -> None:
-    """Each text's logits into `out`: text t is `codes[bounds[t]:bounds[t + 1]]`, a reduced
-    text's code points (`features.reduce_text`). `rows` maps a bucket to its weights' row
+    """Each text's scores into `out` (the logistic of each label's linear output): text t
+    is `codes[bounds[t]:bounds[t + 1]]`, a reduced text's code points
+    (`features.reduce_text`). `rows` maps a bucket to its weights' row
     (-1: unknown); `slot` is a scratch table of one cell per row, all -1, left so.
 
     Compiled code checks no index, so every index is in range by construction: a bucket is
@@ -144,23 +145,23 @@ def _logits(  # noqa: PLR0917 - compiled code takes no keyword-only arguments
                 total[label] += weight * weights[row, label]
         scale = 1.0 / math.sqrt(norm) if norm > 0.0 else 0.0
         for label in range(labels):
-            out[t, label] = bias[label] + total[label] * scale
+            out[t, label] = 1.0 / (1.0 + math.exp(-(bias[label] + total[label] * scale)))
 
 
 _LOCAL = threading.local()
 
 
-def logits(
+def scores(
     reduced: Sequence[str], *, words: bool, rows: Rows, idf: Floats, weights: Floats, bias: Floats
 ) -> Floats:
-    """The logits of each reduced text (`features.reduce_text`), one row per text."""
+    """Every label's score of each reduced text (`features.reduce_text`), one row per text."""
     out = np.empty((len(reduced), weights.shape[1]), np.float32)
     if not reduced:
         return out
     codes = np.frombuffer("".join(reduced).encode("utf-32-le"), dtype=np.uint32)
     bounds = np.zeros(len(reduced) + 1, np.int64)
     np.cumsum([len(text) for text in reduced], out=bounds[1:])
-    _logits(codes, bounds, words, rows, idf, weights, bias, _slot(len(idf)), out)
+    _scores(codes, bounds, words, rows, idf, weights, bias, _slot(len(idf)), out)
     return out
 
 
