@@ -3,7 +3,7 @@
 `features.hashed` and `features.tfidf` define the features and their weights, and the
 trainer builds its matrices with them. Serving computes the same numbers in one loop per
 text that numba compiles to machine code: the features' buckets, their rows, the count
-of each row, sublinear TF-IDF, the L2 norm and the linear layer. The vectorised numpy
+of each row, sublinear TF-IDF, the L2 norm, the linear layer and the logistic. The numpy
 steps cost about 60 ns a feature, most of it numpy's fixed cost per call on texts of a
 few hundred features; the loop costs about 12 ns, and none of it holds the GIL.
 
