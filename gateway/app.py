@@ -257,7 +257,9 @@ def create_app(
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         own_store = store is None
-        opened = store or await open_store(settings.store, build_retention(settings))
+        opened = store or await open_store(
+            settings.store, build_retention(settings), redis_timeout=settings.store_timeout
+        )
         runtime.store = opened
         classifier = Classifier(settings.classifier) if settings.classifier else None
         if classifier is not None:

@@ -126,6 +126,8 @@ class Settings(BaseModel):
     idle_timeout: float = Field(75.0, gt=0)
     tenant_header: str | None = None
     store_failure: Literal["open", "closed"] = "open"
+    # A Redis store's connect and reply timeout: past it an operation is a store failure.
+    store_timeout: float = Field(1.0, gt=0)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     crisis: CrisisSettings = Field(default_factory=CrisisSettings)

@@ -87,7 +87,7 @@ async def check_store(settings: Settings, retention: Retention) -> Path | None:
     call): it is logged loudly, with what it means for enforcement.
     """
     try:
-        store = await open_store(settings.store, retention)
+        store = await open_store(settings.store, retention, redis_timeout=settings.store_timeout)
     except ValueError as exc:
         raise StoreError(f"store: {exc}") from None
     try:

@@ -61,12 +61,13 @@ async def open_store(
     url: str,
     retention: Retention = DEFAULT_RETENTION,
     clock: Callable[[], float] = time.time,
+    redis_timeout: float = 1.0,
 ) -> Store:
     """Open the store named by `url`; raise ValueError for a URL no backend accepts.
 
     SQLite opens (and creates) its file now, raising StoreError if it cannot; Redis (one
     server, a Cluster or a Sentinel service) connects on first use, so a gateway can start
-    while Redis is down.
+    while Redis is down; `redis_timeout` bounds each of its connects and replies.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -82,5 +83,5 @@ async def open_store(
             )
         return await SQLiteStore.open(Path(parts.path[1:]), retention, clock)
     if scheme in REDIS_SCHEMES:
-        return RedisStore.from_url(url, retention, clock)
+        return RedisStore.from_url(url, retention, clock, redis_timeout)
     raise ValueError(f"unsupported store URL {url!r}: accepted schemes are {SCHEMES}")

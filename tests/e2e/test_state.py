@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
 import aiohttp
@@ -94,3 +96,26 @@ async def test_readiness_reports_a_store_outage_by_policy(
         body = await resp.json()
     assert resp.status == expected
     assert body["checks"] == {"upstreams": True, "rules": True, "store": False}
+
+
+async def test_store_timeout_bounds_the_wait_on_a_silent_store(
+    make_gateway: GatewayFactory,
+) -> None:
+    """A Redis that takes the connection and never answers: the request waits `store_timeout`
+    (not the 1 s default), then fails by policy. Only a lower bound is asserted: a loaded
+    machine can make any wait longer, never shorter."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel completes the handshake; nothing ever reads or answers
+        port = silent.getsockname()[1]
+        gateway = await make_gateway(
+            store=f"redis://127.0.0.1:{port}/0", store_failure="closed", store_timeout=3.0
+        )
+        started = time.monotonic()
+        status, body, _ = await send(
+            gateway, "anthropic", body_for("anthropic", [{"role": "user", "content": "hi"}])
+        )
+        waited = time.monotonic() - started
+    assert status == 503
+    assert_error_shape("anthropic", body)
+    assert waited >= 3.0

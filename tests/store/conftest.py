@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from gateway.store import Retention, Store, open_store
 from tests.store.redis_cluster import RedisClusterNodes, SentinelService
-from tests.store.store_helpers import FakeClock, MakeStore
+from tests.store.store_helpers import TIMEOUT, FakeClock, MakeStore
 
 # Redis as one server, as a 3-primary Cluster and as a Sentinel service: one suite for all.
 BACKENDS = ("memory", "sqlite", "redis", "redis-cluster", "redis-sentinel")
@@ -62,7 +62,7 @@ async def make_store(store_url: str, clock: FakeClock) -> AsyncIterator[MakeStor
     opened: list[Store] = []
 
     async def make(retention: Retention | None = None) -> Store:
-        store = await open_store(store_url, retention or Retention(), clock)
+        store = await open_store(store_url, retention or Retention(), clock, TIMEOUT)
         opened.append(store)
         return store
 

@@ -7,6 +7,11 @@ from collections.abc import Awaitable, Callable
 from gateway.store import Store
 
 START = 1_700_000_000.0
+# The tests' Redis timeout. A server on loopback answers in microseconds, but a test process
+# on a shared, loaded machine can wait over a second for a core, and a timeout that fires
+# then fails a test for nothing. Faults are injected otherwise (closed ports, a silent
+# socket), so a generous timeout costs no test its meaning.
+TIMEOUT = 10.0
 
 MakeStore = Callable[..., Awaitable[Store]]
 

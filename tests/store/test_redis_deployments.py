@@ -28,7 +28,7 @@ from gateway.store.redis import SCHEMA_KEY, SCHEMA_VERSION
 from gateway.store.redis_connect import connect
 from tests.store.redis_cluster import RedisClusterNodes, SentinelService
 from tests.store.redis_server import free_port
-from tests.store.store_helpers import START
+from tests.store.store_helpers import START, TIMEOUT
 
 T, OTHER = "tenant-a", "tenant-b"
 CONVERSATIONS = [f"conv_{i:03}" for i in range(60)]
@@ -50,7 +50,7 @@ async def test_conversations_spread_over_every_primary_and_list_whole(
     """Sixty conversations land on all three primaries; the audit listing, its pages, the
     activity counts and per-conversation reads each find every one of them."""
     redis_cluster.flush()
-    store = RedisStore.from_url(redis_cluster.url, clock=lambda: START + 500)
+    store = RedisStore.from_url(redis_cluster.url, clock=lambda: START + 500, timeout=TIMEOUT)
     try:
         for i, conv in enumerate(CONVERSATIONS):
             at = START + i
@@ -86,7 +86,7 @@ async def test_lifted_endings_are_listed_lifted_across_primaries(
 ) -> None:
     """Unlocking conversations on different primaries shows each lifted in the listing."""
     redis_cluster.flush()
-    store = RedisStore.from_url(redis_cluster.url)
+    store = RedisStore.from_url(redis_cluster.url, timeout=TIMEOUT)
     try:
         for i, conv in enumerate(CONVERSATIONS[:12]):
             await store.end(Ending(T, conv, "fp-1", "strikes", ("violence",), START + i))
@@ -104,7 +104,7 @@ async def test_the_schema_mark_works_on_a_cluster(redis_cluster: RedisClusterNod
     """A new cluster is marked; Lastword keys without a mark, on any primary, are refused,
     and so is the previous release's schema (moved on one server only)."""
     redis_cluster.flush()
-    store = RedisStore.from_url(redis_cluster.url)
+    store = RedisStore.from_url(redis_cluster.url, timeout=TIMEOUT)
     try:
         await store.check()
         await store.check()
@@ -119,7 +119,7 @@ async def test_the_schema_mark_works_on_a_cluster(redis_cluster: RedisClusterNod
         await store.check()
         marks = [_get_here(node.port) for node in redis_cluster.nodes]
         assert sorted(marks, key=bool) == [None, None, str(SCHEMA_VERSION).encode()]
-        cluster = connect(redis_cluster.url).client
+        cluster = connect(redis_cluster.url, TIMEOUT).client
         try:
             await cluster.set(SCHEMA_KEY, "2")
         finally:
@@ -174,7 +174,7 @@ async def test_the_store_follows_a_sentinel_failover(tmp_path: Path) -> None:
     """Killing the primary: operations fail as StoreError (store_failure's call) while the
     sentinel promotes the replica, then the store works on the new primary, records intact."""
     with SentinelService(tmp_path, sentinels=1) as service:
-        store = RedisStore.from_url(service.url, clock=lambda: START + 10)
+        store = RedisStore.from_url(service.url, clock=lambda: START + 10, timeout=TIMEOUT)
         try:
             before = await store.add_strike(Strike(T, "conv_a", "fp-1", "violence", "x", START))
             assert len(before.strikes) == 1
@@ -214,7 +214,7 @@ async def test_a_schema_2_redis_is_moved_to_the_tagged_layout(redis_url: str) ->
     old = f"lastword:conv:{tenant}:{conv}:"
     members = {e: codec.member(e) for e in (lifted, standing)}
     client = Redis.from_url(redis_url)
-    store = RedisStore.from_url(redis_url, clock=lambda: clock)
+    store = RedisStore.from_url(redis_url, clock=lambda: clock, timeout=TIMEOUT)
     try:
         await client.flushdb()
         await client.set(SCHEMA_KEY, "2")
@@ -264,7 +264,7 @@ async def test_an_ending_never_listed_is_listed_by_the_next_attempt(redis_url: s
     """An ending recorded in its conversation but missing from the audit index (its gateway
     died between the two steps) is listed when its point is ended again, unchanged."""
     client = Redis.from_url(redis_url)
-    store = RedisStore.from_url(redis_url, clock=lambda: START + 10)
+    store = RedisStore.from_url(redis_url, clock=lambda: START + 10, timeout=TIMEOUT)
     first = Ending(T, "conv_a", "fp-1", "strikes", ("violence",), START + 1)
     try:
         await client.flushdb()

@@ -31,7 +31,7 @@ from gateway.store.redis import SCHEMA_KEY, RedisStore
 from gateway.store.redis import SCHEMA_VERSION as REDIS_SCHEMA
 from gateway.store.sqlite_schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from tests.store.redis_server import free_port
-from tests.store.store_helpers import START, FakeClock
+from tests.store.store_helpers import START, TIMEOUT, FakeClock
 
 T, C = "tenant-a", "conv_main"
 PATH = ("fp-0", "fp-1", "fp-2")
@@ -145,7 +145,7 @@ async def test_redis_schema_is_marked_then_checked(redis_url: str) -> None:
     """A new Redis is marked with this gateway's schema; one holding Lastword keys and no
     mark, or another schema, is refused (StoreFormatError); nothing is changed."""
     client = Redis.from_url(redis_url)
-    store = RedisStore.from_url(redis_url)
+    store = RedisStore.from_url(redis_url, timeout=TIMEOUT)
     try:
         await client.flushdb()
         await store.check()
@@ -172,8 +172,8 @@ async def test_redis_replicas_starting_together_on_a_new_server_both_start(
     first one's keys (its mark, its first records) and starts, rather than taking them for
     an older Lastword's data."""
     client = Redis.from_url(redis_url)
-    first = RedisStore.from_url(redis_url)
-    second = RedisStore.from_url(redis_url)
+    first = RedisStore.from_url(redis_url, timeout=TIMEOUT)
+    second = RedisStore.from_url(redis_url, timeout=TIMEOUT)
     reads = 0
     real_get = second._client.get
 
@@ -284,7 +284,9 @@ async def test_redis_unreachable_raises_store_error() -> None:
 async def test_redis_keys_carry_retention_ttls(redis_url: str) -> None:
     """Redis keys expire with their retention; keys of records kept forever have no TTL."""
     client = Redis.from_url(redis_url)
-    store = RedisStore.from_url(redis_url, Retention(strikes=60, endings=None, crisis=0.2))
+    store = RedisStore.from_url(
+        redis_url, Retention(strikes=60, endings=None, crisis=0.2), timeout=TIMEOUT
+    )
     try:
         await client.flushdb()
         now = time.time()
@@ -314,7 +316,7 @@ async def test_redis_strike_without_a_path_reads_cleanly(redis_url: str) -> None
     """A strike member written before strikes kept their path reads back with none, and a new
     strike's answer still holds it."""
     client = Redis.from_url(redis_url)
-    store = RedisStore.from_url(redis_url)
+    store = RedisStore.from_url(redis_url, timeout=TIMEOUT)
     try:
         await client.flushdb()
         now = time.time()
