@@ -7,7 +7,9 @@ turn a line), so a request split across turns is seen whole; a hit in the window
 newest turn when the earlier turns alone do not hold it (the newest turn completes it), or,
 for a harmful category, when the newest turn alone leans to it (`CONTINUATION`): a
 request flagged a turn ago and carried on in this one ("...now the quantities, step by
-step") is this turn's too. Both readings go through the rules and the model.
+step") is this turn's too. Both readings go through the rules and the model, and each
+text that holds chat spellings is also read respelled (`respelling`): the rules scan both
+spellings, the model scores the pieces of both.
 
 Levels: a rule match or a model score over the model's `crisis` threshold is a confident
 crisis signal (`Flags.crisis`); `Flags.distress` holds those, every crisis category over
@@ -19,12 +21,13 @@ matches are named `model.<label>`.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 from gateway.detect.folding import fold
 from gateway.detect.model import LEVELS, Level, TextModel, chunks
+from gateway.detect.respelling import respell
 from gateway.detect.rules import Kind, Match, RuleSet
 
 # The model's `distress` label (despair, exhaustion, hopelessness with no word of suicide)
@@ -89,6 +92,28 @@ def work(text: str, earlier: Sequence[str]) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class _ToRead:
+    """A folded text, its respelled reading when it holds chat spellings (`respelling`),
+    and the pieces the model scores: those of both readings."""
+
+    folded: str
+    respelled: str | None
+    pieces: list[str]
+
+
+def _to_read(folded: str, pieces_of: Callable[[str], list[str]]) -> _ToRead:
+    respelled = respell(folded)
+    pieces = pieces_of(folded)
+    if respelled is not None:
+        pieces += pieces_of(respelled)
+    return _ToRead(folded, respelled, pieces)
+
+
+def _whole(text: str) -> list[str]:
+    return [text]
+
+
+@dataclass(frozen=True, slots=True)
 class _Reading:
     """What the rules and the model find in one text."""
 
@@ -129,11 +154,9 @@ def judging(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Judging:
     joined = window(text, earlier)
     # The turn is scored whole and in pieces (`model.chunks`), its window whole: the
     # window's pieces would be the turns' own sentences, scored already.
-    folded = fold(text, rules.words)
-    texts = [(folded, chunks(folded))]
+    texts = [_to_read(fold(text, rules.words), chunks)]
     if joined:
-        folded_window = fold(joined, rules.words)
-        texts.append((folded_window, [folded_window]))
+        texts.append(_to_read(fold(joined, rules.words), _whole))
     alone, *rest = yield from _read(rules, texts)
     whole = rest[0] if rest else None
     harmful = list(alone.harmful)
@@ -149,8 +172,8 @@ def judging(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Judging:
             or any(added.values())
         ):
             # Only what the earlier turns alone do not hold is the newest turn's.
-            folded_before = fold(_before(earlier), rules.words)
-            (before,) = yield from _read(rules, [(folded_before, [folded_before])])
+            before_text = _to_read(fold(_before(earlier), rules.words), _whole)
+            (before,) = yield from _read(rules, [before_text])
             harmful += [m for m in whole.harmful if m not in before.harmful]
             crisis += [m for m in whole.crisis if m not in before.crisis]
             for level in LEVELS:
@@ -165,18 +188,24 @@ def judging(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Judging:
     return Flags(_once(harmful), _once(crisis), _once(distress))
 
 
-def _read(
-    rules: RuleSet, texts: Sequence[tuple[str, list[str]]]
-) -> Generator[Texts, Scores, list[_Reading]]:
-    """What the rules find in each folded text, and the model's scores over its pieces
-    (asked for all texts at once: yielded, unless there is no model)."""
+def _read(rules: RuleSet, texts: Sequence[_ToRead]) -> Generator[Texts, Scores, list[_Reading]]:
+    """What the rules find in each folded text (either reading), and the model's scores over
+    its pieces (asked for all texts at once: yielded, unless there is no model)."""
     scores: Scores = [{} for _ in texts]
     if rules.model is not None:
-        scores = yield [pieces for _, pieces in texts]
+        scores = yield [text.pieces for text in texts]
     return [
-        _Reading(*rules.scan_user_turn(folded), found)
-        for (folded, _), found in zip(texts, scores, strict=True)
+        _Reading(*_scanned(rules, text), found) for text, found in zip(texts, scores, strict=True)
     ]
+
+
+def _scanned(rules: RuleSet, text: _ToRead) -> tuple[tuple[Match, ...], tuple[Match, ...]]:
+    """The harmful and crisis rule matches in a text, read as written and respelled."""
+    harmful, crisis = rules.scan_user_turn(text.folded)
+    if text.respelled is None:
+        return harmful, crisis
+    more_harmful, more_crisis = rules.scan_user_turn(text.respelled)
+    return _once((*harmful, *more_harmful)), _once((*crisis, *more_crisis))
 
 
 def _over(

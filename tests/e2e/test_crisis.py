@@ -55,6 +55,28 @@ async def test_crisis_turns_get_the_right_countrys_lines(
         assert any(phone in p for p in _phones(resources)), _phones(resources)
 
 
+@pytest.mark.parametrize(
+    ("api", "text", "locale", "country"),
+    [
+        ("anthropic", "me kiero matar, stoy cansado de bibir", "es-ES", "ES"),
+        ("chat", "ich will mich umbrigen, halts nich mehr aus", "de-DE", "DE"),
+        ("responses", "ppl wud b happier if i was ded", "en-US", "US"),
+    ],
+)
+async def test_a_crisis_in_chat_spelling_gets_helplines(
+    api: str, text: str, locale: str, country: str, gateway: TestServer
+) -> None:
+    """Written fast and misspelled, a crisis turn still gets that country's lines."""
+    status, body, _ = await send(
+        gateway,
+        api,
+        body_for(api, [{"role": "user", "content": text}]),
+        {"Accept-Language": locale},
+    )
+    assert status == 200
+    assert body["crisis_resources"]["country"] == country
+
+
 async def test_an_unknown_locale_gets_the_international_fallback(gateway: TestServer) -> None:
     """No locale the directory knows: the international lines and the fallback directory."""
     status, body, _ = await send(
