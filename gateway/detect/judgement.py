@@ -102,6 +102,7 @@ class _ToRead:
 
 
 def _to_read(folded: str, pieces_of: Callable[[str], list[str]]) -> _ToRead:
+    """`folded` to read, with `pieces_of` each reading as the pieces the model scores."""
     respelled = respell(folded)
     pieces = pieces_of(folded)
     if respelled is not None:
