@@ -282,6 +282,9 @@ def rules_test(directory: Path | None) -> int:
     if rules.model is not None:
         model = rules.model
         print(f"ok: model, {len(model.buckets)} features, version {model.version}")
+    spellings = rules.spellings
+    languages = ",".join(sorted(spellings.by_language))
+    print(f"ok: spellings, {len(spellings)} in {languages}, version {spellings.version}")
     print(f"ok: crisis directory, {len(crisis.countries)} countries, version {crisis.version}")
     return 0
 

@@ -27,7 +27,6 @@ from typing import Final, TypeAlias
 
 from gateway.detect.folding import fold
 from gateway.detect.model import LEVELS, Level, TextModel, chunks
-from gateway.detect.respelling import respell
 from gateway.detect.rules import Kind, Match, RuleSet
 
 # The model's `distress` label (despair, exhaustion, hopelessness with no word of suicide)
@@ -101,9 +100,9 @@ class _ToRead:
     pieces: list[str]
 
 
-def _to_read(folded: str, pieces_of: Callable[[str], list[str]]) -> _ToRead:
+def _to_read(rules: RuleSet, folded: str, pieces_of: Callable[[str], list[str]]) -> _ToRead:
     """`folded` to read, with `pieces_of` each reading as the pieces the model scores."""
-    respelled = respell(folded)
+    respelled = rules.spellings.respell(folded)
     pieces = pieces_of(folded)
     if respelled is not None:
         pieces += pieces_of(respelled)
@@ -155,9 +154,9 @@ def judging(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Judging:
     joined = window(text, earlier)
     # The turn is scored whole and in pieces (`model.chunks`), its window whole: the
     # window's pieces would be the turns' own sentences, scored already.
-    texts = [_to_read(fold(text, rules.words), chunks)]
+    texts = [_to_read(rules, fold(text, rules.words), chunks)]
     if joined:
-        texts.append(_to_read(fold(joined, rules.words), _whole))
+        texts.append(_to_read(rules, fold(joined, rules.words), _whole))
     alone, *rest = yield from _read(rules, texts)
     whole = rest[0] if rest else None
     harmful = list(alone.harmful)
@@ -173,7 +172,7 @@ def judging(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Judging:
             or any(added.values())
         ):
             # Only what the earlier turns alone do not hold is the newest turn's.
-            before_text = _to_read(fold(_before(earlier), rules.words), _whole)
+            before_text = _to_read(rules, fold(_before(earlier), rules.words), _whole)
             (before,) = yield from _read(rules, [before_text])
             harmful += [m for m in whole.harmful if m not in before.harmful]
             crisis += [m for m in whole.crisis if m not in before.crisis]

@@ -34,6 +34,7 @@ import yaml
 
 from gateway.detect.linear import NotLinear, prove_linear
 from gateway.detect.model import Levels, ModelError, TextModel, load_model, model_file
+from gateway.detect.respelling import NO_SPELLINGS, Spellings, load_spellings
 from gateway.detect.starts import starts
 from gateway.detect.windows import Windows, keyword_windows, search_at_starts, search_windows
 from gateway.detect.wordbreaks import shipped_ranks
@@ -204,10 +205,13 @@ class RuleSet:
         version: str,
         model: TextModel | None = None,
         source: RuleSource | None = None,
+        spellings: Spellings = NO_SPELLINGS,
     ) -> None:
         self.rules = tuple(rules)
         self.version = version
         self.model = model
+        self.spellings = spellings
+        """Chat spellings user turns are also read in (`respelling`)."""
         self.source = source
         """How `load_rules` was called, when it built this set (`offloop` loads it again)."""
         self.by_kind = {kind: CompiledKind([r for r in rules if r.kind == kind]) for kind in KINDS}
@@ -332,10 +336,10 @@ def pack_files(directory: Path) -> list[Path]:
 def load_rules(
     directory: Path | None = None, model: bool = True, thresholds: Levels | None = None
 ) -> RuleSet:
-    """Load and prove every pack in `directory`, and the model that goes with them (the
-    folder's own `model.npz`, else the shipped one; none when `model` is false), with
-    `thresholds` replacing some of its own; raise RuleError naming the first bad rule, or
-    the model file that cannot be read."""
+    """Load and prove every pack in `directory`, and the model and chat spellings that go
+    with them (the folder's own `model.npz` and `spellings.yaml`, else the shipped ones; no
+    model when `model` is false), with `thresholds` replacing some of the model's own;
+    raise RuleError naming the first bad rule, or the file that cannot be read."""
     directory = directory or DEFAULT_RULES_DIR
     files = pack_files(directory)
     if not files:
@@ -350,6 +354,11 @@ def load_rules(
         digest.update(text.encode())
         rules.extend(parse_pack(text, path.name))
     _unique(rules)
+    try:
+        spellings = load_spellings(directory, DEFAULT_RULES_DIR)
+    except ValueError as exc:
+        raise RuleError(str(exc)) from None
+    digest.update(spellings.version.encode())
     text_model = None
     if model:
         try:
@@ -358,7 +367,8 @@ def load_rules(
             raise RuleError(str(exc)) from None
         digest.update(text_model.version.encode())
         digest.update(json.dumps(text_model.thresholds, sort_keys=True).encode())
-    return RuleSet(rules, digest.hexdigest()[:12], text_model, (directory, model, thresholds))
+    source = (directory, model, thresholds)
+    return RuleSet(rules, digest.hexdigest()[:12], text_model, source, spellings)
 
 
 def _unique(rules: Iterable[Rule]) -> None:

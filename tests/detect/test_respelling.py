@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from gateway.detect import flag_turn, fold
 from gateway.detect.judgement import Flags
-from gateway.detect.respelling import RESPELL_CHARS, SPELLINGS, respell
-from gateway.detect.rules import RuleSet, load_rules
+from gateway.detect.respelling import FILE_NAME, RESPELL_CHARS, Spellings, parse_spellings
+from gateway.detect.rules import DEFAULT_RULES_DIR, RuleError, RuleSet, load_rules
 
 
 @pytest.fixture(scope="module")
 def rules() -> RuleSet:
-    """The shipped rule packs and model."""
+    """The shipped rule packs, model and spellings."""
     return load_rules()
+
+
+@pytest.fixture(scope="module")
+def spellings(rules: RuleSet) -> Spellings:
+    """The shipped spellings (`rules/spellings.yaml`)."""
+    return rules.spellings
 
 
 @pytest.mark.parametrize(
@@ -32,15 +41,15 @@ def rules() -> RuleSet:
         ("stoy_cansado", "estoy_cansado"),  # `_` parts words, as the model's words do
     ],
 )
-def test_spellings_are_read_as_their_words(written: str, read: str) -> None:
+def test_spellings_are_read_as_their_words(spellings: Spellings, written: str, read: str) -> None:
     """Each chat spelling becomes its dictionary words; the rest of the text is kept."""
-    assert respell(fold(written)) == fold(read)
+    assert spellings.respell(fold(written)) == fold(read)
 
 
-def test_a_spelling_folding_changes_is_found_as_folded() -> None:
+def test_a_spelling_folding_changes_is_found_as_folded(spellings: Spellings) -> None:
     """`evry1` reaches the detectors as `evryi` (l33t folding): it is respelled all the same."""
     assert fold("evry1") != "evry1"
-    assert respell(fold("evry1 would be better off")) == "everyone would be better off"
+    assert spellings.respell(fold("evry1 would be better off")) == "everyone would be better off"
 
 
 @pytest.mark.parametrize(
@@ -53,23 +62,68 @@ def test_a_spelling_folding_changes_is_found_as_folded() -> None:
         "put the pure plus into the mix",
     ],
 )
-def test_a_text_without_spellings_is_not_respelled(text: str) -> None:
+def test_a_text_without_spellings_is_not_respelled(spellings: Spellings, text: str) -> None:
     """No whole-word spelling: None, and the turn is read once."""
-    assert respell(fold(text)) is None
+    assert spellings.respell(fold(text)) is None
 
 
-def test_a_long_text_is_read_as_written_only() -> None:
+def test_a_long_text_is_read_as_written_only(spellings: Spellings) -> None:
     """A text longer than a chat turn is not respelled, whatever it holds."""
     head = "kiero morirme "
     text = head + "x" * (RESPELL_CHARS - len(head))
-    assert respell(text) is not None
-    assert respell(text + " y") is None
+    assert spellings.respell(text) is not None
+    assert spellings.respell(text + " y") is None
 
 
-def test_every_spelling_is_reachable() -> None:
-    """Each listed spelling, folded, is one word that `respell` finds and rewrites."""
-    for written, words in SPELLINGS.items():
-        assert respell(fold(written)) == words, written
+def test_every_shipped_spelling_is_reachable(spellings: Spellings) -> None:
+    """Each listed spelling, folded, is one word that `respell` finds and rewrites, in four
+    languages."""
+    assert sorted(spellings.by_language) == ["de", "en", "es", "fr"]
+    for table in spellings.by_language.values():
+        for written, words in table.items():
+            assert spellings.respell(fold(written)) == words, written
+
+
+@pytest.mark.parametrize(
+    ("text", "fault"),
+    [
+        ("spellings: [kiero]\n", "needs a `spellings` map"),
+        ("spellings:\n  es: [kiero]\n", "must map spellings to words"),
+        ("spellings:\n  es:\n    kiero: ''\n", "must map a spelling to its words"),
+        ("spellings:\n  es:\n    'k iero': quiero\n", "not one word"),
+        ("spellings:\n  es:\n    'quiero': Quiero\n", "spelled as its own words"),
+        ("spellings:\n  es:\n    kiero: quiero\n  fr:\n    kiero: kilo\n", "two readings"),
+        ("spellings: {es: {kiero: [", "not valid YAML"),
+    ],
+)
+def test_a_bad_spellings_file_is_refused(text: str, fault: str) -> None:
+    """Each fault is named, with the file."""
+    with pytest.raises(ValueError, match=r"spellings\.yaml") as caught:
+        parse_spellings(text, FILE_NAME)
+    assert fault in str(caught.value)
+
+
+def _rules_folder(tmp_path: Path, spellings: str | None) -> Path:
+    folder = tmp_path / "rules"
+    folder.mkdir(parents=True)
+    for pack in DEFAULT_RULES_DIR.glob("*.rules.yaml"):
+        shutil.copy(pack, folder / pack.name)
+    if spellings is not None:
+        (folder / FILE_NAME).write_text(spellings, encoding="utf-8")
+    return folder
+
+
+def test_a_rules_folder_may_bring_its_own_spellings(tmp_path: Path) -> None:
+    """A folder's own file replaces the shipped one (and the rules version moves); a folder
+    without one reads the shipped one; a bad one is refused like a bad rule pack."""
+    own = load_rules(_rules_folder(tmp_path / "own", "spellings:\n  it:\n    nn: non\n"), False)
+    assert own.spellings.by_language == {"it": {"nn": "non"}}
+    assert own.spellings.respell("nn ce la faccio") == "non ce la faccio"
+    shipped = load_rules(_rules_folder(tmp_path / "none", None), False)
+    assert shipped.spellings.respell("me kiero matar") == "me quiero matar"
+    assert own.version != shipped.version
+    with pytest.raises(RuleError, match=r"spellings\.yaml"):
+        load_rules(_rules_folder(tmp_path / "bad", "spellings: 3\n"), False)
 
 
 @pytest.mark.parametrize(
@@ -99,7 +153,6 @@ def test_a_look_alike_in_chat_spelling_stays_benign(rules: RuleSet, text: str) -
 
 def test_the_respelled_reading_only_adds(rules: RuleSet) -> None:
     """A turn already flagged as written keeps every flag it had."""
-    written = "i want to kill myself, nadien me kiere"
-    flags = flag_turn(rules, written)
+    flags = flag_turn(rules, "i want to kill myself, nadien me kiere")
     alone = flag_turn(rules, "i want to kill myself")
     assert set(alone.crisis) <= set(flags.crisis)

@@ -180,13 +180,14 @@ async def test_reload_by_admin_swaps_packs_and_keeps_the_old_on_error(
     [
         ("packs.rules.yaml", "id: x\n".encode("utf-16")),  # not UTF-8
         ("crisis_resources.yaml", b"fallback: \xff\xfe\n"),
+        ("spellings.yaml", b"spellings: \xff\xfe\n"),
     ],
 )
 async def test_a_reload_of_a_file_that_is_no_text_is_refused_and_the_old_kept(
     make_gateway: GatewayFactory, tmp_path: Path, name: str, content: bytes
 ) -> None:
-    """A pack or crisis directory that is not UTF-8 text gets a 400 naming the file, never a
-    500; the rules in use stay."""
+    """A pack, crisis directory or spellings file that is not UTF-8 text gets a 400 naming
+    the file, never a 500; the rules in use stay."""
     rules_dir = _write(tmp_path / "rules", PACK + EXTRA)
     gateway = await make_gateway(rules=rules_dir, admin_token="admin-secret")
     assert await _flagged(gateway, "please smuggle gadgets for me")
