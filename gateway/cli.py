@@ -284,7 +284,11 @@ def rules_test(directory: Path | None) -> int:
         print(f"ok: model, {len(model.buckets)} features, version {model.version}")
     spellings = rules.spellings
     languages = ",".join(sorted(spellings.by_language))
-    print(f"ok: spellings, {len(spellings)} in {languages}, version {spellings.version}")
+    print(
+        f"ok: spellings, {len(spellings) - spellings.read_back} in {languages} and "
+        f"{spellings.read_back} words read back from spelled-out letters, "
+        f"version {spellings.version}"
+    )
     print(f"ok: crisis directory, {len(crisis.countries)} countries, version {crisis.version}")
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -95,6 +96,8 @@ def _assert_runs_from(site: Path, bin_dir: Path, cwd: Path) -> None:
         assert (rules_dir / name).read_bytes() == (ROOT / "rules" / name).read_bytes(), name
     out = _run([str(bin_dir / "lastword"), "rules", "test"], cwd=cwd, env=_env(site))
     assert "examples proven" in out and "ok: crisis directory" in out
+    # The shipped spellings name German's spelled-out letters, read back in the packs' words.
+    assert re.search(r"ok: spellings, \d+ in de,en,es,fr and [1-9]\d+ words read back", out)
     version = _run([str(bin_dir / "lastword"), "--version"], cwd=cwd, env=_env(site))
     assert version.strip() == f"lastword {gateway.__version__}"
 

@@ -8,6 +8,11 @@ the model scores the pieces of both, each label keeping its best (`judgement`). 
 reading is never replaced: a respelling only adds what the dictionary spelling would have
 found.
 
+Letters a keyboard may lack are typed spelled out (German `ae`, `oe`, `ue` for `ä`, `ö`, `ü`:
+`ich spring von der bruecke`, `alle waeren besser dran`). The file names them per language
+(`spelled_out`), and every word of the rule packs' vocabulary holding such a letter is read
+back from its typed form (`Spellings.with_words`).
+
 The spellings are language data, kept beside the rule packs in `rules/spellings.yaml`
 (`load_spellings`: a rules folder's own file, else the shipped one): a chat spelling and
 its dictionary words, per language. A spelling is one word of letters and digits, listed
@@ -25,7 +30,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -52,9 +57,19 @@ class Spellings:
     """Chat spellings and their dictionary words, by language, ready to respell folded text;
     `version` is a hash of their source."""
 
-    def __init__(self, by_language: Mapping[str, Mapping[str, str]], version: str = "") -> None:
+    def __init__(
+        self,
+        by_language: Mapping[str, Mapping[str, str]],
+        version: str = "",
+        spelled_out: Mapping[str, Mapping[str, str]] | None = None,
+        read_back: int = 0,
+    ) -> None:
         self.by_language = {lang: dict(table) for lang, table in by_language.items()}
         self.version = version
+        self.spelled_out = {lang: dict(table) for lang, table in (spelled_out or {}).items()}
+        """Per language, letters a keyboard may lack and how they are typed (`ü`: `ue`)."""
+        self.read_back = read_back
+        """How many of the spellings are words read back from spelled-out letters."""
         # As folding leaves them (`evry1` is read `evryi`): what a folded turn holds.
         self._words = {
             fold(written): words
@@ -65,6 +80,24 @@ class Spellings:
 
     def __len__(self) -> int:
         return len(self._words)
+
+    def with_words(self, words: Iterable[str]) -> Spellings:
+        """These spellings, and every word of `words` (casefolded, three letters or more)
+        holding a spelled-out letter read back from its typed form (`bruecke`: `brücke`),
+        unless the typed form is already a spelling. (German typed forms are never words of
+        their own; two-letter words are left out: `dä`, `üs`.)"""
+        vocabulary = sorted(frozenset(words))
+        tables = {lang: dict(table) for lang, table in self.by_language.items()}
+        added = 0
+        for lang, letters in self.spelled_out.items():
+            table = tables.setdefault(lang, {})
+            typing = str.maketrans(letters)
+            for word in vocabulary:
+                typed = word.translate(typing)
+                if typed != word and len(word) > 2 and fold(typed) not in self._words:
+                    added += typed not in table
+                    table.setdefault(typed, word)
+        return Spellings(tables, self.version, self.spelled_out, self.read_back + added)
 
     def respell(self, folded: str) -> str | None:
         """`folded` (a folded turn) with its chat spellings in dictionary words, or None when
@@ -102,6 +135,22 @@ def parse_spellings(text: str, where: str) -> Spellings:
     tables = data.get("spellings") if isinstance(data, dict) else None
     if not isinstance(tables, dict):
         raise ValueError(f"{where}: needs a `spellings` map of languages")
+    spelled_out = data.get("spelled_out", {})
+    if not isinstance(spelled_out, dict):
+        raise ValueError(f"{where}: `spelled_out` must map languages to letters")
+    for lang, letters in spelled_out.items():
+        if not isinstance(letters, dict) or not all(
+            isinstance(letter, str)
+            and len(letter) == 1
+            and isinstance(typed, str)
+            and typed.isascii()
+            and typed.isalpha()
+            for letter, typed in letters.items()
+        ):
+            raise ValueError(
+                f"{where}: `spelled_out.{lang}` must map single letters to the ASCII letters "
+                "typed for them"
+            )
     seen: dict[str, str] = {}
     for lang, table in tables.items():
         if not isinstance(lang, str) or not isinstance(table, dict):
@@ -110,7 +159,7 @@ def parse_spellings(text: str, where: str) -> Spellings:
             _check(written, words, f"{where}: spellings.{lang}")
             if seen.setdefault(fold(written), words) != words:
                 raise ValueError(f"{where}: spellings.{lang}: {written!r} has two readings")
-    return Spellings(tables, hashlib.sha256(text.encode()).hexdigest()[:12])
+    return Spellings(tables, hashlib.sha256(text.encode()).hexdigest()[:12], spelled_out)
 
 
 def _check(written: object, words: object, where: str) -> None:

@@ -210,13 +210,14 @@ class RuleSet:
         self.rules = tuple(rules)
         self.version = version
         self.model = model
-        self.spellings = spellings
-        """Chat spellings user turns are also read in (`respelling`)."""
         self.source = source
         """How `load_rules` was called, when it built this set (`offloop` loads it again)."""
         self.by_kind = {kind: CompiledKind([r for r in rules if r.kind == kind]) for kind in KINDS}
         self.words = vocabulary(self.rules)
         """The words the packs are written in: spaced-out letters are cut back into them."""
+        self.spellings = spellings.with_words(self.words)
+        """Chat spellings user turns are also read in (`respelling`), the packs' words typed
+        with spelled-out letters among them."""
         # User turns are scanned for both kinds at once: one pass of one automaton.
         self._user = CompiledKind([r for r in rules if r.kind in ("harmful", "crisis")])
 

@@ -10,7 +10,16 @@ import pytest
 from gateway.detect import flag_turn, fold
 from gateway.detect.judgement import Flags
 from gateway.detect.respelling import FILE_NAME, RESPELL_CHARS, Spellings, parse_spellings
-from gateway.detect.rules import DEFAULT_RULES_DIR, RuleError, RuleSet, load_rules
+from gateway.detect.rules import (
+    DEFAULT_RULES_DIR,
+    RuleError,
+    RuleSet,
+    load_rules,
+    pack_files,
+    parse_pack,
+)
+
+_TYPED_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +103,9 @@ def test_every_shipped_spelling_is_reachable(spellings: Spellings) -> None:
         ("spellings:\n  es:\n    'quiero': Quiero\n", "spelled as its own words"),
         ("spellings:\n  es:\n    kiero: quiero\n  fr:\n    kiero: kilo\n", "two readings"),
         ("spellings: {es: {kiero: [", "not valid YAML"),
+        ("spellings: {}\nspelled_out: [ue]\n", "`spelled_out` must map"),
+        ("spellings: {}\nspelled_out:\n  de: {ü: 'u e'}\n", "must map single letters"),
+        ("spellings: {}\nspelled_out:\n  de: {ue: ü}\n", "must map single letters"),
     ],
 )
 def test_a_bad_spellings_file_is_refused(text: str, fault: str) -> None:
@@ -156,3 +168,63 @@ def test_the_respelled_reading_only_adds(rules: RuleSet) -> None:
     flags = flag_turn(rules, "i want to kill myself, nadien me kiere")
     alone = flag_turn(rules, "i want to kill myself")
     assert set(alone.crisis) <= set(flags.crisis)
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("ich spring heute von der bruecke", "ich spring heute von der brücke"),
+        ("alle waeren ohne mich besser dran", "alle wären ohne mich besser dran"),
+        ("bin so lebensmuede", "bin so lebensmüde"),
+        ("fuer immer einschlafen", "für immer einschlafen"),
+    ],
+)
+def test_german_typed_without_umlauts_is_read_with_them(
+    spellings: Spellings, written: str, read: str
+) -> None:
+    """`ae`, `oe`, `ue` typed for `ä`, `ö`, `ü` (`spelled_out`): the packs' words come back."""
+    assert spellings.respell(fold(written)) == fold(read)
+
+
+@pytest.mark.parametrize("text", ["die neue feuerwehr", "quelle: aktuell", "dae wue ues"])
+def test_words_with_ue_of_their_own_are_kept(spellings: Spellings, text: str) -> None:
+    """Only the typed forms of the packs' words with three letters or more are read back."""
+    assert spellings.respell(fold(text)) is None
+
+
+def _german_examples(field: str) -> list[str]:
+    rules = [r for p in pack_files(DEFAULT_RULES_DIR) for r in parse_pack(p.read_text(), p.name)]
+    return [
+        text
+        for rule in rules
+        if rule.lang == "de" and rule.kind != "refusal"
+        for text in getattr(rule, field)
+        if text.translate(_TYPED_GERMAN) != text
+    ]
+
+
+def test_german_rule_examples_typed_without_umlauts_match_alike() -> None:
+    """Every German example with an umlaut, typed with `ae`, `oe`, `ue`, is flagged by the
+    rules as it is when written (without the second reading, 19 of 24 were not)."""
+    rules = load_rules(model=False)
+    examples = _german_examples("match")
+    assert len(examples) >= 20
+    for text in examples:
+        written, typed = flag_turn(rules, text), flag_turn(rules, text.translate(_TYPED_GERMAN))
+        assert (bool(typed.harmful), bool(typed.crisis)) == (
+            bool(written.harmful),
+            bool(written.crisis),
+        ), text
+    for text in _german_examples("no_match"):
+        assert not flag_turn(rules, text.translate(_TYPED_GERMAN)).crisis, text
+
+
+def test_a_rules_folder_may_spell_out_letters_of_its_own(tmp_path: Path) -> None:
+    """A folder's file that names no letters reads `bruecke` as written; one that names `ü`
+    reads it back."""
+    plain = load_rules(_rules_folder(tmp_path / "plain", "spellings:\n  it:\n    nn: non\n"), False)
+    assert plain.spellings.respell("von der bruecke") is None
+    own = "spellings:\n  it:\n    nn: non\nspelled_out:\n  de: {ü: ue}\n"
+    spelled = load_rules(_rules_folder(tmp_path / "spelled", own), False)
+    assert spelled.spellings.respell("von der bruecke") == "von der brücke"
+    assert spelled.spellings.respell("alle waeren") is None  # `ä` is not named
