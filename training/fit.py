@@ -34,7 +34,7 @@ class Technique:
     c: float
     balanced: bool
     min_df: int = 2
-    max_features: int = 200_000
+    max_features: int = 300_000
     # How much a benign look-alike weighs beside another row (hard negatives).
     look_alike_weight: float = 1.0
 
@@ -110,15 +110,16 @@ def fit_folds(  # noqa: PLR0917
     texts: Sequence[str],
     labels: Sequence[str],
     langs: Sequence[str],
-    look_alike: Sequence[bool],
+    row_weights: np.ndarray,
     fold_of: Sequence[int],
     names: tuple[str, ...],
     technique: Technique,
     seed: int,
 ) -> tuple[Fitted, Floats]:
-    """One model per fold, each fitted on the other folds over one shared vocabulary; their
-    average (the model to serve: as confident as the models that were measured), and each
-    text's out-of-fold scores (rows of fold -1 always train; their scores are zero)."""
+    """One model per fold, each fitted on the other folds (texts weighted by `row_weights`)
+    over one shared vocabulary; their average (the model to serve: as confident as the
+    models that were measured), and each text's out-of-fold scores (rows of fold -1 always
+    train; their scores are zero)."""
     docs, buckets = occurrences(texts, technique.words)
     kept, idf = vocabulary(docs, buckets, len(texts), technique)
     x = _matrix(texts, kept, idf, technique.words)
@@ -128,11 +129,16 @@ def fit_folds(  # noqa: PLR0917
     bias = np.zeros(len(names), np.float32)
     scores = np.zeros((len(texts), len(names)), np.float32)
     label_array, lang_array = np.asarray(labels), np.asarray(langs)
-    hard = np.where(np.asarray(look_alike), technique.look_alike_weight, 1.0)
     for part in range(count):
         train = folds != part
         w, b = fit_matrix(
-            x[train], label_array[train], lang_array[train], names, technique, seed, hard[train]
+            x[train],
+            label_array[train],
+            lang_array[train],
+            names,
+            technique,
+            seed,
+            row_weights[train],
         )
         mine = folds == part
         scores[mine] = 1.0 / (1.0 + np.exp(-(x[mine] @ w + b)))

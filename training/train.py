@@ -42,6 +42,7 @@ from training.data import (
     read_rows,
     rule_rows,
     split,
+    typed_copies,
 )
 from training.fit import Fitted, Technique, fit, fit_folds
 
@@ -88,6 +89,8 @@ FALSE_POSITIVES: dict[Level, dict[str, float]] = {
     "distress": {"self_harm_suicide": 0.10, "harm_to_others": 0.03},
     "harmful": dict.fromkeys(HARMFUL, 0.003),
 }
+# How much a copy typed without accents (`typed_copies`) weighs beside its row.
+TYPED_COPY_WEIGHT = 0.5
 FLOOR = 0.05  # no threshold below this, whatever the split says
 # A language gets a threshold of its own where its look-alikes allow at least this many
 # false positives at the level's share.
@@ -240,6 +243,42 @@ def summary(rows: Sequence[Row], flags: dict[Level, list[set[str]]]) -> str:
     return "\n".join(lines)
 
 
+def typed_summary(
+    rows: Sequence[Row],
+    flags: dict[Level, list[set[str]]],
+    copies: dict[Level, list[set[str]]],
+    places: Sequence[int],
+) -> str:
+    """Per language: crisis and harmful recall, and crisis flags on look-alikes, of the rows
+    that have copies typed without accents, beside those of their copies (out of fold)."""
+    lines = [
+        "| lang | copies | crisis: rows / copies | harmful: rows / copies "
+        "| crisis look-alikes flagged: rows / copies |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+
+    def share(hits: Sequence[bool]) -> str:
+        return f"{100 * sum(hits) / len(hits):.0f}%" if hits else "-"
+
+    for lang in LANGUAGES:
+        mine = [n for n, i in enumerate(places) if rows[i].lang == lang]
+        if not mine:
+            continue
+        cells = []
+        for wanted in (CRISIS, HARMFUL, ("benign (crisis look-alikes)",)):
+            level: Level = "harmful" if wanted == HARMFUL else "crisis"
+            picked = [n for n in mine if _kind(rows[places[n]]) in wanted]
+            if wanted == HARMFUL:  # recognised as their own category
+                before = [rows[places[n]].label in flags[level][places[n]] for n in picked]
+                after = [rows[places[n]].label in copies[level][n] for n in picked]
+            else:
+                before = [bool(flags[level][places[n]]) for n in picked]
+                after = [bool(copies[level][n]) for n in picked]
+            cells.append(f"{share(before)} / {share(after)}")
+        lines.append(f"| {lang} | {len(mine)} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
 def headline(rows: Sequence[Row], flags: dict[Level, list[set[str]]]) -> str:
     """Recall and look-alike false positives of each level, all languages together."""
     labels = np.asarray([row.label for row in rows])
@@ -260,17 +299,27 @@ def headline(rows: Sequence[Row], flags: dict[Level, list[set[str]]]) -> str:
     return f"| {crises} | {100 * harmful:.1f}% / {fp:.1f}% |"
 
 
-def out_of_fold(rows: Sequence[Row], count: int, seed: int) -> tuple[Fitted, list[Row], Floats]:
+def out_of_fold(
+    rows: Sequence[Row], count: int, seed: int
+) -> tuple[Fitted, list[Row], Floats, list[tuple[int, Floats]]]:
     """The served model (the average of one model per fold), the data rows, and each data
-    row's scores from the model that did not see it (`training.data.folds`)."""
+    row's scores from the model that did not see it (`training.data.folds`); and the same
+    scores for the data rows' copies typed without accents (`typed_copies`), which train
+    in their rows' folds, each with its row's place among the data rows."""
     fold_of = folds(rows, count, seed)
-    texts = [row.text for row in rows]
-    labels = [row.label for row in rows]
-    langs = [row.lang for row in rows]
-    alike = [_is_look_alike(row) for row in rows]
-    fitted, scores = fit_folds(texts, labels, langs, alike, fold_of, NAMES, CHOSEN, seed)
+    copies = typed_copies(rows)
+    trained = [*rows, *(copy for _, copy in copies)]
+    texts = [row.text for row in trained]
+    labels = [row.label for row in trained]
+    langs = [row.lang for row in trained]
+    weights = _row_weights(trained, CHOSEN)
+    weights[len(rows) :] *= TYPED_COPY_WEIGHT
+    every_fold = [*fold_of, *(fold_of[i] for i, _ in copies)]
+    fitted, scores = fit_folds(texts, labels, langs, weights, every_fold, NAMES, CHOSEN, seed)
     held = [i for i, part in enumerate(fold_of) if part >= 0]
-    return fitted, [rows[i] for i in held], scores[held]
+    place = {i: n for n, i in enumerate(held)}
+    typed = [(place[i], scores[len(rows) + n]) for n, (i, _) in enumerate(copies) if i in place]
+    return fitted, [rows[i] for i in held], scores[held], typed
 
 
 def measured(fitted: Fitted, test: Sequence[Row]) -> dict[Level, list[set[str]]]:
@@ -301,8 +350,12 @@ def comparison(train: Sequence[Row], test: Sequence[Row], seed: int) -> tuple[st
 def _fit(rows: Sequence[Row], technique: Technique, seed: int) -> Fitted:
     texts = [row.text for row in rows]
     labels = [row.label for row in rows]
-    hard = np.asarray([technique.look_alike_weight if _is_look_alike(r) else 1.0 for r in rows])
-    return fit(texts, labels, [row.lang for row in rows], NAMES, technique, seed, hard)
+    weights = _row_weights(rows, technique)
+    return fit(texts, labels, [row.lang for row in rows], NAMES, technique, seed, weights)
+
+
+def _row_weights(rows: Sequence[Row], technique: Technique) -> np.ndarray:
+    return np.asarray([technique.look_alike_weight if _is_look_alike(r) else 1.0 for r in rows])
 
 
 def _is_look_alike(row: Row) -> bool:
@@ -345,10 +398,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.compare:
         train, test = split(rows, 1 / args.folds, args.seed)
         table = comparison(train, test, args.seed)[0]
-    final, held, scores = out_of_fold(rows, args.folds, args.seed)
+    final, held, scores, typed = out_of_fold(rows, args.folds, args.seed)
     model = served(final, *choose_thresholds(held, scores))
     flags = decisions(model, scores)
     quality = summary(held, flags)
+    places = [place for place, _ in typed]
+    copies = decisions(model, np.asarray([score for _, score in typed]).reshape(-1, len(NAMES)))
+    unaccented = typed_summary(held, flags, copies, places)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_model(args.out, model)
     FIXTURE.parent.mkdir(parents=True, exist_ok=True)
@@ -375,10 +431,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{json.dumps(thresholds, indent=1, sort_keys=True)}\n```\n\n"
         "## Quality out of fold: share of rows flagged, by language and label\n\n"
         f"{quality}\n\n"
+        "## Typed without accents: the rows that have such copies, and their copies "
+        "(out of fold)\n\n"
+        f"{unaccented}\n\n"
         "## Rows by language and label (all data, rule examples included)\n\n```json\n"
         f"{json.dumps({k: v for k, v in counts.items() if v}, indent=1)}\n```\n"
     )
     print(quality)
+    print(unaccented)
     print(f"wrote {args.out} ({size / 1e6:.1f} MB), {REPORT}, {FIXTURE}")
 
 

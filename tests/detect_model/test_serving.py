@@ -143,8 +143,8 @@ def test_a_model_whose_arrays_do_not_fit_is_refused(model: TextModel) -> None:
 
 
 def test_the_shipped_model_is_small(model: TextModel) -> None:
-    """The weights stay a few megabytes, with thresholds for every level and category."""
-    assert shipped_model_file().stat().st_size < 8_000_000
+    """The weights stay about ten megabytes, with thresholds for every level and category."""
+    assert shipped_model_file().stat().st_size < 12_000_000
     assert set(model.thresholds) == {"crisis", "distress", "harmful"}
     assert set(model.thresholds["crisis"]) == {"self_harm_suicide", "harm_to_others"}
     assert set(model.thresholds["harmful"]) == {
