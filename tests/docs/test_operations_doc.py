@@ -76,6 +76,7 @@ NOT_SETTINGS = {
     "worker_exited",
     "admin_token_on_command_line",
     "previous_response_id",
+    "spelled_out",  # a key of rules/spellings.yaml
 }
 
 
