@@ -7,10 +7,10 @@ import random
 import time
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gateway.detect import fold
+from gateway.detect import fold, lookalikes
 from gateway.detect.rules import load_rules
 
 RULES = load_rules(model=False)
@@ -160,8 +160,15 @@ def test_numbers_code_and_words_stay(text: str) -> None:
     st.sampled_from([" ", ".", "-", "_", "*"]),
 )
 def test_words_with_marks_inside_and_spaces_between_fold_back(words: list[str], mark: str) -> None:
-    """Any words of the vocabulary, marked inside and spaced between, fold back exactly."""
+    """Any words of the vocabulary, marked inside and spaced between, fold back exactly;
+    but for words mostly of accented letters (`décès décès`), which folding reads as accents
+    strewn over a text as a trick, and reads without them."""
     plain = " ".join(words)
+    accented = sum(not c.isascii() for c in plain)
+    assume(
+        accented < lookalikes.STREWN_LETTERS
+        or accented < lookalikes.STREWN_SHARE * (len(plain) - plain.count(" "))
+    )
     between = "  " if mark == " " else " "
     assert fold(spaced(plain, mark, between), WORDS) == plain
 
