@@ -182,10 +182,29 @@ def _on_signal(loop: asyncio.AbstractEventLoop, signum: int, handler: Callable[[
     return True
 
 
+def coalesced(loop: asyncio.AbstractEventLoop, reload: Callable[[], None]) -> Callable[[], None]:
+    """A handler that runs `reload` at the loop's next turn, once for all the signals that
+    came before it runs: a burst of SIGHUPs reloads once, not once each, on the loop."""
+    pending = False
+
+    def run() -> None:
+        nonlocal pending
+        pending = False
+        reload()
+
+    def asked() -> None:
+        nonlocal pending
+        if not pending:
+            pending = True
+            loop.call_soon(run)
+
+    return asked
+
+
 def _listen_for_reloads(loop: asyncio.AbstractEventLoop, runtime: Runtime) -> bool:
     """Reload the rules on SIGHUP from now on, and now if one came while this process
     started (`reloads`); whether the handler could be installed."""
-    installed = _on_signal(loop, signal.SIGHUP, runtime.on_sighup)
+    installed = _on_signal(loop, signal.SIGHUP, coalesced(loop, runtime.on_sighup))
     if installed and reloads.asked():
         runtime.on_sighup()
     return installed

@@ -75,13 +75,15 @@ def test_prose_costs_about_linear(rules: RuleSet) -> None:
 
 
 def test_keyword_dense_text_costs_a_bounded_amount(rules: RuleSet) -> None:
-    """Past the windows' bound, a keyword-dense megabyte costs a few times 128 KB."""
+    """Past the windows' bound, a keyword-dense megabyte costs at most about linear in
+    128 KB: never the blow-up of windows that grow with the text."""
     size = 128 * KB
     assert size > MAX_WINDOW_CHARS
     small, big = seconds(rules, dense(rules, size)), seconds(rules, dense(rules, 8 * size))
-    # The rules read `MAX_WINDOW_CHARS` of windows in both (they cost most at this size);
-    # folding grows linearly. Linear would be 8x.
-    assert big < 6 * small, (small, big)
+    # The rules read `MAX_WINDOW_CHARS` of windows in both; folding grows linearly and,
+    # with the packs' keywords today, costs most: 4x to 9x measured in one process.
+    # Linear is 8x; windows growing with the text would be 64x.
+    assert big < 16 * small, (small, big)
     assert big < 3.0  # about 60 ms here
 
 
