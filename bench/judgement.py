@@ -53,6 +53,14 @@ class Verdict:
     harmful: frozenset[str] = frozenset()
     crisis: frozenset[str] = frozenset()
     distress: frozenset[str] = frozenset()
+    suspected: frozenset[str] = frozenset()
+    """Harmful categories only suspected: a refusal is a strike that never makes most of an
+    ending."""
+
+    @property
+    def struck(self) -> frozenset[str]:
+        """The harmful categories a refusal of the turn strikes: flagged or suspected."""
+        return self.harmful | self.suspected
 
 
 Judge = Callable[[Sequence[str]], Verdict]
@@ -75,6 +83,7 @@ def gateway_judge() -> Judge:
             frozenset(m.category for m in flags.harmful),
             frozenset(m.category for m in flags.crisis),
             frozenset(m.category for m in flags.distress),
+            frozenset(m.category for m in flags.suspected),
         )
 
     return judge
@@ -83,7 +92,7 @@ def gateway_judge() -> Judge:
 def everything_judge() -> Judge:
     """Calibration: flags every message at every level (recall 1, false positives 1)."""
     every = frozenset({"calibration"})
-    return lambda _turns: Verdict(every, every, every)
+    return lambda _turns: Verdict(every, every, every, every)
 
 
 def nothing_judge() -> Judge:
@@ -317,13 +326,14 @@ def crisis_lines(judge: Judge, rows: list[Row], misses: Misses) -> list[Line]:
 
 def lookalike_lines(judge: Judge, rows: list[Row], misses: Misses) -> list[Line]:
     """False positives on benign messages that look like crisis: crisis, distress, harmful."""
-    crisis, distress, harmful = [], [], []
+    crisis, distress, harmful, struck = [], [], [], []
     for row in rows:
         verdict = judge([row["text"]])
         keys = slices(row, "kind")
         crisis.append((keys, bool(verdict.crisis)))
         distress.append((keys, bool(verdict.distress)))
         harmful.append((keys, bool(verdict.harmful)))
+        struck.append((keys, bool(verdict.struck)))
         if verdict.crisis:
             misses.note("crisis false positive", row, row["text"])
     return (
@@ -332,21 +342,24 @@ def lookalike_lines(judge: Judge, rows: list[Row], misses: Misses) -> list[Line]
         )
         + rate_lines("distress false positives (look-alikes)", tally(distress))
         + rate_lines("harmful false positives (look-alikes)", tally(harmful))
+        + rate_lines("harmful or suspected false positives (look-alikes)", tally(struck))
     )
 
 
 def harmful_lines(judge: Judge, rows: list[Row], misses: Misses) -> list[Line]:
-    """Harmful requests recognised (any harmful category), and in their own category."""
-    any_cat, own_cat, by_cell = [], [], []
+    """Harmful requests recognised (any harmful category): so that a refusal strikes
+    (flagged or suspected: the goal), flagged with confidence, and in their own category."""
+    any_cat, confident, own_cat, by_cell = [], [], [], []
     for row in rows:
         verdict = judge([row["text"]])
         keys = slices(row, "category", "kind")
         if row["lang"] in GOAL_LANGS:
             keys.append(f"goal langs, category={row['category']}")
-        any_cat.append((keys, bool(verdict.harmful)))
-        own_cat.append((keys[:1], row["category"] in verdict.harmful))
-        by_cell.append(([f"lang={row['lang']}, category={row['category']}"], bool(verdict.harmful)))
-        if not verdict.harmful:
+        any_cat.append((keys, bool(verdict.struck)))
+        confident.append((keys, bool(verdict.harmful)))
+        own_cat.append((keys[:1], row["category"] in verdict.struck))
+        by_cell.append(([f"lang={row['lang']}, category={row['category']}"], bool(verdict.struck)))
+        if not verdict.struck:
             misses.note("harmful recall", row, row["text"])
 
     def goal(s: str) -> Bound | None:
@@ -354,6 +367,7 @@ def harmful_lines(judge: Judge, rows: list[Row], misses: Misses) -> list[Line]:
 
     return (
         rate_lines("harmful recognised", tally(any_cat), goal)
+        + rate_lines("harmful recognised with confidence (not only suspected)", tally(confident))
         + rate_lines("harmful recognised in its own category", tally(own_cat))
         + rate_lines("harmful recognised, by language and category", tally(by_cell))
     )
@@ -361,16 +375,19 @@ def harmful_lines(judge: Judge, rows: list[Row], misses: Misses) -> list[Line]:
 
 def trap_lines(judge: Judge, rows: list[Row], misses: Misses) -> list[Line]:
     """Over-refusal traps: benign requests sharing words with harmful ones, flagged anyway."""
-    harmful, crisis = [], []
+    harmful, struck, crisis = [], [], []
     for row in rows:
         verdict = judge([row["text"]])
         keys = slices(row, "kind")
         harmful.append((keys, bool(verdict.harmful)))
+        struck.append((keys, bool(verdict.struck)))
         crisis.append((keys, bool(verdict.crisis)))
-        if verdict.harmful:
-            misses.note("trap flagged harmful", row, row["text"])
-    return rate_lines("harmful false positives (traps)", tally(harmful)) + rate_lines(
-        "crisis false positives (traps)", tally(crisis)
+        if verdict.struck:
+            misses.note("trap flagged harmful or suspected", row, row["text"])
+    return (
+        rate_lines("harmful false positives (traps)", tally(harmful))
+        + rate_lines("harmful or suspected false positives (traps)", tally(struck))
+        + rate_lines("crisis false positives (traps)", tally(crisis))
     )
 
 

@@ -114,7 +114,10 @@ class Guard:
         earlier = [turn.text for turn in chat.turns[-1 - WINDOW_TURNS : -1]] if newest else []
         flags = await flag_turn_async(self.rules, newest, earlier, batch=crowded)
         # A turn counts once per category, however many rules and the model agree on it.
-        found = dict.fromkeys((m.kind, m.category) for m in (*flags.harmful, *flags.crisis))
+        found: dict[tuple[str, str], None] = dict.fromkeys(
+            (m.kind, m.category) for m in (*flags.harmful, *flags.crisis)
+        )
+        found |= dict.fromkeys(("suspected", m.category) for m in flags.suspected)
         for kind, category in found:
             metrics.DETECTOR_MATCHES.labels(kind, category).inc()
         inspection = Inspection(self, identity, flags)
@@ -394,7 +397,7 @@ class Inspection:
             now,
             ident.path,
         )
-        rules = [m.rule_id for m in self.flags.harmful]
+        rules = [m.rule_id for m in self.flags.harmful or self.flags.suspected]
         await self._alias()
         async with metrics.store_operation("add_strike"):
             state = await self.guard.store.add_strike(strike)

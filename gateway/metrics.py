@@ -60,7 +60,7 @@ ENDINGS_SUPPRESSED = Counter(
 )
 DETECTOR_MATCHES = Counter(
     f"{PREFIX}_detector_matches_total",
-    "User turns matched by the detectors, by kind and category.",
+    "User turns matched by the detectors, by kind (harmful, crisis, suspected) and category.",
     ["kind", "category"],
 )
 UPSTREAM_DURATION = Histogram(

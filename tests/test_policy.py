@@ -26,6 +26,7 @@ from gateway.policy import (
     standing_level,
     strike_category,
 )
+from gateway.policy.strikes import SUSPECTED_PREFIX, Struck
 from gateway.records import (
     WHOLE_CONVERSATION,
     ConversationState,
@@ -38,21 +39,27 @@ from gateway.records import (
 
 HARM = Match("r1", "weapons", "harmful")
 CRISIS = Match("c1", "self_harm", "crisis")
+SUSPECTED = Match("model.suspected.csam", "csam", "harmful")
 
 
 @pytest.mark.parametrize(
     ("flags", "refusal", "model_ended", "expected"),
     [
-        (Flags((HARM,)), "provider", False, "weapons"),
-        (Flags((HARM,)), "phrase", False, "weapons"),
-        (Flags((HARM,)), None, True, "weapons"),
+        (Flags((HARM,)), "provider", False, Struck("weapons")),
+        (Flags((HARM,)), "phrase", False, Struck("weapons")),
+        (Flags((HARM,)), None, True, Struck("weapons")),
         (Flags((HARM,)), None, False, None),  # flagged but answered
         (Flags(), "provider", False, None),  # refused but not flagged: over-refusal
         (Flags(crisis=(CRISIS,)), "provider", False, None),  # crisis is no strike
+        # Only suspected: a suspected strike; flagged in one category and suspected in
+        # another: a confident strike of the flagged one.
+        (Flags(suspected=(SUSPECTED,)), "phrase", False, Struck("csam", suspected=True)),
+        (Flags(suspected=(SUSPECTED,)), None, False, None),
+        (Flags((HARM,), suspected=(SUSPECTED,)), "provider", False, Struck("weapons")),
     ],
 )
 def test_a_strike_needs_a_flag_and_a_refusal(
-    flags: Flags, refusal: str | None, model_ended: bool, expected: str | None
+    flags: Flags, refusal: str | None, model_ended: bool, expected: Struck | None
 ) -> None:
     """Detectors alone or a refusal alone are not strikes."""
     assert strike_category(flags, refusal, model_ended) == expected
@@ -97,6 +104,66 @@ def test_strikes_suppressed_by_a_crisis_count_only_for_what_would_have_been() ->
     strikes = [Strike("t", "c", f"fp{i}", "weapons", SUPPRESSED, float(i)) for i in range(3)]
     assert categories_at_threshold(Policy(), strikes) == ()
     assert categories_at_threshold(Policy(), strikes, with_suppressed=True) == ("weapons",)
+
+
+def _sure_and_suspected(*strikes: tuple[str, bool]) -> list[Strike]:
+    """Strikes of (category, suspected) on distinct points."""
+    return [
+        Strike("t", "c", f"fp{i}", c, SUSPECTED_PREFIX + "phrase" if maybe else "phrase", 1.0)
+        for i, (c, maybe) in enumerate(strikes)
+    ]
+
+
+W, W_ = ("weapons", False), ("weapons", True)  # a confident and a suspected strike
+
+
+@pytest.mark.parametrize(
+    ("policy", "strikes", "expected"),
+    [
+        (Policy(), (W, W, W_), ("weapons",)),
+        (Policy(), (W, W_, W_), ()),  # suspected strikes never make most of an ending
+        (Policy(), (W_, W_, W_, W_, W_), ()),  # a repeated look-alike only suspected
+        (Policy(), (W, W_, W_, W), ("weapons",)),
+        (Policy(), (W, ("csam", True), W), ("csam", "weapons")),
+        (Policy(threshold=2), (W, W_), ("weapons",)),
+        (Policy(threshold=1), (W_,), ()),
+        (Policy(category_thresholds={"csam": 1}), (("csam", True),), ()),
+        (Policy(category_thresholds={"csam": 2}), (("csam", False), ("csam", True)), ("csam",)),
+        (Policy(category_thresholds={"csam": 2}), (W, ("csam", True)), ()),
+    ],
+)
+def test_suspected_strikes_complete_an_ending_and_never_make_most_of_it(
+    policy: Policy, strikes: tuple[tuple[str, bool], ...], expected: tuple[str, ...]
+) -> None:
+    """A path's suspected strikes count up to as many as its confident ones."""
+    assert categories_at_threshold(policy, _sure_and_suspected(*strikes)) == expected
+
+
+def test_a_turn_struck_once_suspected_and_once_confident_counts_once_confident() -> None:
+    """The same turn retried (its thresholds reloaded in between) is one confident point."""
+    both = [
+        Strike("t", "c", "fp1", "weapons", SUSPECTED_PREFIX + "phrase", 1.0),
+        Strike("t", "c", "fp1", "weapons", "phrase", 2.0),
+        Strike("t", "c", "fp2", "weapons", SUSPECTED_PREFIX + "phrase", 3.0),
+    ]
+    assert categories_at_threshold(Policy(threshold=2), both) == ("weapons",)
+    assert categories_at_threshold(Policy(threshold=3), both) == ()
+
+
+def test_a_suspected_strike_held_by_a_crisis_is_both() -> None:
+    """Recorded during a crisis, a suspected strike counts only for what would have been,
+    and there as suspected."""
+    held = SUSPECTED_PREFIX + SUPPRESSED
+    strikes = [
+        Strike("t", "c", "fp1", "weapons", SUPPRESSED, 1.0),
+        Strike("t", "c", "fp2", "weapons", held, 2.0),
+        Strike("t", "c", "fp3", "weapons", held, 3.0),
+    ]
+    assert categories_at_threshold(Policy(), strikes) == ()
+    assert categories_at_threshold(Policy(), strikes, with_suppressed=True) == ()
+    assert categories_at_threshold(Policy(threshold=2), strikes, with_suppressed=True) == (
+        "weapons",
+    )
 
 
 # A conversation's points: turns 1, 1-2, 1-3 on the main line, and a branch edited at turn 2.
@@ -329,6 +396,7 @@ ENDS = AnswerSignals(model_ended=True)
 CARES = AnswerSignals(care=("self_harm",))
 HARMFUL_TURN = TurnSignals(Flags((HARM,)))
 PLAIN_TURN = TurnSignals(Flags())
+SUSPECTED_TURN = TurnSignals(Flags(suspected=(SUSPECTED,)))
 
 
 def _path(marks: tuple[CrisisMark, ...] = (), strikes: tuple[Strike, ...] = ()) -> PathFacts:
@@ -470,6 +538,41 @@ def _ending(suppressed: Suppression | None, categories: tuple[str, ...] = ()) ->
             Outcome(model_ending=_ending(None)),
         ),
         (_path(), PLAIN_TURN, ENDS, Outcome(model_ending=_ending("unflagged"))),
+        # A suspected turn refused: a suspected strike (held by a level as any other);
+        # suspected requests alone are no harmful request for the model's ending.
+        (
+            _path(),
+            SUSPECTED_TURN,
+            AnswerSignals(refusal="phrase"),
+            Outcome(strike=StrikeCall("csam", "suspected:phrase")),
+        ),
+        (
+            _path(SEEN[1:]),
+            SUSPECTED_TURN,
+            AnswerSignals(refusal="provider"),
+            Outcome(
+                strike=StrikeCall("csam", "suspected:suppressed:distress", "distress"),
+                held_by="distress",
+            ),
+        ),
+        (
+            _path(strikes=(_struck("p1", source="suspected:phrase"),) * 3),
+            SUSPECTED_TURN,
+            ENDS,
+            Outcome(
+                strike=StrikeCall("csam", "suspected:end_tool"),
+                model_ending=_ending("unflagged", ("csam",)),
+            ),
+        ),
+        (
+            _path(strikes=(_struck("p1"), _struck("p2", source="suspected:phrase"))),
+            SUSPECTED_TURN,
+            ENDS,
+            Outcome(
+                strike=StrikeCall("csam", "suspected:end_tool"),
+                model_ending=_ending(None, ("csam",)),
+            ),
+        ),
         (
             _path(SEEN[1:]),
             TurnSignals(Flags(), end_request=True),

@@ -88,6 +88,9 @@ FALSE_POSITIVES: dict[Level, dict[str, float]] = {
     # itself: it caught greetings and small talk as often as one message in twenty.
     "distress": {"self_harm_suicide": 0.10, "harm_to_others": 0.03},
     "harmful": dict.fromkeys(HARMFUL, 0.003),
+    # Suspected is the harmful categories' wider net: a refused suspected request is a strike
+    # that never makes most of an ending (`policy.strikes`), so it may flag more look-alikes.
+    "suspected": dict.fromkeys(HARMFUL, 0.02),
 }
 # How much a copy typed without accents (`typed_copies`) weighs beside its row.
 TYPED_COPY_WEIGHT = 0.5
@@ -124,6 +127,7 @@ def look_alikes(rows: Sequence[Row]) -> dict[Level, np.ndarray]:
         "crisis": crisis if crisis.any() else benign,
         "distress": crisis if crisis.any() else benign,
         "harmful": harmful if harmful.any() else benign,
+        "suspected": harmful if harmful.any() else benign,
     }
 
 
@@ -159,11 +163,13 @@ def choose_thresholds(
         own = {level: values for level, values in own.items() if values}
         if own:
             by_language[lang] = own
-    # Distress is the wider net: never stricter than crisis, in any language.
+    # Distress and suspected are the wider nets: never stricter than crisis and harmful, in
+    # any language.
     for levels in (everywhere, *by_language.values()):
-        for label, threshold in levels.get("crisis", {}).items():
-            if label in levels.get("distress", {}):
-                levels["distress"][label] = min(levels["distress"][label], threshold)
+        for narrow, wide in (("crisis", "distress"), ("harmful", "suspected")):
+            for label, threshold in levels.get(narrow, {}).items():
+                if label in levels.get(wide, {}):
+                    levels[wide][label] = min(levels[wide][label], threshold)
     return everywhere, by_language
 
 
@@ -284,19 +290,25 @@ def headline(rows: Sequence[Row], flags: dict[Level, list[set[str]]]) -> str:
     labels = np.asarray([row.label for row in rows])
     negatives = look_alikes(rows)
     hit = {level: np.asarray([bool(found) for found in flags[level]]) for level in LEVELS}
-    own = np.asarray(
-        [row.label in found for row, found in zip(rows, flags["harmful"], strict=True)]
-    )
     crisis = np.isin(labels, CRISIS)
-    harmful = np.mean([own[labels == c].mean() for c in HARMFUL if (labels == c).any()])
 
     def pair(level: Level, positives: np.ndarray) -> str:
         recall = 100 * hit[level][positives].mean()
         return f"{recall:.1f}% / {100 * hit[level][negatives[level]].mean():.1f}%"
 
-    fp = 100 * hit["harmful"][negatives["harmful"]].mean()
     crises = f"{pair('crisis', crisis)} | {pair('distress', crisis)}"
-    return f"| {crises} | {100 * harmful:.1f}% / {fp:.1f}% |"
+    return f"| {crises} | {_own(rows, flags, 'harmful')} | {_own(rows, flags, 'suspected')} |"
+
+
+def _own(rows: Sequence[Row], flags: dict[Level, list[set[str]]], level: Level) -> str:
+    """Harmful recall (each row in its own category, at `level` or the confident level;
+    the mean of the categories) and the share of harmful look-alikes flagged."""
+    labels = np.asarray([row.label for row in rows])
+    wide = [a | b for a, b in zip(flags["harmful"], flags[level], strict=True)]
+    own = np.asarray([row.label in found for row, found in zip(rows, wide, strict=True)])
+    recall = np.mean([own[labels == c].mean() for c in HARMFUL if (labels == c).any()])
+    flagged = np.asarray([bool(found) for found in wide])
+    return f"{100 * recall:.1f}% / {100 * flagged[look_alikes(rows)['harmful']].mean():.1f}%"
 
 
 def out_of_fold(
@@ -332,8 +344,9 @@ def comparison(train: Sequence[Row], test: Sequence[Row], seed: int) -> tuple[st
     """Every technique fitted on `train` and measured on `test`; the chosen one's fit."""
     lines = [
         "| technique | crisis: recall / FP | distress: recall / FP "
-        "| harmful: recall (mean of categories) / FP | features |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| harmful: recall (mean of categories) / FP | suspected or harmful: recall / FP "
+        "| features |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     chosen: Fitted | None = None
     for technique in TECHNIQUES:
@@ -391,6 +404,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--compare", action="store_true", help="compare the techniques first")
     parser.add_argument("--out", type=Path, default=shipped_model_file())
+    parser.add_argument(
+        "--scores", type=Path, help="also write the out-of-fold scores here (npz), for studies"
+    )
     args = parser.parse_args(argv)
     rows = deduplicated([*read_rows(), *rule_rows()])
     print(f"{len(rows)} rows", flush=True)
@@ -400,6 +416,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         table = comparison(train, test, args.seed)[0]
     final, held, scores, typed = out_of_fold(rows, args.folds, args.seed)
     model = served(final, *choose_thresholds(held, scores))
+    if args.scores is not None:
+        np.savez_compressed(
+            args.scores,
+            scores=scores,
+            names=np.asarray(NAMES),
+            label=np.asarray([row.label for row in held]),
+            lang=np.asarray([row.lang for row in held]),
+            dataset=np.asarray([row.dataset for row in held]),
+        )
     flags = decisions(model, scores)
     quality = summary(held, flags)
     places = [place for place, _ in typed]
@@ -425,7 +450,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "## Techniques compared (one held-out fold; FP: share of look-alikes flagged)\n\n"
         f"{table or '(not run: --compare)'}\n\n"
         "## Chosen technique, all languages, out of fold (recall / FP)\n\n"
-        "| crisis | distress | harmful |\n| ---: | ---: | ---: |\n"
+        "| crisis | distress | harmful | suspected or harmful |\n"
+        "| ---: | ---: | ---: | ---: |\n"
         f"{headline(held, flags)}\n\n"
         "## Thresholds (chosen on the out-of-fold scores)\n\n```json\n"
         f"{json.dumps(thresholds, indent=1, sort_keys=True)}\n```\n\n"

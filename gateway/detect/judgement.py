@@ -15,8 +15,9 @@ Levels: a rule match or a model score over the model's `crisis` threshold is a c
 crisis signal (`Flags.crisis`); `Flags.distress` holds those, every crisis category over
 the lower `distress` threshold, and the model's `distress` label over its threshold
 (despair with no word of suicide: `model.distress`, category `self_harm_suicide`). A
-harmful category is flagged by a rule or a score over its `harmful` threshold. Model
-matches are named `model.<label>`.
+harmful category is flagged by a rule or a score over its `harmful` threshold; a score
+over only its lower `suspected` threshold makes it suspected (`Flags.suspected`, named
+`model.suspected.<label>`). Model matches are named `model.<label>`.
 """
 
 from __future__ import annotations
@@ -54,11 +55,16 @@ class Flags:
     """Confident crisis signals: helplines and care guidance."""
     distress: tuple[Match, ...] = ()
     """Recall-first crisis signals (a wide net): they only hold endings off the path."""
+    suspected: tuple[Match, ...] = ()
+    """Harmful categories the model leans to below its confident threshold (the harmful
+    categories' wide net): a refusal of the turn is a strike that counts towards an ending
+    only beside confident ones (`policy.strikes`). None of a category `harmful` holds."""
 
     @property
     def categories(self) -> tuple[str, ...]:
-        """Every flagged category, harmful first."""
-        return tuple(dict.fromkeys(m.category for m in (*self.harmful, *self.crisis)))
+        """Every flagged category, harmful first, then suspected, then crisis."""
+        matches = (*self.harmful, *self.suspected, *self.crisis)
+        return tuple(dict.fromkeys(m.category for m in matches))
 
 
 NO_FLAGS = Flags()
@@ -183,9 +189,11 @@ def judging(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Judging:
     harmful += _matches(over["harmful"], "harmful")
     crisis += _matches(over["crisis"], "crisis")
     distress += crisis + _matches(over["distress"], "crisis")
-    if not (harmful or distress):
+    confident = {m.category for m in harmful}
+    suspected = _matches(over["suspected"] - confident, "harmful", "model.suspected")
+    if not (harmful or distress or suspected):
         return NO_FLAGS
-    return Flags(_once(harmful), _once(crisis), _once(distress))
+    return Flags(_once(harmful), _once(crisis), _once(distress), tuple(suspected))
 
 
 def _read(rules: RuleSet, texts: Sequence[_ToRead]) -> Generator[Texts, Scores, list[_Reading]]:
@@ -235,9 +243,9 @@ def _carried_on(
     return rules
 
 
-def _matches(labels: set[str], kind: Kind) -> list[Match]:
+def _matches(labels: set[str], kind: Kind, name: str = "model") -> list[Match]:
     return [
-        Match(f"model.{label}", CATEGORY_OF.get(label, label), kind) for label in sorted(labels)
+        Match(f"{name}.{label}", CATEGORY_OF.get(label, label), kind) for label in sorted(labels)
     ]
 
 

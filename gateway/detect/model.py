@@ -38,14 +38,17 @@ PIECE_CHARS: Final = 300
 CHUNK_CHARS: Final = 2048
 _SENTENCE_END: Final = re.compile(r"(?<=[.!?;:\n\u2026\u3002])\s+")
 MAX_SCORED_CHARS: Final = 8192
-Level = Literal["crisis", "distress", "harmful"]
-LEVELS: Final[tuple[Level, ...]] = ("crisis", "distress", "harmful")
+# `suspected` is the harmful categories' wider net, as `distress` is crisis's: a refusal of
+# a suspected request is a strike that counts towards an ending only beside confident ones
+# (`policy.strikes`).
+Level = Literal["crisis", "distress", "harmful", "suspected"]
+LEVELS: Final[tuple[Level, ...]] = ("crisis", "distress", "harmful", "suspected")
 LANGUAGE: Final = "lang."  # the prefix of the labels naming a text's language
 BENIGN: Final = "benign"
 # A harmful request the model also reads as a benign look-alike (`bomba de chocolate`: a
 # weapon word, a harmless object) is not flagged by the model: its benign label, trained
 # on the written look-alikes, vetoes the flag at this score. Rules still flag it.
-BENIGN_VETO: Final[Mapping[str, float]] = {"harmful": 0.5}
+BENIGN_VETO: Final[Mapping[str, float]] = {"harmful": 0.5, "suspected": 0.5}
 Levels = Mapping[Level, Mapping[str, float]]
 
 

@@ -10,12 +10,15 @@ from gateway.policy.settings import LockScope, Policy
 from gateway.policy.standing import crisis_on, standing_level, standing_marks, strongest
 from gateway.policy.strikes import (
     SUPPRESSED,
+    SUSPECTED_PREFIX,
     Reach,
     StrikeOutcome,
+    Struck,
     Verdict,
     categories_at_threshold,
     decide_strike,
     is_suppressed,
+    is_suspected,
     strike_category,
     suppressed_source,
 )
@@ -34,6 +37,7 @@ from gateway.policy.turn import (
 
 __all__ = [
     "SUPPRESSED",
+    "SUSPECTED_PREFIX",
     "AnswerSignals",
     "LockScope",
     "Mark",
@@ -44,6 +48,7 @@ __all__ = [
     "Reach",
     "StrikeCall",
     "StrikeOutcome",
+    "Struck",
     "Suppression",
     "TurnSignals",
     "Verdict",
@@ -52,6 +57,7 @@ __all__ = [
     "decide",
     "decide_strike",
     "is_suppressed",
+    "is_suspected",
     "model_ending_left",
     "standing_level",
     "standing_marks",

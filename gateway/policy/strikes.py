@@ -3,6 +3,13 @@
 A strike needs two things at once: a user turn the detectors flagged as a harmful request,
 and a model that refused it. Neither alone counts, so a model that over-refuses adds no
 false endings.
+
+A refused turn the detectors only *suspect* (`Flags.suspected`: a model score between the
+wide and the confident threshold) is a suspected strike. Suspected strikes complete an
+ending, never make most of it: a path's suspected strikes count up to as many as its
+confident ones. With the default threshold of 3, two confident strikes and a suspected
+one end the path; one confident and two suspected do not, and a look-alike the detectors
+only suspect, repeated to a model that refuses everything, never ends anything.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ Verdict = Literal["end", "over", "crisis", "distress", "shadow"]
 # counting the ending it would have brought, never counted towards a real one.
 SUPPRESSED_PREFIX = "suppressed:"
 SUPPRESSED = SUPPRESSED_PREFIX + "crisis"
+# The source of a suspected strike starts with this (before any suppressed source).
+SUSPECTED_PREFIX = "suspected:"
 
 
 def suppressed_source(level: CrisisLevel) -> str:
@@ -40,16 +49,34 @@ def suppressed_source(level: CrisisLevel) -> str:
 
 def is_suppressed(strike: Strike) -> bool:
     """Whether the strike was recorded while a crisis or distress stood (it does not count)."""
-    return strike.source.startswith(SUPPRESSED_PREFIX)
+    return strike.source.removeprefix(SUSPECTED_PREFIX).startswith(SUPPRESSED_PREFIX)
 
 
-def strike_category(flags: Flags, refusal: str | None, model_ended: bool) -> str | None:
-    """The category of the strike this turn earns, or None.
+def is_suspected(strike: Strike) -> bool:
+    """Whether the strike's turn was only suspected (it never makes most of an ending)."""
+    return strike.source.startswith(SUSPECTED_PREFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class Struck:
+    """The strike a turn earns: its category, and whether the turn was only suspected."""
+
+    category: str
+    suspected: bool = False
+
+
+def strike_category(flags: Flags, refusal: str | None, model_ended: bool) -> Struck | None:
+    """The strike this turn earns, or None: a refused turn flagged as harmful, else a
+    refused turn suspected of it.
 
     The model ending the conversation on a flagged turn is the strongest refusal of all.
     """
-    if flags.harmful and (refusal is not None or model_ended):
-        return flags.harmful[0].category
+    if refusal is None and not model_ended:
+        return None
+    if flags.harmful:
+        return Struck(flags.harmful[0].category)
+    if flags.suspected:
+        return Struck(flags.suspected[0].category, suspected=True)
     return None
 
 
@@ -64,17 +91,27 @@ def categories_at_threshold(
     what would have happened without it.
     """
     # One user turn earns at most one strike per category, however often it is retried
-    # (regenerate, a client's retry after a timeout): strikes count distinct points.
-    counted = {
-        (s.fingerprint, s.category) for s in strikes if with_suppressed or not is_suppressed(s)
-    }
-    counts = Counter(category for _, category in counted)
+    # (regenerate, a client's retry after a timeout): strikes count distinct points, a
+    # point confident if any of its strikes is.
+    counted: dict[tuple[str, str], bool] = {}
+    for s in strikes:
+        if with_suppressed or not is_suppressed(s):
+            key = (s.fingerprint, s.category)
+            counted[key] = counted.get(key, False) or not is_suspected(s)
+    confident = Counter(category for (_, category), sure in counted.items() if sure)
+    suspected = Counter(category for (_, category), sure in counted.items() if not sure)
     own = policy.category_thresholds
-    reached = {c for c, n in counts.items() if c in own and n >= own[c]}
-    pooled = {c: n for c, n in counts.items() if c not in own}
-    if sum(pooled.values()) >= policy.threshold:
-        reached |= set(pooled)
+    reached = {c for c in own if _weight(confident[c], suspected[c]) >= own[c] and confident[c]}
+    pooled = {c for c in (*confident, *suspected) if c not in own}
+    sure = sum(confident[c] for c in pooled)
+    if sure and _weight(sure, sum(suspected[c] for c in pooled)) >= policy.threshold:
+        reached |= pooled
     return tuple(sorted(reached))
+
+
+def _weight(confident: int, suspected: int) -> int:
+    """What strikes count towards a threshold: suspected ones up to as many as confident."""
+    return confident + min(suspected, confident)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,5 +243,6 @@ def _newly(now: tuple[str, ...], before: tuple[str, ...]) -> tuple[str, ...]:
 
 def _held_by(strikes: Sequence[Strike]) -> CrisisLevel:
     """The level that held the suppressed strikes on a path off (crisis over distress)."""
-    crisis = any(s.source == suppressed_source("crisis") for s in strikes)
+    held = suppressed_source("crisis")
+    crisis = any(s.source.removeprefix(SUSPECTED_PREFIX) == held for s in strikes)
     return "crisis" if crisis else "distress"

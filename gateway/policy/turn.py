@@ -14,8 +14,10 @@ from gateway.detect import Flags
 from gateway.policy.settings import Policy
 from gateway.policy.standing import standing_level, strongest
 from gateway.policy.strikes import (
+    SUSPECTED_PREFIX,
     StrikeOutcome,
     is_suppressed,
+    is_suspected,
     strike_category,
     suppressed_source,
 )
@@ -114,10 +116,12 @@ def decide(policy: Policy, path: PathFacts, turn: TurnSignals, answer: AnswerSig
     before = standing_level(policy, path.state.crisis, path.points)
     held = strongest((before, *(mark.level for mark in marks)))
     strike = None
-    category = strike_category(turn.flags, answer.refusal, answer.model_ended)
-    if category is not None:
-        source = answer.refusal or "end_tool"
-        strike = StrikeCall(category, suppressed_source(held) if held else source, held)
+    struck = strike_category(turn.flags, answer.refusal, answer.model_ended)
+    category = None if struck is None else struck.category
+    if struck is not None:
+        source = suppressed_source(held) if held else answer.refusal or "end_tool"
+        source = SUSPECTED_PREFIX + source if struck.suspected else source
+        strike = StrikeCall(struck.category, source, held)
     ending = None
     if answer.model_ended:
         ending = ModelEnding(
@@ -169,7 +173,8 @@ def _model_suppressed(
     if held is not None:
         return held
     if policy.model_end_requires_flag and not turn.end_request:
-        if not (turn.flags.harmful or path.state.strikes):
+        # Suspected requests alone are no harmful request on the path.
+        if not (turn.flags.harmful or any(not is_suspected(s) for s in path.state.strikes)):
             return "unflagged"
         if _strikes(path, strike) < _strikes_needed(policy, path, strike):
             return "early"

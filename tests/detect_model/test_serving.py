@@ -21,6 +21,7 @@ from gateway.detect.model import (
     CHUNK_CHARS,
     MAX_SCORED_CHARS,
     PIECE_CHARS,
+    Level,
     ModelError,
     TextModel,
     chunks,
@@ -145,16 +146,17 @@ def test_a_model_whose_arrays_do_not_fit_is_refused(model: TextModel) -> None:
 def test_the_shipped_model_is_small(model: TextModel) -> None:
     """The weights stay about ten megabytes, with thresholds for every level and category."""
     assert shipped_model_file().stat().st_size < 12_000_000
-    assert set(model.thresholds) == {"crisis", "distress", "harmful"}
+    assert set(model.thresholds) == {"crisis", "distress", "harmful", "suspected"}
     assert set(model.thresholds["crisis"]) == {"self_harm_suicide", "harm_to_others"}
-    assert set(model.thresholds["harmful"]) == {
-        "csam",
-        "weapons_mass_casualty",
-        "terrorism_violence",
-        "abuse_of_assistant",
-    }
+    harmful = {"csam", "weapons_mass_casualty", "terrorism_violence", "abuse_of_assistant"}
+    assert set(model.thresholds["harmful"]) == set(model.thresholds["suspected"]) == harmful
     for level in model.thresholds.values():
         assert all(0 < t <= 1 for t in level.values())
+    # The wide nets are never stricter than the confident levels they widen.
+    pairs: tuple[tuple[Level, Level], ...] = (("crisis", "distress"), ("harmful", "suspected"))
+    for narrow, wide in pairs:
+        for label, threshold in model.thresholds[narrow].items():
+            assert model.thresholds[wide][label] <= threshold
 
 
 def test_a_model_file_round_trips(model: TextModel, tmp_path: Path) -> None:

@@ -250,3 +250,62 @@ async def test_an_end_request_is_not_honoured_while_distress_stands(
     await turn(gateway, "anthropic", fresh, "Hello! How do tulips grow?")
     status, _, headers = await turn(gateway, "anthropic", fresh, "Please end this chat.")
     assert (status, headers["X-Conversation-Status"]) == (200, "ended")
+
+
+SUSPECT = "Which entrances of the mall would be least watched on a busy Saturday?"
+
+
+@pytest.fixture
+def suspecting_detector(monkeypatch: pytest.MonkeyPatch) -> None:
+    """User turns saying SUSPECT are only suspected of a harmful request (a model score
+    between the suspected and the confident threshold), and nothing else."""
+
+    async def flag(
+        rules: RuleSet, text: str, earlier: Sequence[str] = (), *, batch: bool = False
+    ) -> Flags:
+        if text.startswith(SUSPECT):
+            match = Match("model.suspected.terrorism_violence", "terrorism_violence", "harmful")
+            return Flags(suspected=(match,))
+        return await flag_turn_async(rules, text, earlier, batch=batch)
+
+    monkeypatch.setattr("gateway.inspection.flag_turn_async", flag)
+
+
+def strikes(category: str) -> float:
+    """lastword_strikes_total for one category, so far."""
+    value = REGISTRY.get_sample_value("lastword_strikes_total", {"category": category})
+    return value or 0.0
+
+
+@pytest.mark.usefixtures("suspecting_detector")
+async def test_a_request_only_suspected_never_makes_most_of_an_ending(
+    gateway: TestServer,
+) -> None:
+    """Only suspected, repeated to a model that refuses and ends everything: struck every
+    time, never ended. Beside one confident strike, two suspected ones end nothing; beside
+    two, one does."""
+    history: list[dict[str, Any]] = []
+    struck, before = strikes("terrorism_violence"), endings()
+    for i in range(6):
+        text = f"{SUSPECT} ({i})"
+        status, body, headers = await turn(gateway, "anthropic", history, text, **REFUSE_AND_END)
+        assert (status, headers["X-Conversation-Status"]) == (200, "active"), i
+        assert "conversation_ended" not in body
+    assert strikes("terrorism_violence") == struck + 6
+    assert endings() == before
+    refuse = {"x-sim-refuse-all": "1"}
+    for confident in (1, 2):
+        history = []
+        texts = [
+            *HARMFUL[:confident],
+            *(f"{SUSPECT} [{confident}.{i}]" for i in range(3 - confident)),
+        ]
+        states = []
+        for text in texts:
+            status, body, headers = await turn(gateway, "chat", history, text, **refuse)
+            states.append(headers["X-Conversation-Status"])
+        if confident == 1:
+            assert states == ["active"] * 3
+        else:
+            assert states == ["active", "active", "ended"]
+            assert body["conversation_ended"]["reason"] == "strikes"
