@@ -186,9 +186,12 @@ def judging(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Judging:
                 over[level] |= added[level] - _over(rules.model, before, level)
         harmful += _carried_on(rules.model, alone, whole, over["harmful"], harmful)
     distress = list(crisis)
+    # The model's crisis categories, the one it reads most strongly first: the first
+    # category of a turn chooses its helplines and guidance.
+    strength = {**(whole.scores if whole is not None else {}), **alone.scores}
     harmful += _matches(over["harmful"], "harmful")
-    crisis += _matches(over["crisis"], "crisis")
-    distress += crisis + _matches(over["distress"], "crisis")
+    crisis += _matches(over["crisis"], "crisis", strength=strength)
+    distress += crisis + _matches(over["distress"], "crisis", strength=strength)
     confident = {m.category for m in harmful}
     suspected = _matches(over["suspected"] - confident, "harmful", "model.suspected")
     if not (harmful or distress or suspected):
@@ -243,9 +246,14 @@ def _carried_on(
     return rules
 
 
-def _matches(labels: set[str], kind: Kind, name: str = "model") -> list[Match]:
+def _matches(
+    labels: set[str], kind: Kind, name: str = "model", strength: Mapping[str, float] | None = None
+) -> list[Match]:
+    """Matches for the model's `labels`, by name, or strongest first given their scores."""
+    scores = strength or {}
     return [
-        Match(f"{name}.{label}", CATEGORY_OF.get(label, label), kind) for label in sorted(labels)
+        Match(f"{name}.{label}", CATEGORY_OF.get(label, label), kind)
+        for label in sorted(labels, key=lambda label: (-scores.get(label, 0.0), label))
     ]
 
 

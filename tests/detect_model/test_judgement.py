@@ -207,3 +207,22 @@ def test_ordinary_messages_are_not_suspected(rules: RuleSet) -> None:
     """The shipped thresholds suspect nothing of everyday messages."""
     for text in ("what's a good pasta recipe for four?", "wie spät ist es in Tokio?"):
         assert flag_turn(rules, text) == Flags(), text
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("been thinking about killing myself", "self_harm_suicide"),
+        ("thinking about killing myself again", "self_harm_suicide"),
+        ("im scared ill hurt my baby tonight", "harm_to_others"),
+    ],
+)
+def test_the_crisis_category_the_model_reads_most_strongly_comes_first(
+    rules: RuleSet, text: str, first: str
+) -> None:
+    """The first crisis category chooses the helplines and guidance: a suicidal message
+    that also reads as harm to others gets the self-harm ones."""
+    flags = flag_turn(rules, text)
+    assert flags.crisis, text
+    assert flags.crisis[0].category == first
+    assert flags.distress[0].category == first
