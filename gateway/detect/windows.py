@@ -108,22 +108,32 @@ def _windows(
 
 def _trim_front(windows: dict[int, list[list[int]]], budget: int) -> None:
     """Cut every window at one position, the earliest that leaves `budget` characters."""
-
-    def held(cut: int) -> int:
-        return sum(
-            max(0, last - max(first, cut)) for own in windows.values() for first, last in own
-        )
-
-    low = min((own[0][0] for own in windows.values() if own), default=0)
-    high = max((own[-1][1] for own in windows.values() if own), default=0)
-    while low < high:  # the earliest cut that leaves no more than `budget`
-        middle = (low + high) // 2
-        if held(middle) > budget:
-            low = middle + 1
-        else:
-            high = middle
+    cut = _earliest_cut(windows, budget)
     for own in windows.values():
-        own[:] = [[max(first, low), last] for first, last in own if last > low]
+        own[:] = [[max(first, cut), last] for first, last in own if last > cut]
+
+
+def _earliest_cut(windows: dict[int, list[list[int]]], budget: int) -> int:
+    """The earliest position such that the windows' characters after it are `budget` at
+    most: one sweep from the right over the windows' ends, counting the windows open."""
+    opened: dict[int, int] = {}
+    for own in windows.values():
+        for first, last in own:
+            if last > first:
+                opened[last] = opened.get(last, 0) + 1
+                opened[first] = opened.get(first, 0) - 1
+    held = 0
+    active = 0
+    previous = 0
+    for point in sorted(opened, reverse=True):
+        if active:
+            span = previous - point
+            if held + active * span > budget:
+                return previous - (budget - held) // active
+            held += active * span
+        active += opened[point]
+        previous = point
+    return min((own[0][0] for own in windows.values() if own), default=0)
 
 
 def _spans(windows: dict[int, list[list[int]]]) -> Windows:

@@ -13,6 +13,8 @@ from gateway.detect.rules import CompiledKind, Rule, RuleSet, load_rules
 from gateway.detect.windows import (
     MAX_WINDOW_CHARS,
     PIECE_STARTS,
+    _earliest_cut,
+    _trim_front,
     keyword_windows,
     search_windows,
 )
@@ -125,3 +127,33 @@ def test_a_long_window_is_searched_in_pieces_that_miss_nothing(offset: int) -> N
     window = [(0, len(text))]
     assert search_windows(pattern, text, window, reach=len(needle) + 30)
     assert not search_windows(pattern, text.replace("nerve", "nerf"), window, reach=60)
+
+
+def _held_after(windows: dict[int, list[list[int]]], cut: int) -> int:
+    return sum(max(0, last - max(first, cut)) for own in windows.values() for first, last in own)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_the_tail_is_cut_at_the_earliest_position_that_fits_the_budget(seed: int) -> None:
+    """Each rule's windows are kept after one cut: the earliest that leaves no more than the
+    budget, every window after it whole, the one it falls in shortened."""
+    rnd = random.Random(seed)
+    windows: dict[int, list[list[int]]] = {}
+    for rule in range(rnd.randint(0, 12)):
+        position = rnd.randint(0, 60)
+        own = windows.setdefault(rule, [])
+        for _ in range(rnd.randint(0, 8)):
+            first = position + rnd.randint(0, 40)
+            position = first + rnd.randint(0, 60)
+            own.append([first, position])
+            position += 1
+    budget = rnd.randint(0, 400)
+    before = {rule: [list(span) for span in own] for rule, own in windows.items()}
+    cut = _earliest_cut(windows, budget)
+    _trim_front(windows, budget)
+    firsts = [own[0][0] for own in before.values() if own]
+    assert _held_after(windows, 0) == _held_after(before, cut) <= budget
+    if firsts and cut > min(firsts):
+        assert _held_after(before, cut - 1) > budget
+    for rule, own in windows.items():
+        assert own == [[max(first, cut), last] for first, last in before[rule] if last > cut]
