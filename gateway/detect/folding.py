@@ -72,11 +72,15 @@ _TABLE: Final = lookalikes.table()
 # every position (about 11 µs a KB for the table's, against 2 for those within it): those
 # out there are read with the pictographs, in one pass over a text that holds some.
 _TABLE_CHARS: Final = re.compile(lookalikes.ranges(c for c in _TABLE if c <= 0xFFFF))
+
+
 # Of Windows-1252 (Latin-1 and the typographic quotes and dashes of most Western text),
 # the table changes the soft hyphen only: such a text is checked for it alone.
-_TABLE_CP1252: Final = "".join(
-    chr(c) for c in _TABLE if chr(c).encode("cp1252", errors="replace") != b"?"
-)
+def _in_cp1252(char: str) -> bool:
+    return char.encode("cp1252", errors="replace") != b"?"
+
+
+_TABLE_CP1252: Final = "".join(chr(c) for c in _TABLE if _in_cp1252(chr(c)))
 
 _LEET: Final = str.maketrans(
     {
@@ -265,12 +269,13 @@ def _fold_piece(
         except UnicodeEncodeError:
             folded = _uncommon_read(folded)
         else:
-            # Most Western text: the table changes only its soft hyphens, and its accented
-            # letters are counted as bytes.
+            # Most Western text: the table changes only its soft hyphens, its accented
+            # letters are counted as bytes, and four of them are foreign (`å ý š ž`).
             if any(c in folded for c in _TABLE_CP1252):
                 folded = folded.translate(_TABLE)
-            if _strewn(len(encoded) - len(encoded.translate(None, _ACCENTED_CP1252)), folded):
-                folded = folded.translate(_PLAIN)
+            accented = len(encoded) - len(encoded.translate(None, _ACCENTED_CP1252))
+            foreign = any(c in folded for c in _FOREIGN_CP1252)
+            folded = _accents_read(folded, accented, foreign)
     spaced = _SPACED.sub(lambda match: match[1] + _unspace(match[2], words, budget), " " + folded)
     folded = spaced[1:]
     if words:
@@ -334,9 +339,12 @@ _ACCENTED: Final = re.compile(lookalikes.ACCENTED)
 _ACCENTED_WORD: Final = re.compile(rf"(?<!\w)(?=\w{{0,39}}{lookalikes.ACCENTED})\w{{1,40}}")
 _PLAIN: Final = str.maketrans(lookalikes.PLAIN_LETTERS)
 _ACCENTED_CP1252: Final = bytes(
-    chr(c).encode("cp1252")[0]
-    for c in lookalikes.PLAIN_LETTERS
-    if chr(c).encode("cp1252", errors="replace") != b"?"
+    chr(c).encode("cp1252")[0] for c in lookalikes.PLAIN_LETTERS if _in_cp1252(chr(c))
+)
+# The foreign accents of Windows-1252 (`å ý š ž`): a text of that code page is checked for
+# them alone.
+_FOREIGN_CP1252: Final = "".join(
+    c for c in map(chr, lookalikes.PLAIN_LETTERS) if _FOREIGN_ACCENT.fullmatch(c) and _in_cp1252(c)
 )
 _PICTOGRAPH: Final = re.compile(f"[{lookalikes.PICTOGRAPHS}]")
 # Runs written `[c][c]*` rather than `[c]+`: `re` then skips to the first character at C
@@ -376,9 +384,16 @@ def _uncommon_read(folded: str) -> str:
         folded = folded.translate(_TABLE)
     astral = len(folded.encode("utf-16-le", "surrogatepass")) > 2 * len(folded)
     folded = (_ASTRAL_OR_PICTOGRAPHS if astral else _BMP_PICTOGRAPHS).sub(_pictographs_read, folded)
-    if _strewn(len(_ACCENTED.findall(folded)), folded):
+    return _accents_read(folded, len(_ACCENTED.findall(folded)), foreign=True)
+
+
+def _accents_read(folded: str, accented: int, foreign: bool) -> str:
+    """`folded`, holding `accented` accented letters, read without the accents strewn over
+    it as a trick: all of them when they are most of its letters, else those of the words
+    holding a foreign accent (looked for when `foreign`)."""
+    if _strewn(accented, folded):
         return folded.translate(_PLAIN)
-    hit = _FOREIGN_ACCENT.search(folded)
+    hit = _FOREIGN_ACCENT.search(folded) if foreign else None
     if hit is None:
         return folded
     plain = functools.partial(_ACCENTED_WORD.sub, lambda match: match[0].translate(_PLAIN))
