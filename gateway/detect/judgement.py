@@ -8,8 +8,9 @@ newest turn when the earlier turns alone do not hold it (the newest turn complet
 for a harmful category, when the newest turn alone leans to it (`CONTINUATION`): a
 request flagged a turn ago and carried on in this one ("...now the quantities, step by
 step") is this turn's too. Both readings go through the rules and the model, and each
-text that holds chat spellings is also read respelled (`respelling`): the rules scan both
-spellings, the model scores the pieces of both.
+text that holds chat spellings (`respelling`) or accents put inside a word to hide a
+keyword (`accents`: `sárin`) is also read with those words as the dictionary writes them:
+the rules scan both spellings, the model scores the pieces of both.
 
 Levels: a rule match or a model score over the model's `crisis` threshold is a confident
 crisis signal (`Flags.crisis`); `Flags.distress` holds those, every crisis category over
@@ -98,8 +99,9 @@ def work(text: str, earlier: Sequence[str]) -> int:
 
 @dataclass(frozen=True, slots=True)
 class _ToRead:
-    """A folded text, its respelled reading when it holds chat spellings (`respelling`),
-    and the pieces the model scores: those of both readings."""
+    """A folded text, its second reading when it holds chat spellings (`respelling`) or
+    accents that hide a keyword (`accents`), and the pieces the model scores: those of
+    both readings."""
 
     folded: str
     respelled: str | None
@@ -109,6 +111,7 @@ class _ToRead:
 def _to_read(rules: RuleSet, folded: str, pieces_of: Callable[[str], list[str]]) -> _ToRead:
     """`folded` to read, with `pieces_of` each reading as the pieces the model scores."""
     respelled = rules.spellings.respell(folded)
+    respelled = rules.unhidden(respelled or folded) or respelled
     pieces = pieces_of(folded)
     if respelled is not None:
         pieces += pieces_of(respelled)

@@ -27,7 +27,6 @@ chat turn (`RESPELL_CHARS`) are not respelled.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
@@ -37,6 +36,7 @@ from typing import Final
 import yaml
 
 from gateway.detect.folding import fold
+from gateway.detect.wordbreaks import words_replaced
 
 FILE_NAME: Final = "spellings.yaml"
 # Everything but letters and digits parts words, as `_spelled` reads them.
@@ -112,18 +112,10 @@ class Spellings:
         found = self._keys.intersection(encoded.translate(_ASCII_WORDS).split())
         if not found:
             return None
-        keys = frozenset(word.decode() for word in found)
-        return _spelled(keys).sub(lambda match: self._words[match[0]], folded)
+        return words_replaced(folded, {key.decode(): self._words[key.decode()] for key in found})
 
 
 NO_SPELLINGS: Final = Spellings({})
-
-
-@functools.lru_cache(maxsize=256)
-def _spelled(keys: frozenset[str]) -> re.Pattern[str]:
-    """A pattern of `keys` as whole words, longest first."""
-    words = "|".join(re.escape(key) for key in sorted(keys, key=len, reverse=True))
-    return re.compile(rf"(?<![^\W_])(?:{words})(?![^\W_])")
 
 
 def parse_spellings(text: str, where: str) -> Spellings:

@@ -32,6 +32,7 @@ from typing import Any, Literal
 import ahocorasick
 import yaml
 
+from gateway.detect.accents import unhidden
 from gateway.detect.linear import NotLinear, prove_linear
 from gateway.detect.model import Levels, ModelError, TextModel, load_model, model_file
 from gateway.detect.respelling import NO_SPELLINGS, Spellings, load_spellings
@@ -228,6 +229,11 @@ class RuleSet:
             return (), ()
         harmful = tuple(m for m in found if m.kind == "harmful")
         return harmful, tuple(m for m in found if m.kind == "crisis")
+
+    def unhidden(self, folded: str) -> str | None:
+        """`folded` with the words whose accents hide a harmful or crisis keyword read plain
+        (`accents`), or None when none does."""
+        return unhidden(folded, self._user._automaton, self.words)
 
     def user_turn_work(self, folded: str) -> int:
         """How many characters the user-turn rules would search in `folded`, summed over

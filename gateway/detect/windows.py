@@ -58,7 +58,7 @@ def keyword_windows(
         ends = [(0, length)] if length <= TAIL_CHARS else [(0, half), (length - half, length)]
         spans: Windows = {}
         for first, last in ends:
-            for i in _armed(automaton, text[first:last].casefold()):
+            for i in armed(automaton, text[first:last].casefold()):
                 spans.setdefault(i, []).append((first, last))
         return spans
     head, complete = _windows(automaton, folded, 0, reaches, behinds, budget=half)
@@ -140,7 +140,7 @@ def _spans(windows: dict[int, list[list[int]]]) -> Windows:
     return {i: [(a, b) for a, b in own if b > a] for i, own in windows.items()}
 
 
-def _armed(automaton: Any, folded: str) -> set[int]:
+def armed(automaton: Any, folded: str) -> set[int]:
     """The rules armed by keywords in `folded`."""
     found: set[int] = set()
     for _, (_, indexes) in automaton.iter(folded):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -128,6 +129,37 @@ def _hashtag_cut(match: re.Match[str], words: frozenset[str], budget: list[int])
     if covered and len(pieces) > 1 and 2 * single < len(pieces):
         return "#" + " ".join(pieces)
     return match[0]
+
+
+def whole_words(text: str, keys: Collection[str]) -> Iterator[re.Match[str]]:
+    """Where the words of `keys` stand whole in `text` (no letter or digit on either side),
+    from the left, the longest key first at a place."""
+    pattern = _keys_pattern(frozenset(keys))
+    for match in pattern.finditer(text):
+        start = match.start()
+        if not (start and text[start - 1].isalnum()):
+            yield match
+
+
+def words_replaced(text: str, table: Mapping[str, str]) -> str:
+    """`text` with every word of `table` that stands whole replaced by its value."""
+    out: list[str] = []
+    done = 0
+    for match in whole_words(text, table):
+        out += [text[done : match.start()], table[match[0]]]
+        done = match.end()
+    out.append(text[done:])
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _keys_pattern(keys: frozenset[str]) -> re.Pattern[str]:
+    """`keys`, longest first, with no letter or digit after: the check before is made on
+    each match (a look-behind first would keep `re` from skipping to the keys' first
+    characters: 6 ms over 64 KB, against a fraction of one). A match that fails it lies
+    inside a word, where no other match can start."""
+    alternatives = "|".join(re.escape(key) for key in sorted(keys, key=len, reverse=True))
+    return re.compile(rf"(?:{alternatives})(?![^\W_])")
 
 
 def segment(joined: str, words: frozenset[str]) -> tuple[str, bool]:
