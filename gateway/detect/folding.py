@@ -15,7 +15,9 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
    direction marks; the other default-ignorable ones: variation selectors, the combining
    grapheme joiner, Hangul fillers; combining marks that NFKC found no letter to compose
    with: `s̶a̶r̶i̶n̶`); look-alike letters mapped to Latin ones (Cyrillic, Greek, Armenian,
-   Cherokee, small capitals, IPA and turned letters, regional indicator symbols).
+   Cherokee, small capitals, IPA and turned letters, regional indicator symbols, negative
+   circled and squared letters); tag characters read as the ASCII they mirror (hidden
+   text some models read).
    Accents strewn over a text as a trick are then read away: from a word holding an
    accented letter no language read writes (`śárín`), and from a text whose letters are
    mostly accented (`hów tó máké`). Pictographs glued between two letters (`ki🔪ll`) are

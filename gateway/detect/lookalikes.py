@@ -40,7 +40,16 @@ CONFUSABLES: Final = {
     "Ꮩ": "v", "Ꮃ": "w", "Ꮓ": "z",
 }  # fmt: skip
 # Regional indicator symbols 🇦 to 🇿 (two make a flag) spell letters too.
-REGIONAL_INDICATORS: Final = {0x1F1E6 + i: chr(ord("a") + i) for i in range(26)}
+# Letters drawn as symbols NFKC leaves alone: regional indicators (`🇸🇦🇷`), negative
+# circled and negative squared letters (`🅢🅐🅡`, `🆂🅰🆁`).
+SYMBOL_LETTERS: Final = {
+    first + i: chr(ord("a") + i) for first in (0x1F1E6, 0x1F150, 0x1F170) for i in range(26)
+}
+# Tag characters mirror printable ASCII, unseen (U+E0020 to U+E007E): some models read them
+# as the letters they mirror, so a request written in them is hidden from a reader that
+# drops them. They are read as those letters (`E0041` to `E005A`, the capitals, as small
+# ones: the table works on case-folded text).
+TAG_LETTERS: Final = {code: chr(code - 0xE0000).lower() for code in range(0xE0020, 0xE007F)}
 
 # Format characters are assigned in planes 0, 1 and 14 only (2 and 3 hold ideographs, 15
 # and 16 private use): looking there alone keeps the import quick.
@@ -79,11 +88,12 @@ def invisible() -> list[int]:
 
 def table() -> dict[int, str | None]:
     """The `str.translate` table of folding's third step: invisible characters removed,
-    look-alikes mapped to Latin letters."""
+    look-alikes mapped to Latin letters, tag characters read as the ASCII they mirror."""
     return {
         **dict.fromkeys(invisible()),
         **{ord(k): v for k, v in CONFUSABLES.items()},
-        **REGIONAL_INDICATORS,
+        **SYMBOL_LETTERS,
+        **TAG_LETTERS,
     }
 
 
