@@ -38,8 +38,8 @@ def camel_case_parted(text: str) -> str:
 
 
 def marks_joined(folded: str, words: frozenset[str]) -> str:
-    """`folded` with the words a hyphen or a dot splits joined (see `_INNER_MARK`)."""
-    if 0 < folded.count("-") + folded.count(".") <= MAX_MARKS:
+    """`folded` with the words a mark splits joined (see `_INNER_MARK`)."""
+    if 0 < sum(folded.count(mark) for mark in INNER_MARKS) <= MAX_MARKS:
         return _INNER_MARK.sub(functools.partial(_joined, words=words), folded)
     return folded
 
@@ -53,17 +53,24 @@ def hashtags_cut(folded: str, words: frozenset[str], budget: list[int]) -> str:
 
 
 # Each mark read costs a call back into Python (about 1.5 µs): a piece holding more than
-# this many hyphens and dots, or hashtags, is no prose and is left as written (a megabyte
-# of `a-b ` took 0.8 s to fold, against 0.3 without this step).
+# this many marks, or hashtags, is no prose and is left as written (a megabyte of `a-b `
+# took 0.8 s to fold, against 0.3 without this step).
 MAX_MARKS: Final = 1024
-# A hyphen or a dot inside a word (`sa-rin`, `ma.ke`, a word cut at a line's end: `sa-\nrin`,
-# or `sa- rin` once the turn's spaces are normalised)
+# Marks that may be put inside a word to split it for a reader that looks for the word:
+# hyphens and dashes, dots (the middle dot, bullets, the katakana one), slashes, stars,
+# the underscore, the tilde, plus, caret, equals, hash, colon, semicolon, comma, and the
+# modifier apostrophe.
+INNER_MARKS: Final = (
+    "-.\u00b7\u2022\u2027\u2219\u22c5\u30fb\u2010\u2012\u2013\u2014\u2015/*_~+^=#:;,\u02bc"
+)
+# A mark inside a word (`sa-rin`, `ma.ke`, `sa·rin`, `sa*rin`; a word cut at a line's end:
+# `sa-\nrin`, or `sa- rin` once the turn's spaces are normalised)
 # joins its two parts when together they are a word of `words`, unless they are two words
 # of three letters or more (`well-known`, `kill-switch`) or a verb and its pronoun
 # (`matar-me`, `deixa-se`). A mark in a chain (`i.am.going`, `e.g.`, `state-of-the-art`)
 # parts words.
 # (One class first, so that `re` skips to the marks at C speed.)
-_INNER_MARK: Final = re.compile(r"[-.](?:(?<=-)(?:\r?\n| ))?(?=[^\W\d_])")
+_INNER_MARK: Final = re.compile(rf"[{re.escape(INNER_MARKS)}](?:(?<=-)(?:\r?\n| ))?(?=[^\W\d_])")
 _OPENERS: Final = "\"'([{¿¡«\u201c\u2018"
 _PART_AFTER: Final = re.compile(r"[^\W\d_]{1,24}(?![^\W\d_])")
 _CLITICS: Final = frozenset({
