@@ -39,7 +39,9 @@ def camel_case_parted(text: str) -> str:
 
 def marks_joined(folded: str, words: frozenset[str]) -> str:
     """`folded` with the words a mark splits joined (see `_INNER_MARK`)."""
-    if 0 < sum(folded.count(mark) for mark in INNER_MARKS) <= MAX_MARKS:
+    if _INNER_MARK.search(folded) and (
+        len(folded) <= MAX_MARKS or sum(map(folded.count, INNER_MARKS)) <= MAX_MARKS
+    ):
         return _INNER_MARK.sub(functools.partial(_joined, words=words), folded)
     return folded
 
@@ -86,7 +88,8 @@ def _joined(match: re.Match[str], words: frozenset[str]) -> str:
     mark = match[0][0]
     # The part before: back to the space (found at C speed; a regex searched backwards
     # would be tried at each of the 24 places), quotes and brackets before it dropped.
-    first = max(text.rfind(" ", max(0, start - 25), start), text.rfind("\n", 0, start)) + 1
+    back = max(0, start - 25)
+    first = max(text.rfind(" ", back, start), text.rfind("\n", back, start)) + 1
     left = text[first:start].lstrip(_OPENERS)
     after = _PART_AFTER.match(text, end)
     if (
