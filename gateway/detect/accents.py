@@ -12,13 +12,12 @@ vocabulary lacks is then read as a writer without accents would type it, which t
 learnt too (`training.data.typed_copies`), and only in a second reading: the turn is
 read both ways, as a respelled one is (`judgement`).
 
-Only the distinct non-ASCII words of a text are looked at, each once: an ASCII text, most
-of them, costs one `isascii` test.
+Only the distinct non-ASCII words of a text are looked at, each weighed once per rule set:
+an ASCII text, most of them, costs one `isascii` test.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Final
 
 from gateway.detect.lookalikes import PLAIN_LETTERS
@@ -31,12 +30,16 @@ _PLAIN: Final = str.maketrans(PLAIN_LETTERS)
 _EDGES: Final = "\"'()[]{}<>¿¡«»…\u2018\u2019\u201c\u201d\u2013\u2014.,:;!?*_-/"
 
 
-def unhidden(folded: str, automaton: Any, words: frozenset[str]) -> str | None:
+def unhidden(
+    folded: str, automaton: Any, words: frozenset[str], weighed: dict[str, str | None]
+) -> str | None:
     """`folded` with its words read plain where the accents hide a keyword of `automaton`
     (an Aho-Corasick automaton of casefolded keywords), or None when no word does; a word
-    of `words` (the rule packs' and the training data's) is written as it should be. A
-    text longer than a chat turn (`RESPELL_CHARS`) is read as written only, as for chat
-    spellings: the words of a long document would cost some 40 µs a KB to weigh."""
+    of `words` (the rule packs' and the training data's) is written as it should be.
+    `weighed` remembers each word's answer for this automaton (the words of a language come
+    back in every text). A text longer than a chat turn (`RESPELL_CHARS`) is read as
+    written only, as for chat spellings: the words of a long document would cost some
+    40 µs a KB to weigh."""
     if automaton is None or len(folded) > RESPELL_CHARS or folded.isascii():
         return None
     plain: dict[str, str] = {}
@@ -44,7 +47,14 @@ def unhidden(folded: str, automaton: Any, words: frozenset[str]) -> str | None:
         if token.isascii():
             continue
         word = token.strip(_EDGES)
-        read = None if word in words else _hidden(word, automaton)
+        if word in words:
+            continue
+        read = weighed.get(word, _UNWEIGHED)
+        if read is _UNWEIGHED:
+            # (A judging thread may clear it at the same moment: one more word is kept.)
+            if len(weighed) >= WEIGHED_WORDS:
+                weighed.clear()
+            read = weighed[word] = _hidden(word, automaton)
         if read is not None:
             plain[word] = read
     if not plain:
@@ -52,10 +62,13 @@ def unhidden(folded: str, automaton: Any, words: frozenset[str]) -> str | None:
     return words_replaced(folded, plain)
 
 
-@functools.lru_cache(maxsize=8192)
+# Words remembered with their answer, at most (then forgotten all at once).
+WEIGHED_WORDS: Final = 8192
+_UNWEIGHED: Final = "\0"
+
+
 def _hidden(word: str, automaton: Any) -> str | None:
-    """`word` read plain, when its accents hide a keyword of `automaton`; else None. (The
-    words of a language come back in every text: each is weighed once.)"""
+    """`word` read plain, when its accents hide a keyword of `automaton`; else None."""
     if not word.isalpha():
         return None
     read = word.translate(_PLAIN)

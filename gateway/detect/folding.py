@@ -76,12 +76,12 @@ _TABLE: Final = lookalikes.table()
 _TABLE_CHARS: Final = re.compile(lookalikes.ranges(c for c in _TABLE if c <= 0xFFFF))
 
 
-# Of Windows-1252 (Latin-1 and the typographic quotes and dashes of most Western text),
-# the table changes the soft hyphen only: such a text is checked for it alone.
 def _in_cp1252(char: str) -> bool:
     return char.encode("cp1252", errors="replace") != b"?"
 
 
+# Of Windows-1252 (Latin-1 and the typographic quotes and dashes of most Western text),
+# the table changes the soft hyphen only: such a text is checked for it alone.
 _TABLE_CP1252: Final = "".join(chr(c) for c in _TABLE if _in_cp1252(chr(c)))
 
 _LEET: Final = str.maketrans(

@@ -39,9 +39,8 @@ CONFUSABLES: Final = {
     "Ꭻ": "j", "Ꮶ": "k", "Ꮮ": "l", "Ꮇ": "m", "Ꮲ": "p", "Ꮢ": "r", "Ꮪ": "s", "Ꭲ": "t",
     "Ꮩ": "v", "Ꮃ": "w", "Ꮓ": "z",
 }  # fmt: skip
-# Regional indicator symbols 🇦 to 🇿 (two make a flag) spell letters too.
-# Letters drawn as symbols NFKC leaves alone: regional indicators (`🇸🇦🇷`), negative
-# circled and negative squared letters (`🅢🅐🅡`, `🆂🅰🆁`).
+# Letters drawn as symbols NFKC leaves alone: regional indicators (🇦 to 🇿, two make a
+# flag: `🇸🇦🇷`), negative circled and negative squared letters (`🅢🅐🅡`, `🆂🅰🆁`).
 SYMBOL_LETTERS: Final = {
     first + i: chr(ord("a") + i) for first in (0x1F1E6, 0x1F150, 0x1F170) for i in range(26)
 }

@@ -221,6 +221,8 @@ class RuleSet:
         with spelled-out letters among them."""
         # User turns are scanned for both kinds at once: one pass of one automaton.
         self._user = CompiledKind([r for r in rules if r.kind in ("harmful", "crisis")])
+        self._weighed: dict[str, str | None] = {}
+        """Accented words weighed for `unhidden`, with their plain reading or None."""
 
     def scan_user_turn(self, text: str) -> tuple[tuple[Match, ...], tuple[Match, ...]]:
         """Harmful-request and crisis matches in a user turn, in one pass."""
@@ -233,7 +235,7 @@ class RuleSet:
     def unhidden(self, folded: str) -> str | None:
         """`folded` with the words whose accents hide a harmful or crisis keyword read plain
         (`accents`), or None when none does."""
-        return unhidden(folded, self._user._automaton, self.words)
+        return unhidden(folded, self._user._automaton, self.words, self._weighed)
 
     def user_turn_work(self, folded: str) -> int:
         """How many characters the user-turn rules would search in `folded`, summed over
