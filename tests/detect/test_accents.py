@@ -120,6 +120,6 @@ def test_each_word_is_weighed_once_and_the_memory_is_bounded(rules: RuleSet) -> 
     assert weighed.get("sárin") == "sarin"
     weighed["sárin"] = None  # a remembered answer is used as it stands
     assert accents.unhidden(text, automaton, rules.words, weighed) is None
-    full = {f"w{i}é": None for i in range(accents.WEIGHED_WORDS)}
+    full: dict[str, str | None] = {f"w{i}é": None for i in range(accents.WEIGHED_WORDS)}
     assert accents.unhidden(text, automaton, rules.words, full) is not None
     assert len(full) < 10
