@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from gateway import yaml_text
 from gateway.crisis.directory import (
     VARIANTS,
     Country,
@@ -55,7 +56,7 @@ def load_directory(path: Path | str | None = None) -> CrisisDirectory:
 def parse_directory(text: str, where: str = FILE_NAME) -> CrisisDirectory:
     """The crisis directory of a YAML text; `where` names it in errors."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml_text.safe_load(text)
     except yaml.YAMLError as exc:
         raise CrisisDirectoryError(f"{where}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):

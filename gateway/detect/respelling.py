@@ -35,6 +35,7 @@ from typing import Final
 
 import yaml
 
+from gateway import yaml_text
 from gateway.detect.folding import fold
 from gateway.detect.wordbreaks import words_replaced
 
@@ -121,7 +122,7 @@ NO_SPELLINGS: Final = Spellings({})
 def parse_spellings(text: str, where: str) -> Spellings:
     """The spellings of a file's text; ValueError naming `where` and the first fault."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml_text.safe_load(text)
     except yaml.YAMLError as exc:
         raise ValueError(f"{where}: not valid YAML: {exc}") from None
     tables = data.get("spellings") if isinstance(data, dict) else None

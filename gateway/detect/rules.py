@@ -32,6 +32,7 @@ from typing import Any, Literal
 import ahocorasick
 import yaml
 
+from gateway import yaml_text
 from gateway.detect.accents import unhidden
 from gateway.detect.linear import NotLinear, prove_linear
 from gateway.detect.model import Levels, ModelError, TextModel, load_model, model_file
@@ -320,7 +321,7 @@ def _rule(raw: Any, category: str, kind: Kind, where: str) -> Rule:
 def parse_pack(text: str, where: str) -> list[Rule]:
     """The rules of one pack file's text."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml_text.safe_load(text)
     except yaml.YAMLError as exc:
         raise RuleError(f"{where}: not valid YAML: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("categories"), list):
