@@ -14,10 +14,12 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
    characters, Unicode category Cf: zero-width spaces and joiners, soft hyphens,
    direction marks; the other default-ignorable ones: variation selectors, the combining
    grapheme joiner, Hangul fillers; combining marks that NFKC found no letter to compose
-   with: `s̶a̶r̶i̶n̶`); look-alike letters mapped to Latin ones (Cyrillic, Greek, Armenian,
-   Cherokee, small capitals, IPA and turned letters, regional indicator symbols, negative
-   circled and squared letters); tag characters read as the ASCII they mirror (hidden
-   text some models read).
+   with: `s̶a̶r̶i̶n̶`); look-alike letters mapped to Latin ones (every letter Unicode's
+   confusables data draws like one: Cyrillic, Greek, Armenian, Cherokee, Coptic, Lisu,
+   Canadian syllabics and more; small capitals, IPA and turned letters, regional indicator
+   symbols, negative circled and squared letters; upper-case look-alikes read before case
+   folding: `ΗΟW` is `how`); tag characters read as the ASCII they mirror (hidden text
+   some models read).
    Accents strewn over a text as a trick are then read away: from a word holding an
    accented letter no language read writes (`śárín`), and from a text whose letters are
    mostly accented (`hów tó máké`). Pictographs glued between two letters (`ki🔪ll`) are
@@ -52,7 +54,7 @@ repeats only and are searched from a literal or a class (C-speed skipping to whe
 may match), and their replacement callbacks do a bounded amount of work; the spaced-out
 letters cut back into words are at most `MAX_SEGMENTED` a text.
 """
-# ruff: noqa: RUF002 - look-alike letters are this module's subject.
+# ruff: noqa: RUF002, RUF003 - look-alike letters are this module's subject.
 
 from __future__ import annotations
 
@@ -74,6 +76,10 @@ _TABLE: Final = lookalikes.table()
 # every position (about 11 µs a KB for the table's, against 2 for those within it): those
 # out there are read with the pictographs, in one pass over a text that holds some.
 _TABLE_CHARS: Final = re.compile(lookalikes.ranges(c for c in _TABLE if c <= 0xFFFF))
+# Upper-case look-alikes whose small letter looks like another (`Η`, `η`), read before
+# case folding in a text outside Windows-1252.
+_UPPER_TABLE: Final = str.maketrans(lookalikes.UPPER_CONFUSABLES)
+_UPPER_CHARS: Final = re.compile(lookalikes.ranges(map(ord, lookalikes.UPPER_CONFUSABLES)))
 
 
 def _in_cp1252(char: str) -> bool:
@@ -265,10 +271,13 @@ def _fold_piece(
     if text.isascii():
         folded = text.lower()
     else:
-        folded = unicodedata.normalize("NFKC", text).casefold()
+        normal = unicodedata.normalize("NFKC", text)
+        folded = normal.casefold()
         try:
             encoded = folded.encode("cp1252")
         except UnicodeEncodeError:
+            if _UPPER_CHARS.search(normal):
+                folded = normal.translate(_UPPER_TABLE).casefold()
             folded = _uncommon_read(folded)
         else:
             # Most Western text: the table changes only its soft hyphens, its accented

@@ -4,7 +4,7 @@ Written for text already in NFKC and case-folded (`folding`): fullwidth, circled
 mathematical letters are plain by then, an upper-case Cyrillic `Н` arrives as `н`, and a
 letter with an accent it has a precomposed form for is one character.
 """
-# ruff: noqa: RUF001, RUF002 - look-alike letters are this module's subject.
+# ruff: noqa: RUF001, RUF002, RUF003 - look-alike letters are this module's subject.
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Final
 
-# Latin look-alikes, after case folding.
+from confusable_homoglyphs import utils as confusables_data
+
+# Latin look-alikes, after case folding, beside Unicode's (`unicode_confusables`): letters
+# its data leaves out (small capitals, turned letters) or reads otherwise (`ӏ`, `ɯ`).
 CONFUSABLES: Final = {
     # Cyrillic
     "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j",
@@ -39,6 +42,49 @@ CONFUSABLES: Final = {
     "Ꭻ": "j", "Ꮶ": "k", "Ꮮ": "l", "Ꮇ": "m", "Ꮲ": "p", "Ꮢ": "r", "Ꮪ": "s", "Ꭲ": "t",
     "Ꮩ": "v", "Ꮃ": "w", "Ꮓ": "z",
 }  # fmt: skip
+_LATIN: Final = "abcdefghijklmnopqrstuvwxyz"
+
+
+def unicode_confusables() -> tuple[dict[str, str], dict[str, str]]:
+    """The letters Unicode's confusables data draws like one Latin letter, each to that
+    letter, in two tables: upper-case ones of the Basic Multilingual Plane, read before
+    case folding (`Η` is an `h`, its small `η` an `n`), and the others, as case folding
+    leaves them. Letters NFKC already reads and the letters of Windows-1252 (those of the
+    languages read) are left out. The data folds a capital `I` into `l`, as some fonts
+    draw them alike: of the letters it gives as an `l`, the upper-case ones and those named
+    I (Lisu, Runic, Old Italic) are read `i`."""
+    data = confusables_data.load("confusables.json")
+    upper: dict[str, str] = {}
+    lower: dict[str, str] = {}
+    for key in _LATIN.upper() + _LATIN:
+        for entry in data.get(key, ()):
+            char = entry["c"]
+            if not _foreign_letter(char):
+                continue
+            capital = char.casefold() != char
+            named_i = unicodedata.name(char, "").endswith(" I")
+            letter = "i" if key == "l" and (capital or named_i) else key.lower()
+            if not capital:
+                lower.setdefault(char, letter)
+            elif ord(char) > 0xFFFF:  # few, and read where they are in no pre-pass
+                lower.setdefault(char.casefold(), letter)
+            else:
+                upper.setdefault(char, letter)
+    return upper, lower
+
+
+def _foreign_letter(char: str) -> bool:
+    """Whether `char` is one letter, NFKC leaves it be, and Windows-1252 lacks it."""
+    return (
+        len(char) == 1
+        and unicodedata.category(char).startswith("L")
+        and unicodedata.normalize("NFKC", char) == char
+        and char.encode("cp1252", errors="replace") == b"?"
+    )
+
+
+UPPER_CONFUSABLES, _LOWER_CONFUSABLES = unicode_confusables()
+
 # Letters drawn as symbols NFKC leaves alone: regional indicators (🇦 to 🇿, two make a
 # flag: `🇸🇦🇷`), negative circled and negative squared letters (`🅢🅐🅡`, `🆂🅰🆁`).
 SYMBOL_LETTERS: Final = {
@@ -90,6 +136,7 @@ def table() -> dict[int, str | None]:
     look-alikes mapped to Latin letters, tag characters read as the ASCII they mirror."""
     return {
         **dict.fromkeys(invisible()),
+        **{ord(k): v for k, v in _LOWER_CONFUSABLES.items()},
         **{ord(k): v for k, v in CONFUSABLES.items()},
         **SYMBOL_LETTERS,
         **TAG_LETTERS,
