@@ -48,6 +48,11 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
    standing alone is a number (`1`, `4`). In a text where two words or more were l33t,
    `0 1 3 4` alone are `o i e a` (`1 w15h 1 h4d`), names are l33t too (`v415`, `p450`:
    only units, ranks, sizes and versions stay) and so is a `!` starting a word.
+7. Letters stretched for emphasis (`dieeee`, `pleaseeee`, `kiiiilll`): a run of three or
+   more of one letter, which the languages read never write but where German compounds
+   meet (`schifffahrt`, `schießstand`), is read as the word of `words` that one or two of
+   it spell (`kill`), else as one letter; three consonants inside a word stay. A word of
+   `words` (`xxx`) and three letters alone (`www`) stay as they are.
 
 Every step is linear: tables are built at import, the regular expressions have bounded
 repeats only and are searched from a literal or a class (C-speed skipping to where they
@@ -59,10 +64,13 @@ letters cut back into words are at most `MAX_SEGMENTED` a text.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable
 from typing import Final
+
+import numpy as np
 
 from gateway.detect import lookalikes, markup, wordbreaks
 from gateway.detect.wordbreaks import segment
@@ -304,7 +312,78 @@ def _fold_piece(
             hint = _LEET_HINT.search(folded)
             folded = _unleet_near(folded, hint, changed, _UNIT_NUMBER)
             folded = _LONE_DIGIT.sub(lambda match: match[0].translate(_LEET), folded)
+    starts = _stretched_starts(folded)
+    if starts:
+        folded = _near(folded, starts, lambda part: _unstretched(part, words))
     return folded
+
+
+# Three of one letter in a row, and the runs of a word. `re` tries the first at every
+# position (about 20 µs a KB): past `_VECTOR_CHARS`, numpy compares the text's code points
+# with themselves shifted, about 1.3 µs a KB.
+_STRETCHED: Final = re.compile(r"([a-z])\1\1")
+_VECTOR_CHARS: Final = 512
+_RUNS: Final = re.compile(r"([a-z])\1\1+")
+_LATIN_WORD: Final = re.compile(r"[a-z]+")
+# Three consonants, no more, inside a word are German spelling (`schifffahrt`).
+_CONSONANTS: Final = frozenset("bcdfghjklmnpqrstvwxz")
+# Runs of one word tried two ways each (2**3 spellings at most); the others read as one.
+_RUNS_TRIED: Final = 3
+# A longer word is no word of `words` however read: its runs are read as one letter.
+_LONGEST_WORD: Final = 40
+
+
+def _unstretched(part: str, words: frozenset[str]) -> str:
+    """`part` (words between two spaces) with each stretched word read (step 7)."""
+    return _LATIN_WORD.sub(
+        lambda match: _unstretch(match[0], words) if _STRETCHED.search(match[0]) else match[0],
+        part,
+    )
+
+
+def _stretched_starts(folded: str) -> list[int]:
+    """Where a run of three or more of one letter (`a` to `z`) starts in `folded`: at least
+    once a run, sorted."""
+    if len(folded) < _VECTOR_CHARS:
+        return [match.start() for match in _STRETCHED.finditer(folded)]
+    codes = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    middle = codes[1:-1]
+    runs = (codes[:-2] == middle) & (middle == codes[2:]) & (middle - _A < _LETTERS_A_Z)
+    starts: list[int] = np.flatnonzero(runs).tolist()
+    return starts
+
+
+_A: Final = np.uint32(ord("a"))
+_LETTERS_A_Z: Final = np.uint32(26)
+
+
+@functools.lru_cache(maxsize=1024)
+def _unstretch(word: str, words: frozenset[str]) -> str:
+    if word in words or (len(word) == 3 and word[0] == word[2]):
+        return word  # a word of `words`, or an abbreviation (`www`, `iii`)
+    if len(word) > _LONGEST_WORD:
+        return _RUNS.sub(r"\1", word)
+    runs = list(_RUNS.finditer(word))
+    # Every way to keep two or one of each run, two first: the first in `words`.
+    for kept in itertools.product((2, 1), repeat=min(len(runs), _RUNS_TRIED)):
+        spelled = _respelled(word, runs, [*kept, *[1] * (len(runs) - len(kept))])
+        if spelled in words:
+            return spelled
+    compound = [
+        len(run[0]) == 3 and run[1] in _CONSONANTS and 0 < run.start() < run.end() < len(word)
+        for run in runs
+    ]
+    return _respelled(word, runs, [3 if kept else 1 for kept in compound])
+
+
+def _respelled(word: str, runs: list[re.Match[str]], kept: list[int]) -> str:
+    """`word` with `kept[i]` letters of its `runs[i]`."""
+    out, done = [], 0
+    for run, count in zip(runs, kept, strict=True):
+        out += [word[done : run.start()], run[1] * count]
+        done = run.end()
+    out.append(word[done:])
+    return "".join(out)
 
 
 def _unleet_near(
@@ -333,14 +412,34 @@ def _near_hits(
     out: list[str] = []
     done = 0
     while hit is not None:
-        first = folded.rfind(" ", done, hit.start()) + 1 or done
-        last = folded.find(" ", hit.end())
-        last = len(folded) if last < 0 else last
-        out += [folded[done:first], change(folded[first:last])]
-        done = last
+        done = _changed_around(folded, hit.start(), done, change, out)
         hit = hits.search(folded, done)
     out.append(folded[done:])
     return "".join(out)
+
+
+def _near(folded: str, starts: list[int], change: Callable[[str], str]) -> str:
+    """`folded` with `change` applied to the words between the spaces around each of
+    `starts` (sorted positions), as `_near_hits` does around matches."""
+    out: list[str] = []
+    done = 0
+    for start in starts:
+        if start >= done:
+            done = _changed_around(folded, start, done, change, out)
+    out.append(folded[done:])
+    return "".join(out)
+
+
+def _changed_around(
+    folded: str, start: int, done: int, change: Callable[[str], str], out: list[str]
+) -> int:
+    """Append to `out` `folded` from `done` up to the word holding `start`, then that word
+    (between spaces) changed; return where it ends."""
+    first = folded.rfind(" ", done, start) + 1 or done
+    last = folded.find(" ", start + 1)
+    last = len(folded) if last < 0 else last
+    out += [folded[done:first], change(folded[first:last])]
+    return last
 
 
 # A word holding an accent no language read writes (`śárín`, `ḿý`) is read without its
