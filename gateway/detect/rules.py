@@ -6,7 +6,8 @@ automaton; a scan is one pass of it over the text, and only the few rules it arm
 their pattern. A rule without keywords runs on every text (`lastword rules test` lists
 them: they cost every request).
 
-Every pattern is proven linear at load (`linear.prove_linear`): Python's `re` backtracks,
+Every pattern is proven linear at load (`linear.prove_linear`; a proof is remembered across
+processes, `proofs`): Python's `re` backtracks,
 and one unbounded repeat in the wrong place (`[.!?:] \W*` on a text of `. . . .`) made a
 6 KB message hold a worker for seconds. So the pattern language is restricted, checked on
 the parsed pattern: every repeat has a maximum, so one match attempt reads a bounded span
@@ -34,8 +35,9 @@ import yaml
 
 from gateway import yaml_text
 from gateway.detect.accents import unhidden
-from gateway.detect.linear import NotLinear, prove_linear
+from gateway.detect.linear import NotLinear
 from gateway.detect.model import Levels, ModelError, TextModel, load_model, model_file
+from gateway.detect.proofs import keep, proven
 from gateway.detect.respelling import NO_SPELLINGS, Spellings, load_spellings
 from gateway.detect.starts import starts
 from gateway.detect.windows import Windows, keyword_windows, search_at_starts, search_windows
@@ -106,7 +108,7 @@ class CompiledKind:
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
         self._patterns = [re.compile(rule.pattern, _FLAGS) for rule in self.rules]
-        costs = [prove_linear(rule.pattern, _FLAGS) for rule in self.rules]
+        costs = [proven(rule.pattern, _FLAGS) for rule in self.rules]
         self._reaches = [cost.reach for cost in costs]
         self._behinds = [cost.behind for cost in costs]
         self._always = frozenset(i for i, rule in enumerate(self.rules) if not rule.keywords)
@@ -288,7 +290,7 @@ def _rule(raw: Any, category: str, kind: Kind, where: str) -> Rule:
     except re.error as exc:
         raise RuleError(f"{where}: rule {rid}: bad pattern: {exc}") from None
     try:
-        prove_linear(pattern, _FLAGS)
+        proven(pattern, _FLAGS)
     except NotLinear as exc:
         raise RuleError(f"{where}: rule {rid}: pattern not provably linear: {exc}") from None
     examples = raw.get("examples")
@@ -364,6 +366,7 @@ def load_rules(
         digest.update(text.encode())
         rules.extend(parse_pack(text, path.name))
     _unique(rules)
+    keep()  # the proofs made, for the next process
     try:
         spellings = load_spellings(directory, DEFAULT_RULES_DIR)
     except ValueError as exc:
