@@ -59,7 +59,7 @@ repeats only and are searched from a literal or a class (C-speed skipping to whe
 may match), and their replacement callbacks do a bounded amount of work; the spaced-out
 letters cut back into words are at most `MAX_SEGMENTED` a text.
 """
-# ruff: noqa: RUF002, RUF003 - look-alike letters are this module's subject.
+# ruff: noqa: RUF001, RUF002, RUF003 - look-alike letters are this module's subject.
 
 from __future__ import annotations
 
@@ -84,6 +84,9 @@ _TABLE: Final = lookalikes.table()
 # every position (about 11 µs a KB for the table's, against 2 for those within it): those
 # out there are read with the pictographs, in one pass over a text that holds some.
 _TABLE_CHARS: Final = re.compile(lookalikes.ranges(c for c in _TABLE if c <= 0xFFFF))
+# Look-alikes NFKC turns into another letter's: the lunate sigma (`ϲ`, drawn as `c`) would
+# become `σ`, drawn as `o`.
+_BEFORE_NFKC: Final = str.maketrans({"ϲ": "c", "Ϲ": "C"})
 # Upper-case look-alikes whose small letter looks like another (`Η`, `η`), read before
 # case folding in a text outside Windows-1252.
 _UPPER_TABLE: Final = str.maketrans(lookalikes.UPPER_CONFUSABLES)
@@ -279,6 +282,8 @@ def _fold_piece(
     if text.isascii():
         folded = text.lower()
     else:
+        if any(chr(code) in text for code in _BEFORE_NFKC):
+            text = text.translate(_BEFORE_NFKC)
         normal = unicodedata.normalize("NFKC", text)
         folded = normal.casefold()
         try:

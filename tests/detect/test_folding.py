@@ -255,6 +255,8 @@ def test_folding_adds_no_flag_on_the_benign_corpus(rules: RuleSet) -> None:
         ("ꓢꓮꓣꓲꓠ ⲥⲟⲣ ᑲᗅᖇ гоad kiǀǀ", "sarin cop bar road kill"),
         # Upper-case look-alikes read before case folding (`Η` is `h`; `η` would be `n`).
         ("ΗΟW ΤΟ ΚΙLL, ΝΟW", "how to kill, now"),
+        # The lunate sigma, drawn as `c`, read before NFKC makes it a `σ` (drawn as `o`).
+        ("ϲhemiϲal ϹΟΚΕ", "chemical coke"),
         ("\U0001f1f8\U0001f1e6\U0001f1f7\U0001f1ee\U0001f1f3", "sarin"),
         ("\U0001f162\U0001f150\U0001f161 \U0001f182\U0001f170\U0001f181", "sar sar"),
         ("blood type \U0001f170\ufe0f", "blood type a"),
