@@ -12,19 +12,7 @@ import pytest
 from gateway.detect import linear, proofs
 from gateway.detect.linear import NotLinear
 from gateway.detect.rules import RuleError, load_rules, parse_pack
-
-PACK = """
-categories:
-  - name: widgets
-    kind: harmful
-    rules:
-      - id: widgets.en
-        lang: en
-        pattern: '{pattern}'
-        examples:
-          match: ["forge a widget"]
-          no_match: ["nothing here"]
-"""
+from tests.detect_engine.test_linear import PACK
 
 
 @pytest.fixture
@@ -59,11 +47,11 @@ def test_a_new_process_reads_the_proofs_the_last_one_kept(
 def test_a_pattern_the_file_lacks_is_proven_and_kept(folder: Path) -> None:
     load_rules(model=False)
     before = len(kept(folder))
-    parse_pack(PACK.format(pattern=r"\bforge a widget\b"), "tiny.rules.yaml")
+    parse_pack(PACK.format(pattern=r"aab|\bforge a widget\b"), "tiny.rules.yaml")
     proofs.keep()
     assert len(kept(folder)) == before + 1
-    cost = proofs.proven(r"\bforge a widget\b", re.IGNORECASE)
-    assert cost == linear.prove_linear(r"\bforge a widget\b", re.IGNORECASE)
+    cost = proofs.proven(r"aab|\bforge a widget\b", re.IGNORECASE)
+    assert cost == linear.prove_linear(r"aab|\bforge a widget\b", re.IGNORECASE)
 
 
 def test_a_pattern_that_is_not_linear_is_never_remembered(folder: Path) -> None:
