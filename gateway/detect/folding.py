@@ -328,6 +328,8 @@ def _fold_piece(
 # with themselves shifted, about 1.3 µs a KB.
 _STRETCHED: Final = re.compile(r"([a-z])\1\1")
 _VECTOR_CHARS: Final = 512
+_A: Final = np.uint32(ord("a"))
+_LETTERS_A_Z: Final = np.uint32(26)
 _RUNS: Final = re.compile(r"([a-z])\1\1+")
 _LATIN_WORD: Final = re.compile(r"[a-z]+")
 # Three consonants, no more, inside a word are German spelling (`schifffahrt`).
@@ -347,8 +349,8 @@ def _unstretched(part: str, words: frozenset[str]) -> str:
 
 
 def _stretched_starts(folded: str) -> list[int]:
-    """Where a run of three or more of one letter (`a` to `z`) starts in `folded`: at least
-    once a run, sorted."""
+    """Positions, sorted, within every run of three or more of one letter (`a` to `z`) in
+    `folded`: its start, and more for a longer run."""
     if len(folded) < _VECTOR_CHARS:
         return [match.start() for match in _STRETCHED.finditer(folded)]
     codes = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
@@ -358,14 +360,11 @@ def _stretched_starts(folded: str) -> list[int]:
     return starts
 
 
-_A: Final = np.uint32(ord("a"))
-_LETTERS_A_Z: Final = np.uint32(26)
-
-
 @functools.lru_cache(maxsize=1024)
 def _unstretch(word: str, words: frozenset[str]) -> str:
-    if word in words or (len(word) == 3 and word[0] == word[2]):
-        return word  # a word of `words`, or an abbreviation (`www`, `iii`)
+    """`word` (letters `a` to `z`, holding a run of three or more of one) read (step 7)."""
+    if word in words or len(word) == 3:
+        return word  # a word of `words`, or three letters alone (`www`, `iii`)
     if len(word) > _LONGEST_WORD:
         return _RUNS.sub(r"\1", word)
     runs = list(_RUNS.finditer(word))
