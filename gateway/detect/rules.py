@@ -7,15 +7,15 @@ their pattern. A rule without keywords runs on every text (`lastword rules test`
 them: they cost every request).
 
 Every pattern is proven linear at load (`linear.prove_linear`; a proof is remembered across
-processes, `proofs`): Python's `re` backtracks,
-and one unbounded repeat in the wrong place (`[.!?:] \W*` on a text of `. . . .`) made a
-6 KB message hold a worker for seconds. So the pattern language is restricted, checked on
-the parsed pattern: every repeat has a maximum, so one match attempt reads a bounded span
-of text, and no repeat may match one text in many ways (`(a{1,9}){1,9}b`). A search is
-then at most a constant amount of work per character, by construction rather than by the
-luck of the texts tried. The bounded span also lets a pattern be searched only around its
-keywords' hits (`windows`), exactly: a long text with a few hits costs little. RE2 was not
-an option: no lookarounds, and an ASCII-only `\b`/`\w` that every fr/es/de rule relies on.
+processes, `proofs`): Python's `re` backtracks, and one unbounded repeat in the wrong place
+(`[.!?:] \W*` on a text of `. . . .`) made a 6 KB message hold a worker for seconds. So the
+pattern language is restricted, checked on the parsed pattern: every repeat has a maximum,
+so one match attempt reads a bounded span of text, and no repeat may match one text in many
+ways (`(a{1,9}){1,9}b`). A search is then at most a constant amount of work per character,
+by construction rather than by the luck of the texts tried. The bounded span also lets a
+pattern be searched only around its keywords' hits (`windows`), exactly: a long text with a
+few hits costs little. RE2 was not an option: no lookarounds, and an ASCII-only `\b`/`\w`
+that every fr/es/de rule relies on.
 """
 
 from __future__ import annotations
