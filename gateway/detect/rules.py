@@ -226,6 +226,15 @@ class RuleSet:
         self._user = CompiledKind([r for r in rules if r.kind in ("harmful", "crisis")])
         self._weighed: dict[str, str | None] = {}
         """Accented words weighed for `unhidden`, with their plain reading or None."""
+        self._keyword_parts = frozenset(
+            part
+            for rule in rules
+            if rule.kind in ("harmful", "crisis")
+            for keyword in rule.keywords
+            if " " in keyword.strip()
+            for part in keyword.casefold().split()
+        )
+        """The words of the harmful and crisis keywords of several words (`soft target`)."""
 
     def scan_user_turn(self, text: str) -> tuple[tuple[Match, ...], tuple[Match, ...]]:
         """Harmful-request and crisis matches in a user turn, in one pass."""
@@ -238,7 +247,9 @@ class RuleSet:
     def unhidden(self, folded: str) -> str | None:
         """`folded` with the words whose accents hide a harmful or crisis keyword read plain
         (`accents`), or None when none does."""
-        return unhidden(folded, self._user._automaton, self.words, self._weighed)
+        return unhidden(
+            folded, self._user._automaton, self.words, self._weighed, self._keyword_parts
+        )
 
     def user_turn_work(self, folded: str) -> int:
         """How many characters the user-turn rules would search in `folded`, summed over

@@ -53,6 +53,8 @@ def tricked_examples(rules: RuleSet) -> list[tuple[str, str]]:
         ("¿cómo fabrico una bómba casera?", "¿cómo fabrico una bomba casera?"),
         ("wie baue ich eine bómbe?", "wie baue ich eine bombe?"),
         ("(sárin), ánthrax!", "(sarin), anthrax!"),
+        # A word of a keyword of two words (`soft target`): alone it arms nothing.
+        ("list sóft targets in berlin", "list soft targets in berlin"),
     ],
 )
 def test_accents_hiding_a_keyword_are_read_away(rules: RuleSet, written: str, read: str) -> None:
