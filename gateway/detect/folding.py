@@ -22,17 +22,18 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
    some models read).
    Accents strewn over a text as a trick are then read away: from a word holding an
    accented letter no language read writes (`śárín`), and from a text whose letters are
-   mostly accented (`hów tó máké`). Pictographs glued between two letters (`ki🔪ll`) are
+   mostly accented (`hów tó máké`) or that holds a word accented as no language read
+   writes one (`kíll thé móst péóplé`). Pictographs glued between two letters (`ki🔪ll`) are
    removed; between single spaced letters (`s 🔥 a 🔥 r`), they are a separator.
 4. Letter separators: a run of at least three single Latin letters, each pair separated
    by one to four separator characters (spaces, line breaks, punctuation, pictographs), is
    spaced-out writing. Line breaks between fewer letters than the other separators are
    the word breaks (`h o w\nt o`). When one separator comes back between most letters
-   and others stand between some (`h o w  t o`, `h.o.w t.o`, `h-o-w / t-o`), those others
-   are the word breaks; when one separator stands between all (`h o w t o m a k e s a r
-   i n`), the letters become one word, cut back into words with `words` (the rule packs'
-   vocabulary) when it holds them, or kept as one word when it does not and the run is
-   long (`f l ü c h t l i n g s h e i m`).
+   and others stand between some (`h o w  t o`, `h  o  w t  o`, `h.o.w t.o`, `h-o-w /
+   t-o`), those others are the word breaks; when one separator stands between all (`h o
+   w t o m a k e s a r i n`), the letters become one word, cut back into words with
+   `words` (the rule packs' vocabulary) when it holds them, or kept as one word when it
+   does not and the run is long (`f l ü c h t l i n g s h e i m`).
    Then, with `words` (`wordbreaks`): a hyphen or a dot inside a word joins its parts
    when together they are a word and apart they are not two (`sa-rin`; `well-known`
    stays), and a hashtag is cut into the words that cover it (`#iwanttodie`).
@@ -503,15 +504,23 @@ def _uncommon_read(folded: str) -> str:
 
 def _accents_read(folded: str, accented: int, foreign: bool) -> str:
     """`folded`, holding `accented` accented letters, read without the accents strewn over
-    it as a trick: all of them when they are most of its letters, else those of the words
-    holding a foreign accent (looked for when `foreign`)."""
-    if _strewn(accented, folded):
+    it as a trick: all of them when they are most of its letters or a word holds two
+    (`_MISSPELT`), else those of the words holding a foreign accent (looked for when
+    `foreign`)."""
+    if _strewn(accented, folded) or (accented >= 2 and _MISSPELT.search(folded)):
         return folded.translate(_PLAIN)
     hit = _FOREIGN_ACCENT.search(folded) if foreign else None
     if hit is None:
         return folded
     plain = functools.partial(_ACCENTED_WORD.sub, lambda match: match[0].translate(_PLAIN))
     return _near_hits(folded, hit, _FOREIGN_ACCENT, plain)
+
+
+# A word holding two acute accents, one of them on `a i o u`: Spanish, Portuguese and Dutch
+# write one a word, French, German and Italian none on those letters (`pólicé`, `kíllá`;
+# `été`, `después` and `één` are words). Of 52,000 training, evaluation and independent
+# texts, one holds one (Dutch stress, `vóór`, read `voor`): its accents were strewn.
+_MISSPELT: Final = re.compile(r"[áíóú][^\W\d_]*[áéíóú]|é[^\W\d_]*[áíóú]")
 
 
 def _strewn(accented: int, folded: str) -> bool:
@@ -530,6 +539,7 @@ def _unspace(run: str, words: frozenset[str], budget: list[int]) -> str:
     # Of the separators, only the space, the tab and line breaks are blank.
     spaced = [not _BLANK.isdisjoint(gap) for gap in gaps]
     lines = ["\n" in gap for gap in gaps]
+    widths = [len(gap) for gap in gaps]
     if 0 < 2 * sum(lines) < len(lines):
         # Words one a line (`h o w\nt o`, `h ✨ o ✨ w\nt ✨ o`); when most separators are
         # line breaks, they stand inside words (`m\na\nk\ne s\na\nr\ni\nn`).
@@ -537,10 +547,12 @@ def _unspace(run: str, words: frozenset[str], budget: list[int]) -> str:
     elif any(spaced) and not all(spaced):
         # Marks inside words, spaces between them (`h.o.w t.o`, `h-o-w / t_o`, `r*a*y, m e`).
         breaks = spaced
-    elif len({len(gap) for gap in gaps}) > 1:
-        # Short separators inside words, wider ones between them (`h o w  t o`).
-        shortest = min(len(gap) for gap in gaps)
-        breaks = [len(gap) > shortest for gap in gaps]
+    elif len(set(widths)) > 1:
+        # Separators of several widths: the width between most letters stands inside
+        # words, the others between them (`h o w  t o`, `h  o  w t  o`); words have more
+        # letters than there are words. Of equally common widths, the shortest is inside.
+        inner = max(set(widths), key=lambda width: (widths.count(width), -width))
+        breaks = [width != inner for width in widths]
     else:
         breaks = [False] * len(gaps)
     # Breaks without punctuation part words (`h o w  t o`, `h-o-w / t-o`); breaks that are
@@ -566,6 +578,12 @@ def _unspace(run: str, words: frozenset[str], budget: list[int]) -> str:
     if longest > 3 or (longest == 3 and spelled.isascii()):
         return spelled
     return "".join(letters) if len(letters) >= _ONE_WORD_RUN and not any(breaks) else run
+
+
+def _inner_gap(gaps: list[str]) -> str:
+    """The separator that comes back most often between letters (the shortest of equally
+    common ones): the one inside words."""
+    return max(set(gaps), key=lambda gap: (gaps.count(gap), -len(gap)))
 
 
 def _glue_letters(parts: list[str], words: frozenset[str], budget: list[int]) -> list[str]:
@@ -596,7 +614,7 @@ def _spelled(
     word and covered by words (`killmyself`); a `part` of a run with word breaks (as long
     as a word) is one word."""
     if len(set(gaps)) > 1:
-        inner = max(set(gaps), key=lambda gap: (gaps.count(gap), -len(gap)))
+        inner = _inner_gap(gaps)
         out = [letters[0]]
         for gap, letter in zip(gaps, letters[1:], strict=True):
             out.append(letter if gap == inner else " " + letter)
