@@ -8,8 +8,9 @@ newest turn when the earlier turns alone do not hold it (the newest turn complet
 for a harmful category, when the newest turn alone leans to it (`CONTINUATION`): a
 request flagged a turn ago and carried on in this one ("...now the quantities, step by
 step") is this turn's too. Both readings go through the rules and the model, and each
-text that holds chat spellings (`respelling`) or accents put inside a word to hide a
-keyword (`accents`: `sárin`) is also read with those words as the dictionary writes them:
+text that holds chat spellings (`respelling`), accents put inside a word to hide a
+keyword (`accents`: `sárin`) or spaces put inside words (`rejoining`: `sa rin`) is also
+read with those words as the dictionary writes them:
 the rules scan both spellings, the model scores the pieces of both.
 
 Levels: a rule match or a model score over the model's `crisis` threshold is a confident
@@ -99,19 +100,25 @@ def work(text: str, earlier: Sequence[str]) -> int:
 
 @dataclass(frozen=True, slots=True)
 class _ToRead:
-    """A folded text, its second reading when it holds chat spellings (`respelling`) or
-    accents that hide a keyword (`accents`), and the pieces the model scores: those of
-    both readings."""
+    """A folded text, its second reading when it holds chat spellings (`respelling`),
+    accents that hide a keyword (`accents`) or words a space breaks (`rejoining`), and the
+    pieces the model scores: those of both readings."""
 
     folded: str
     respelled: str | None
     pieces: list[str]
 
 
-def _to_read(rules: RuleSet, folded: str, pieces_of: Callable[[str], list[str]]) -> _ToRead:
-    """`folded` to read, with `pieces_of` each reading as the pieces the model scores."""
+def _to_read(
+    rules: RuleSet, folded: str, pieces_of: Callable[[str], list[str]], *, alone: bool = False
+) -> _ToRead:
+    """`folded` to read, with `pieces_of` each reading as the pieces the model scores.
+    Words a space breaks are joined in the turn `alone` only: looking for them costs some
+    15 µs a turn, and a window holds the turns' own words."""
     respelled = rules.spellings.respell(folded)
     respelled = rules.unhidden(respelled or folded) or respelled
+    if alone:
+        respelled = rules.rejoined(respelled or folded) or respelled
     pieces = pieces_of(folded)
     if respelled is not None:
         pieces += pieces_of(respelled)
@@ -163,7 +170,7 @@ def judging(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Judging:
     joined = window(text, earlier)
     # The turn is scored whole and in pieces (`model.chunks`), its window whole: the
     # window's pieces would be the turns' own sentences, scored already.
-    texts = [_to_read(rules, fold(text, rules.words), chunks)]
+    texts = [_to_read(rules, fold(text, rules.words), chunks, alone=True)]
     if joined:
         texts.append(_to_read(rules, fold(joined, rules.words), _whole))
     alone, *rest = yield from _read(rules, texts)

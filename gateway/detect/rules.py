@@ -38,6 +38,7 @@ from gateway.detect.accents import unhidden
 from gateway.detect.linear import NotLinear
 from gateway.detect.model import Levels, ModelError, TextModel, load_model, model_file
 from gateway.detect.proofs import keep, proven
+from gateway.detect.rejoining import rejoined
 from gateway.detect.respelling import NO_SPELLINGS, Spellings, load_spellings
 from gateway.detect.starts import starts
 from gateway.detect.windows import Windows, keyword_windows, search_at_starts, search_windows
@@ -250,6 +251,11 @@ class RuleSet:
         return unhidden(
             folded, self._user._automaton, self.words, self._weighed, self._keyword_parts
         )
+
+    def rejoined(self, folded: str) -> str | None:
+        """`folded` with the words a space breaks joined back (`rejoining`), or None when
+        none is."""
+        return rejoined(folded, self._user._automaton, self.words)
 
     def user_turn_work(self, folded: str) -> int:
         """How many characters the user-turn rules would search in `folded`, summed over

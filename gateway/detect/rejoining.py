@@ -1,0 +1,81 @@
+"""Words broken by a space inside them, joined back: a second reading of a folded turn.
+
+A space typed inside a word hides it from both detectors: one keyword (`how do i make sa
+rin`), or every word of a request (`wh at ti me is the mar ket mos t pack ed`). Such a space
+leaves two pieces of which one at least is no word of the vocabulary (the rule packs' and
+the shipped word list's) and which together spell one. Ordinary text holds pairs like that
+too (`mon piment a l'air mort`: 35 of 52,000 training, evaluation and independent texts
+hold one), and none of those texts holds two, a tenth of its words. So the pairs of a text
+are joined when there are that many of them; else only a pair whose word arms a rule that
+neither piece arms (`sa rin`) is. As for chat spellings, a text longer than a chat turn
+(`RESPELL_CHARS`) is read as written only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from gateway.detect.respelling import RESPELL_CHARS
+from gateway.detect.windows import armed
+
+# A text holding this many broken words, and this share of its words, had spaces put inside
+# its words as a trick.
+BROKEN_WORDS: Final = 2
+BROKEN_SHARE: Final = 0.1
+# Shorter words are too often two real pieces of text (`a n`, `to o`).
+_SHORTEST: Final = 4
+# Punctuation a chat word may carry on its outer side, left out when it is looked up.
+_EDGES: Final = "\"'()[]{}<>¿¡«»…\u2018\u2019\u201c\u201d.,:;!?*_-/"
+
+
+def rejoined(folded: str, automaton: Any, words: frozenset[str]) -> str | None:
+    """`folded` with the words a space breaks joined back (see the module's doc), or None
+    when none is; `automaton` holds the rules' casefolded keywords."""
+    if len(folded) > RESPELL_CHARS or " " not in folded:
+        return None
+    tokens = folded.split(" ")
+    # A broken word has a piece that is no word: only the pairs around one are looked at
+    # (the set difference runs at C speed; most words of a text are words).
+    odd = {
+        token
+        for token in set(tokens).difference(words)
+        if (word := token.strip(_EDGES)) not in words and word.isalpha()
+    }
+    if not odd:
+        return None
+    broken: list[int] = []
+    last = len(tokens) - 1
+    for i in (i for i, token in enumerate(tokens) if token in odd):
+        # The odd token is the right piece of a pair, or the left; a token joins one pair.
+        for left in (i - 1, i):
+            free = not broken or broken[-1] < left - 1
+            if 0 <= left < last and free and _broken(tokens[left], tokens[left + 1], words):
+                broken.append(left)
+    if len(broken) < BROKEN_WORDS or len(broken) < BROKEN_SHARE * len(tokens):
+        broken = [i for i in broken if _arms(automaton, tokens[i], tokens[i + 1])]
+    if not broken:
+        return None
+    for i in reversed(broken):
+        tokens[i : i + 2] = [tokens[i] + tokens[i + 1]]
+    return " ".join(tokens)
+
+
+def _broken(left: str, right: str, words: frozenset[str]) -> bool:
+    """Whether `left` and `right` are one word broken by a space: together a word of
+    `words`, apart not two."""
+    left = left.lstrip(_EDGES)
+    right = right.rstrip(_EDGES)
+    joined = left + right
+    return (
+        joined in words
+        and len(joined) >= _SHORTEST
+        and joined.isalpha()
+        and (left not in words or right not in words)
+    )
+
+
+def _arms(automaton: Any, left: str, right: str) -> bool:
+    """Whether the word `left` and `right` spell arms a rule neither arms alone."""
+    left = left.lstrip(_EDGES)
+    right = right.rstrip(_EDGES)
+    return bool(armed(automaton, left + right) - armed(automaton, left) - armed(automaton, right))
