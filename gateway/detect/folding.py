@@ -292,7 +292,7 @@ def _fold_piece(
         except UnicodeEncodeError:
             if _UPPER_CHARS.search(normal):
                 folded = normal.translate(_UPPER_TABLE).casefold()
-            folded = _uncommon_read(folded)
+            folded = _uncommon_read(folded, words)
         else:
             # Most Western text: the table changes only its soft hyphens, its accented
             # letters are counted as bytes, and four of them are foreign (`å ý š ž`).
@@ -493,13 +493,67 @@ def _pictographs_read(match: re.Match[str]) -> str:
     return run
 
 
-def _uncommon_read(folded: str) -> str:
+def _uncommon_read(folded: str, words: frozenset[str]) -> str:
     """Step 3 for a text outside Windows-1252 (other scripts, pictographs, look-alikes)."""
     if _TABLE_CHARS.search(folded):
-        folded = folded.translate(_TABLE)
+        folded = _upright(folded, words).translate(_TABLE)
     astral = len(folded.encode("utf-16-le", "surrogatepass")) > 2 * len(folded)
     folded = (_ASTRAL_OR_PICTOGRAPHS if astral else _BMP_PICTOGRAPHS).sub(_pictographs_read, folded)
     return _accents_read(folded, len(_ACCENTED.findall(folded)), foreign=True)
+
+
+# Upside-down writing: turned letters for most letters (`ɐ ǝ ɹ ʇ ɾ`) and `u n d p b q` for
+# one another (`ʞᴉll ɯʎsǝlɟ`, `qoɯq`), the whole often reversed so that it reads turned
+# over. A text whose letters are turned for this share or more (about 60% in upside-down
+# English; a few turned words are enough to hide a request) is read back, word by word with
+# `words` (`_words_upright`), and reversed when more of its words are then words of
+# `words`.
+# (`ɔ` is left out of the count: it is the open o of IPA and of West African languages.)
+_TURNED: Final = re.compile("[ɐǝɹʇɯɥʞʍʎɟƃᴉʌɾ]")
+_TURNED_SHARE: Final = 0.15
+_UPRIGHT: Final = str.maketrans("undpbqɾ˙¿¡", "nupdqbj.?!")
+_WORD_LETTERS: Final = re.compile(r"[^\W\d_]+")
+
+
+def _upright(folded: str, words: frozenset[str]) -> str:
+    """`folded` turned back upright when it is upside-down writing (see `_TURNED`)."""
+    turned = len(_TURNED.findall(folded))
+    if turned < 3 or turned < _TURNED_SHARE * sum(map(str.isalpha, folded)):
+        return folded
+    ahead, back = (_words_upright(text, words) for text in (folded, folded[::-1]))
+    return back if _known(back, words) > _known(ahead, words) else ahead
+
+
+def _words_upright(text: str, words: frozenset[str]) -> str:
+    """`text`'s words read upright (see `_TURNED`): a word that is a word of `words` only
+    upright, or only as written, is read so; of the others, those holding a turned letter
+    are read upright, and those that are no word either way too when more of the text's
+    words are words upright than as written."""
+    found: set[str] = set(_WORD_LETTERS.findall(text))
+    upright = {word: word.translate(_UPRIGHT) for word in found}
+
+    def known(word: str) -> bool:
+        return word.translate(_TABLE) in words
+
+    throughout = sum(map(known, upright.values())) > sum(map(known, upright))
+
+    def word_upright(match: re.Match[str]) -> str:
+        word: str = match[0]
+        turned = upright[word]
+        if turned == word:
+            return word
+        if known(word) != known(turned):
+            return turned if known(turned) else word
+        if _TURNED.search(word):
+            return turned
+        return turned if throughout and not known(word) else word
+
+    return _WORD_LETTERS.sub(word_upright, text)
+
+
+def _known(text: str, words: frozenset[str]) -> int:
+    """How many of `text`'s words, look-alikes read, are words of `words`."""
+    return sum(word in words for word in text.translate(_TABLE).split())
 
 
 def _accents_read(folded: str, accented: int, foreign: bool) -> str:

@@ -34,7 +34,7 @@ CONFUSABLES: Final = {
     "ᴢ": "z",
     # Turned letters, as upside-down writing uses them
     "ɐ": "a", "ǝ": "e", "ɹ": "r", "ʇ": "t", "ɯ": "m", "ɥ": "h", "ʞ": "k", "ʍ": "w",
-    "ʎ": "y", "ɟ": "f", "ƃ": "g", "ʌ": "v",
+    "ʎ": "y", "ɟ": "f", "ƃ": "g", "ʌ": "v", "ᴉ": "i",
     # Armenian
     "օ": "o", "ս": "u", "ո": "n", "հ": "h", "ց": "g", "զ": "q", "ռ": "n", "ա": "w",
     # Cherokee, as case folding leaves it (the capital letters)
