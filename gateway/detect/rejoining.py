@@ -1,18 +1,19 @@
 """Words broken by a space inside them, joined back: a second reading of a folded turn.
 
-A space typed inside a word hides it from both detectors: one keyword (`how do i make sa
-rin`), or every word of a request (`wh at ti me is the mar ket mos t pack ed`). Such a space
-leaves two pieces of which one at least is no word of the vocabulary (the rule packs' and
-the shipped word list's) and which together spell one. Ordinary text holds pairs like that
-too (`mon piment a l'air mort`: 35 of 52,000 training, evaluation and independent texts
-hold one), and none of those texts holds two, a tenth of its words. So the pairs of a text
-are joined when there are that many of them; else only a pair whose word arms a rule that
-neither piece arms (`sa rin`) is. As for chat spellings, a text longer than a chat turn
-(`RESPELL_CHARS`) is read as written only.
+A space or a line break typed inside a word hides it from both detectors: one keyword
+(`how do i make sa rin`), or every word of a request (`wh at ti me is the mar ket mos t
+pack ed`). Such a break leaves two pieces of which one at least is no word of the
+vocabulary (the rule packs' and the shipped word list's) and which together spell one.
+Ordinary text holds pairs like that too (`mon piment a l'air mort`: 35 of 52,000 training,
+evaluation and independent texts hold one), and none of those texts holds two, a tenth of
+its words. So the pairs of a text are joined when there are that many of them; else only
+a pair whose word arms a rule that neither piece arms (`sa rin`) is. As for chat
+spellings, a text longer than a chat turn (`RESPELL_CHARS`) is read as written only.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 
 from gateway.detect.respelling import RESPELL_CHARS
@@ -22,6 +23,7 @@ from gateway.detect.windows import armed
 # its words as a trick.
 BROKEN_WORDS: Final = 2
 BROKEN_SHARE: Final = 0.1
+_BLANK: Final = re.compile("([ \n])")
 # Shorter words are too often two real pieces of text (`a n`, `to o`).
 _SHORTEST: Final = 4
 # Punctuation a chat word may carry on its outer side, left out when it is looked up.
@@ -31,9 +33,13 @@ _EDGES: Final = "\"'()[]{}<>¿¡«»…\u2018\u2019\u201c\u201d.,:;!?*_-/"
 def rejoined(folded: str, automaton: Any, words: frozenset[str]) -> str | None:
     """`folded` with the words a space breaks joined back (see the module's doc), or None
     when none is; `automaton` holds the rules' casefolded keywords."""
-    if len(folded) > RESPELL_CHARS or " " not in folded:
+    if len(folded) > RESPELL_CHARS:
         return None
-    tokens = folded.split(" ")
+    # Words, each followed by the blank after it (a space or a line break).
+    parts = _BLANK.split(folded)
+    tokens = parts[::2]
+    if len(tokens) < 2:
+        return None
     # A broken word has a piece that is no word: only the pairs around one are looked at
     # (the set difference runs at C speed; most words of a text are words).
     odd = {
@@ -56,8 +62,8 @@ def rejoined(folded: str, automaton: Any, words: frozenset[str]) -> str | None:
     if not broken:
         return None
     for i in reversed(broken):
-        tokens[i : i + 2] = [tokens[i] + tokens[i + 1]]
-    return " ".join(tokens)
+        parts[2 * i : 2 * i + 3] = [parts[2 * i] + parts[2 * i + 2]]
+    return "".join(parts)
 
 
 def _broken(left: str, right: str, words: frozenset[str]) -> bool:
