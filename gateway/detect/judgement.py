@@ -114,7 +114,7 @@ def _to_read(
 ) -> _ToRead:
     """`folded` to read, with `pieces_of` each reading as the pieces the model scores.
     Words a space breaks are joined in the turn `alone` only: looking for them costs some
-    15 µs a turn, and a window holds the turns' own words."""
+    12 µs a turn, and a window holds the turns' own words."""
     respelled = rules.spellings.respell(folded)
     respelled = rules.unhidden(respelled or folded) or respelled
     if alone:

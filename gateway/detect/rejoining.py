@@ -36,8 +36,13 @@ def rejoined(folded: str, automaton: Any, words: frozenset[str]) -> str | None:
     if len(folded) > RESPELL_CHARS:
         return None
     # Words, each followed by the blank after it (a space or a line break).
-    parts = _BLANK.split(folded)
-    tokens = parts[::2]
+    if "\n" in folded:
+        parts = _BLANK.split(folded)
+        tokens = parts[::2]
+    else:  # five times quicker than the pattern's split
+        tokens = folded.split(" ")
+        parts = [" "] * (2 * len(tokens) - 1)
+        parts[::2] = tokens
     if len(tokens) < 2:
         return None
     # A broken word has a piece that is no word: only the pairs around one are looked at
@@ -51,7 +56,7 @@ def rejoined(folded: str, automaton: Any, words: frozenset[str]) -> str | None:
         return None
     broken: list[int] = []
     last = len(tokens) - 1
-    for i in (i for i, token in enumerate(tokens) if token in odd):
+    for i in [i for i, token in enumerate(tokens) if token in odd]:
         # The odd token is the right piece of a pair, or the left; a token joins one pair.
         for left in (i - 1, i):
             free = not broken or broken[-1] < left - 1
