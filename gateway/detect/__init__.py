@@ -3,10 +3,12 @@ refusals in answers."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from gateway.detect.batching import BATCHES
 from gateway.detect.folding import fold
+from gateway.detect.handoff import HANDOFF
 from gateway.detect.judgement import NO_FLAGS, Flags, judge, window, work
 from gateway.detect.offloop import SCANS
 from gateway.detect.rules import Match, RuleError, RuleSet, load_rules
@@ -60,7 +62,12 @@ async def flag_turn_async(
     those of the requests that reach it in the same turn of the loop (`batching`); alone,
     at once (waiting for the loop's next turn costs a lone request about 30 µs).
     """
-    if work(text, earlier) <= OFF_LOOP_CHARS and _light(rules, text, earlier):
+    short = work(text, earlier) <= OFF_LOOP_CHARS
+    if short and batch:
+        handed = await HANDOFF.judge(rules, text, earlier)
+        if handed is not None:
+            return handed
+    if short and _light(rules, text, earlier):
         if batch:
             return await BATCHES.judge(rules, text, earlier)
         return flag_turn(rules, text, earlier)
@@ -78,7 +85,7 @@ def _light(rules: RuleSet, text: str, earlier: Sequence[str]) -> bool:
 
 async def close_scans() -> None:
     """Stop this process's scanning process, if it started (at the server's shutdown)."""
-    await SCANS.close()
+    await asyncio.gather(SCANS.close(), HANDOFF.close())
 
 
 def refusal_source(rules: RuleSet, observation: Observation) -> str | None:

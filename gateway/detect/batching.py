@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gateway.detect.judgement import Flags, Scores, Texts, judging, model_scores
+from gateway.detect.judgement import NO_FLAGS, Flags, Judging, Scores, Texts, judging, model_scores
 from gateway.detect.model import TextModel
 from gateway.detect.rules import RuleSet
 
@@ -106,3 +106,27 @@ def _batch(group: list[_Asked]) -> list[Scores]:
 
 
 BATCHES = ModelBatches()
+
+
+def judge_many(rules: RuleSet, turns: Sequence[tuple[str, Sequence[str]]]) -> list[Flags]:
+    """The flags of each (newest turn, earlier turns), as `judgement.judge` gives them, the
+    model scoring every judgement's texts in one call per round (a judgement asks at most
+    twice)."""
+    out: list[Flags | None] = [None] * len(turns)
+    waiting: list[tuple[int, Judging, Texts]] = []
+    for i, (text, earlier) in enumerate(turns):
+        steps = judging(rules, text, earlier)
+        try:
+            waiting.append((i, steps, next(steps)))
+        except StopIteration as done:
+            out[i] = done.value
+    while waiting:
+        found = model_scores(rules.model, [text for _, _, texts in waiting for text in texts])
+        asked, waiting, start = waiting, [], 0
+        for i, steps, texts in asked:
+            own, start = found[start : start + len(texts)], start + len(texts)
+            try:
+                waiting.append((i, steps, steps.send(own)))
+            except StopIteration as done:
+                out[i] = done.value
+    return [flags if flags is not None else NO_FLAGS for flags in out]

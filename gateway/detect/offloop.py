@@ -37,6 +37,13 @@ def _judge_in_child(
     source: RuleSource, version: str, text: str, earlier: Sequence[str]
 ) -> Flags | None:
     """`judge` in the child with the rules `source` loads; None when they are not `version`."""
+    rules = child_rules(source, version)
+    return None if rules is None else judge(rules, text, earlier)
+
+
+def child_rules(source: RuleSource, version: str) -> RuleSet | None:
+    """The rules `source` loads in the child, kept by version; None when they are not
+    `version` (the files changed since)."""
     rules = _CHILD_RULES.get(version)
     if rules is None:
         directory, model, thresholds = source
@@ -46,7 +53,7 @@ def _judge_in_child(
         while len(_CHILD_RULES) >= _CHILD_KEPT:
             del _CHILD_RULES[next(iter(_CHILD_RULES))]
         _CHILD_RULES[version] = rules
-    return judge(rules, text, earlier)
+    return rules
 
 
 class ScanPool:
