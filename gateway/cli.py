@@ -21,6 +21,8 @@ from gateway.app import SUPERVISOR_ENV, build_retention, create_app
 from gateway.config import ENV_PREFIX, ConfigError, Settings, load_settings
 from gateway.demo import main as demo_main
 from gateway.demo_script import SCRIPTS
+from gateway.detect.handoff import HANDOFF
+from gateway.detect.handoff import wanted as handoff_wanted
 from gateway.detect.rules import starts_anywhere
 from gateway.logs import configure_logging, get_logger, install_exception_hooks
 from gateway.server import run_app
@@ -69,6 +71,10 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--idle-timeout", dest="idle_timeout", type=float, metavar="SECONDS")
     parser.add_argument("--log-format", dest="log_format", choices=("json", "console"))
     parser.add_argument("--log-level", dest="log_level")
+    parser.add_argument(
+        "--judge-process", dest="judge_process", choices=("auto", "on", "off"),
+        help="judge a busy worker's turns in a process of their own (auto: with a spare core)",
+    )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +118,7 @@ STARTUP_FAILED = 3
 
 def _serve_here(settings: Settings, packs: Packs | None = None) -> int:
     """Serve in this process until told to stop; the exit status."""
+    HANDOFF.enabled = handoff_wanted(settings.judge_process, settings.workers)
     try:
         # The gateway's runner: requests aiohttp cannot parse get JSON error pages too.
         run_app(

@@ -135,6 +135,9 @@ class Settings(BaseModel):
     embedded_model: ModelSettings = Field(default_factory=ModelSettings)
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # A busy worker's chat turns judged in a process of its own (`detect/handoff.py`):
+    # `auto` when the workers are fewer than the cores this process may run on.
+    judge_process: Literal["auto", "on", "off"] = "auto"
 
     @field_validator("anthropic_upstream", "openai_upstream")
     @classmethod

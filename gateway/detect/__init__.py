@@ -63,7 +63,7 @@ async def flag_turn_async(
     at once (waiting for the loop's next turn costs a lone request about 30 µs).
     """
     short = work(text, earlier) <= OFF_LOOP_CHARS
-    if short and batch:
+    if short and batch and HANDOFF.enabled:
         handed = await HANDOFF.judge(rules, text, earlier)
         if handed is not None:
             return handed

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import multiprocessing
+import os
 import signal
 import weakref
 from collections.abc import Coroutine, Sequence
@@ -180,6 +181,8 @@ class HandOff:
     """Turns judged in batches in a process of their own (see the module's doc)."""
 
     def __init__(self) -> None:
+        self.enabled = True
+        """Whether turns are handed off at all (the `judge_process` setting, `wanted`)."""
         self._child: _Child | None = None
         self._starting = False
         self._broken = False
@@ -358,6 +361,20 @@ class HandOff:
         if child is not None:
             child.detach()
             await asyncio.to_thread(child.stop)
+
+
+def wanted(setting: str, workers: int) -> bool:
+    """Whether the `judge_process` setting (`auto`, `on`, `off`) hands turns off for a
+    gateway of `workers` workers: `auto` when this process may run on more cores than there
+    are workers (a core no worker uses; with one worker per core, the judging processes
+    would only compete with them)."""
+    if setting != "auto":
+        return setting == "on"
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        cores = os.cpu_count() or 1
+    return workers < cores
 
 
 HANDOFF = HandOff()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gateway.detect import flag_turn, flag_turn_async
-from gateway.detect.handoff import HANDOFF, HandOff
+from gateway.detect.handoff import HANDOFF, HandOff, wanted
 from gateway.detect.judgement import judge
 from gateway.detect.rules import DEFAULT_RULES_DIR, RuleSet, load_rules
 from tests.detect.test_batching import TURNS
@@ -101,9 +101,13 @@ async def test_a_lost_process_leaves_its_turns_to_threads(handoff: HandOff, rule
     assert handoff.pid is None
 
 
-async def test_a_busy_worker_hands_its_turns_off(rules: RuleSet) -> None:
+async def test_a_busy_worker_hands_its_turns_off(
+    rules: RuleSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`flag_turn_async` in a crowded worker hands short turns to the process once it holds
-    the rules, and they come back flagged as on the loop."""
+    the rules, and they come back flagged as on the loop; with the hand-off off, it
+    judges them on the loop."""
+    monkeypatch.setattr(HANDOFF, "enabled", True)
     try:
         await ready(HANDOFF, rules)
         before = HANDOFF.handed
@@ -115,6 +119,19 @@ async def test_a_busy_worker_hands_its_turns_off(rules: RuleSet) -> None:
         # A lone request (no batch) is judged on the loop at once.
         await flag_turn_async(rules, text, earlier)
         assert HANDOFF.handed == before + 1
+        monkeypatch.setattr(HANDOFF, "enabled", False)
+        assert await flag_turn_async(rules, text, earlier, batch=True) == flags
+        assert HANDOFF.handed == before + 1
     finally:
         await HANDOFF.close()
     assert HANDOFF.pid is None
+
+
+def test_the_setting_hands_off_with_a_core_no_worker_uses() -> None:
+    """`auto` hands turns off when the workers are fewer than the cores this process may
+    run on; `on` and `off` decide alone."""
+    cores = len(os.sched_getaffinity(0))
+    assert wanted("auto", 1) is (cores > 1)
+    assert wanted("auto", cores) is False
+    assert wanted("on", cores) is True
+    assert wanted("off", 1) is False
