@@ -57,7 +57,10 @@ class ChildGone(Exception):
 
 def _serve(conn: Connection) -> None:
     """The process: answer each request in turn, until the gateway closes the socket."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the gateway, which stops it
+    # Ctrl-C stops the gateway, which closes the socket: the process then ends after the
+    # batch in hand. (SIGTERM still ends it at once: multiprocessing's exit stops daemonic
+    # processes with it.)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
             request = conn.recv()
