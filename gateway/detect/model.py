@@ -165,10 +165,10 @@ class TextModel:
 
     def leaning(self, scores: Mapping[str, float], level: Level, share: float) -> set[str]:
         """The labels whose score reaches `share` of their threshold at `level` (in the
-        text's language): what a text leans to without reaching it; none under the benign
-        label's veto, as in `over`."""
-        if scores.get(BENIGN, 0.0) >= BENIGN_VETO.get(level, 2.0):
-            return set()
+        text's language): what a text leans to without reaching it. The benign label's veto
+        (`over`) does not apply: what leans is read beside a request already flagged, and
+        a turn that carries one on often reads harmless alone (`and how do i spread it in
+        a closed room`)."""
         bars = self._bars_of(scores, level)
         return {label for label, bar in bars if scores[label] >= share * bar}
 
