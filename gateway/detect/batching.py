@@ -19,10 +19,13 @@ import asyncio
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from gateway.detect.judgement import NO_FLAGS, Flags, Judging, Scores, Texts, judging, model_scores
 from gateway.detect.model import TextModel
 from gateway.detect.rules import RuleSet
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -83,15 +86,22 @@ def _score_queued(queue: _Queue) -> None:
         by_model.setdefault(id(one.model), []).append(one)
     for group in by_model.values():
         try:
-            scores = _batch(group)
+            scores: list[Scores] | Exception = _batch(group)
         except Exception as exc:  # every waiting request gets the fault
-            for one in group:
-                if not one.scores.done():
-                    one.scores.set_exception(exc)
+            scores = exc
+        settle([one.scores for one in group], scores)
+
+
+def settle(futures: Sequence[asyncio.Future[T]], results: Sequence[T] | Exception) -> None:
+    """Give each future its result, or every one the exception; a future already done
+    (its request cancelled meanwhile) is left as it is."""
+    for i, future in enumerate(futures):
+        if future.done():
             continue
-        for one, own in zip(group, scores, strict=True):
-            if not one.scores.done():  # its request may have been cancelled meanwhile
-                one.scores.set_result(own)
+        if isinstance(results, Exception):
+            future.set_exception(results)
+        else:
+            future.set_result(results[i])
 
 
 def _batch(group: list[_Asked]) -> list[Scores]:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from gateway.detect.batching import judge_many
+from gateway.detect.batching import judge_many, settle
 from gateway.detect.judgement import Flags
 from gateway.detect.offloop import child_rules
 from gateway.detect.rules import RuleSet
@@ -332,13 +332,9 @@ class HandOff:
                 self._ready.discard(rules.version)
                 found = await asyncio.to_thread(judge_many, rules, turns)
         except Exception as exc:  # every waiting request gets the fault
-            for turn in batch:
-                if not turn.flags.done():
-                    turn.flags.set_exception(exc)
+            settle([turn.flags for turn in batch], exc)
             return
-        for turn, flags in zip(batch, found, strict=True):
-            if not turn.flags.done():  # its request may have been cancelled meanwhile
-                turn.flags.set_result(flags)
+        settle([turn.flags for turn in batch], found)
 
     @property
     def pid(self) -> int | None:
