@@ -43,6 +43,7 @@ from targets import (
     CLUSTER_PAIR,
     DIRECT,
     GATEWAY,
+    GATEWAY_ONE_CORE,
     GATEWAY_REDIS,
     GATEWAY_SQLITE,
     GATEWAY_W2,
@@ -66,7 +67,7 @@ STREAM_TARGETS = (DIRECT, BARE, GATEWAY)
 SINGLE = (DIRECT, BARE, GATEWAY, GATEWAY_SQLITE, GATEWAY_REDIS, GATEWAY_W2, LITELLM)
 SCENARIOS = (
     ("latency", 1, "short", SINGLE),
-    ("throughput", 32, "short", (*SINGLE, REDIS_PAIR, CLUSTER_PAIR)),
+    ("throughput", 32, "short", (*SINGLE, GATEWAY_ONE_CORE, REDIS_PAIR, CLUSTER_PAIR)),
     ("history", 1, "long", (DIRECT, BARE, GATEWAY)),
 )
 

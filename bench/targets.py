@@ -15,7 +15,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +33,9 @@ SHORT_HISTORY = 2
 
 DIRECT, BARE, LITELLM = "direct", "bare", "litellm"
 GATEWAY, GATEWAY_SQLITE, GATEWAY_W2 = "gateway", "gateway-sqlite", "gateway-w2"
+# One worker judging its turns itself (`--judge-process off`): one core, the unit a second
+# worker is measured against (the default worker also uses a spare core to judge).
+GATEWAY_ONE_CORE = "gateway-one-core"
 GATEWAY_REDIS, REDIS_PAIR, CLUSTER_PAIR = "gateway-redis", "redis-pair", "cluster-pair"
 
 
@@ -100,9 +103,16 @@ class Launcher:
         return Target(BARE, [bare])
 
     def gateway(
-        self, name: str, upstream: str, store: str, workers: int = 1, log_name: str = ""
+        self,
+        name: str,
+        upstream: str,
+        store: str,
+        workers: int = 1,
+        *,
+        log_name: str = "",
+        flags: Sequence[str] = (),
     ) -> Server:
-        """`lastword serve` with `store` and `workers`, in front of `upstream`."""
+        """`lastword serve` with `store`, `workers` and other `flags`, in front of `upstream`."""
         port = free_port()
         lastword = Path(sys.executable).with_name("lastword")
         command = [str(lastword)] if lastword.exists() else [sys.executable, "-m", "gateway"]
@@ -112,6 +122,7 @@ class Launcher:
             *("--host", HOST, "--port", str(port), "--workers", str(workers)),
             *("--anthropic-upstream", upstream, "--openai-upstream", upstream),
             *("--store", store, "--log-level", "warning"),
+            *flags,
         ]
         gateway = self.servers.start(log_name or name, port, argv)
         wait_ready(gateway, "/readyz", need_200=True)
@@ -245,12 +256,14 @@ def start_targets(
     targets = {DIRECT: Target(DIRECT, [mock]), BARE: launcher.bare(mock.base)}
     skipped: list[str] = []
     sqlite = f"sqlite:///{tempfile.mkdtemp(prefix='bench-', dir=launcher.workdir)}/bench.db"
-    for name, store, workers in (
-        (GATEWAY, "memory://", 1),
-        (GATEWAY_SQLITE, sqlite, 1),
-        (GATEWAY_W2, "memory://", 2),
+    for name, store, workers, flags in (
+        (GATEWAY, "memory://", 1, ()),
+        (GATEWAY_SQLITE, sqlite, 1, ()),
+        (GATEWAY_W2, "memory://", 2, ()),
+        (GATEWAY_ONE_CORE, "memory://", 1, ("--judge-process", "off")),
     ):
-        targets[name] = Target(name, [launcher.gateway(name, mock.base, store, workers)])
+        server = launcher.gateway(name, mock.base, store, workers, flags=flags)
+        targets[name] = Target(name, [server])
     redis_url = launcher.redis()
     one = launcher.gateway(GATEWAY_REDIS, mock.base, redis_url)
     group = launcher.redis_server.process.pid if launcher.redis_server else None
