@@ -2,7 +2,7 @@
 
 Judging a chat turn costs a worker about as much as everything else it does for the
 request: with detection taken out, a worker served twice the requests a second
-(bench/README.md, "Handing judgement off"). Under load the event loop holds the GIL for
+(bench/README.md, "Eighth round"). Under load the event loop holds the GIL for
 all of it while the machine's other core waits. So a worker with other requests under way
 hands its turns to a process of its own (beside the one that judges long turns, which a
 megabyte may hold for a while): the turns that reach detection in one turn of the loop
@@ -37,7 +37,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from gateway.detect.batching import judge_many, settle
-from gateway.detect.judgement import Flags
+from gateway.detect.judgement import WINDOW_TAIL_CHARS, WINDOW_TURNS, Flags
 from gateway.detect.offloop import child_rules
 from gateway.detect.rules import RuleSet
 from gateway.logs import get_logger
@@ -217,7 +217,10 @@ class HandOff:
         queue = self._queues.get(loop)
         if queue is None:
             queue = self._queues[loop] = _Queue()
-        turn = _Turn(rules, text, tuple(earlier), loop.create_future())
+        # Judging reads the earlier turns' ends only (`judgement.window`): a long pasted
+        # turn crosses as what is read of it.
+        tails = tuple(turn[-WINDOW_TAIL_CHARS:] for turn in earlier[-WINDOW_TURNS:])
+        turn = _Turn(rules, text, tails, loop.create_future())
         queue.waiting.append(turn)
         if not queue.called:
             # The loop's other callbacks first: the turns that reach detection in this turn
