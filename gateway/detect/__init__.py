@@ -58,9 +58,11 @@ async def flag_turn_async(
 
     A scan in a thread beside the loop would still hold the GIL through each search; in a
     process, a megabyte delays the loop's other requests by what handing it over costs.
-    On the loop, with `batch` (other requests under way), the model scores this turn with
-    those of the requests that reach it in the same turn of the loop (`batching`); alone,
-    at once (waiting for the loop's next turn costs a lone request about 30 µs).
+    With `batch` (other requests under way), a short turn goes with those of the requests
+    that reach detection in the same turn of the loop to the worker's judging process
+    (`handoff`, when the `judge_process` setting wants one and it holds these rules), or
+    else is judged on the loop, the model scoring it with theirs (`batching`); alone, at
+    once (waiting for the loop's next turn costs a lone request about 30 µs).
     """
     short = work(text, earlier) <= OFF_LOOP_CHARS
     if short and batch and HANDOFF.enabled:
