@@ -67,6 +67,36 @@ def test_idioms_raise_no_crisis(rules: RuleSet, text: str) -> None:
     assert flags.harmful == ()
 
 
+# Everyday short replies: a bag of n-grams this small is mostly a negation, and negations
+# fill the crisis data ("no quiero vivir"); none of these is a crisis or a harmful request.
+SHORT_REPLIES = {
+    "en": ["no", "No.", "not yet", "nobody", "i don't know", "stop"],
+    "fr": ["non", "je sais pas", "personne", "non merci"],
+    "es": ["no lo sé", "nadie", "ya no", "no gracias"],
+    "de": ["keine Ahnung", "nichts", "niemand", "ich weiß nicht"],
+    "it": ["non lo so", "nessuno", "no grazie"],
+    "pt": ["não sei", "não", "ninguém"],
+    "nl": ["weet ik niet", "nee", "niemand"],
+}
+# ...while a short message of crisis stays one, in languages with few rules too.
+SHORT_CRISIS = ["voglio uccidermi", "quero me matar", "ik wil dood", "i wanna die"]
+
+
+@pytest.mark.parametrize("text", [text for replies in SHORT_REPLIES.values() for text in replies])
+def test_short_replies_raise_no_crisis(rules: RuleSet, text: str) -> None:
+    """A short answer to the assistant ("no", "não sei") is no crisis, alone or after a
+    turn, and no harmful request."""
+    for earlier in ((), ("can you help me plan a birthday dinner for six?",)):
+        flags = flag_turn(rules, text, earlier)
+        assert (flags.crisis, flags.harmful) == ((), ()), (text, earlier)
+
+
+@pytest.mark.parametrize("text", SHORT_CRISIS)
+def test_short_crisis_is_still_heard(rules: RuleSet, text: str) -> None:
+    """Three words of crisis are enough: the short replies above taught nothing away."""
+    assert crisis_categories(flag_turn(rules, text)) == {"self_harm_suicide"}
+
+
 def test_despair_is_a_distress_signal(rules: RuleSet) -> None:
     """Despair with no word of suicide is heard at the distress level, as self-harm."""
     flags = flag_turn(rules, "i'm so tired of everything, nothing matters anymore")

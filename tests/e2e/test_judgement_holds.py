@@ -33,14 +33,24 @@ def suppressed(reason: str) -> float:
     return value or 0.0
 
 
+def every_strike() -> float:
+    """lastword_strikes_total over every category, so far."""
+    return _total("lastword_strikes")
+
+
 def endings() -> float:
     """lastword_conversations_ended_total over every reason, so far."""
+    return _total("lastword_conversations_ended")
+
+
+def _total(name: str) -> float:
+    """The `name`_total counter summed over all its labels, so far."""
     return sum(
         sample.value
         for family in REGISTRY.collect()
-        if family.name == "lastword_conversations_ended"
+        if family.name == name
         for sample in family.samples
-        if sample.name == "lastword_conversations_ended_total"
+        if sample.name == f"{name}_total"
     )
 
 
@@ -134,6 +144,23 @@ async def test_a_benign_look_alike_is_never_ended_by_a_model_that_refuses_and_en
         assert all(block["type"] != "tool_use" for block in body["content"])
     assert endings() == before
     assert sum(suppressed(r) for r in ("unflagged", "distress", "crisis")) == held + 6
+
+
+@pytest.mark.parametrize("replies", [["no", "No.", "not yet"], ["não sei", "não", "ninguém"]])
+async def test_short_replies_to_a_model_that_refuses_all_get_no_helplines_and_no_strike(
+    replies: list[str], gateway: TestServer
+) -> None:
+    """Someone answering the assistant in a word or two, to a model that refuses everything
+    and calls the end tool: no helplines, no strike, never ended."""
+    history: list[dict[str, Any]] = [{"role": "user", "content": "Can you help me plan a trip?"}]
+    history.append({"role": "assistant", "content": "Sure. Do you have dates in mind?"})
+    before = (every_strike(), endings())
+    for i in range(6):
+        reply = replies[i % len(replies)]
+        status, body, headers = await turn(gateway, "anthropic", history, reply, **REFUSE_AND_END)
+        assert (status, headers["X-Conversation-Status"]) == (200, "active"), reply
+        assert "crisis_resources" not in body, reply
+    assert (every_strike(), endings()) == before
 
 
 async def _stream(server: TestServer, api: str, history: list[dict[str, Any]]) -> list[Any]:
