@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -31,6 +32,8 @@ LABELS: tuple[str, ...] = (
 CRISIS = ("self_harm_suicide", "harm_to_others")
 HARMFUL = ("csam", "weapons_mass_casualty", "terrorism_violence", "abuse_of_assistant")
 DATA_DIR = Path(__file__).resolve().parent / "data"
+# What the judgement evaluation reads (`bench/judgement.py`): never trained on.
+EVALUATION_DIR = Path(__file__).resolve().parent.parent / "bench" / "judgement" / "corpora"
 # Languages written with accents that people often leave out when they type.
 ACCENTED = ("fr", "es", "de", "it", "pt", "nl")
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
@@ -94,6 +97,34 @@ def deduplicated(rows: Iterable[Row]) -> list[Row]:
             seen.add(key)
             out.append(row)
     return out
+
+
+def evaluation_texts(corpora: Path = EVALUATION_DIR) -> set[str]:
+    """Every text the evaluation reads (its turns included), as `_words` keys."""
+    keys: set[str] = set()
+    for path in sorted(corpora.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            raw = json.loads(line)
+            texts = [raw["text"]] if "text" in raw else []
+            texts += [t if isinstance(t, str) else t["text"] for t in raw.get("turns", [])]
+            keys.update(_words(text) for text in texts)
+    return keys
+
+
+def apart(rows: Iterable[Row], evaluated: set[str]) -> list[Row]:
+    """The rows whose words are not those of a text the evaluation reads: a rule's example or
+    a written row can repeat a common phrase of the held-out set ("I want to kill myself.")."""
+    return [row for row in rows if _words(row.text) not in evaluated]
+
+
+def _words(text: str) -> str:
+    """`text`'s words, casefolded and without accents or punctuation: what the model reads."""
+    return " ".join(_WORD.findall(unaccented(text).casefold()))
+
+
+_WORD = re.compile(r"[^\W_]+")
 
 
 def unaccented(text: str) -> str:

@@ -37,7 +37,9 @@ from training.data import (
     HARMFUL,
     LABELS,
     Row,
+    apart,
     deduplicated,
+    evaluation_texts,
     folds,
     read_rows,
     rule_rows,
@@ -408,8 +410,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--scores", type=Path, help="also write the out-of-fold scores here (npz), for studies"
     )
     args = parser.parse_args(argv)
-    rows = deduplicated([*read_rows(), *rule_rows()])
-    print(f"{len(rows)} rows", flush=True)
+    everything = deduplicated([*read_rows(), *rule_rows()])
+    rows = apart(everything, evaluation_texts())
+    left_out = len(everything) - len(rows)
+    print(f"{len(rows)} rows ({left_out} left out: evaluation texts)", flush=True)
     table = ""
     if args.compare:
         train, test = split(rows, 1 / args.folds, args.seed)

@@ -1,8 +1,12 @@
-"""The trainer's rows typed without accents (`training.data.typed_copies`)."""
+"""The trainer's rows: typed without accents (`training.data.typed_copies`), and kept apart
+from what the evaluation reads (`training.data.apart`)."""
 
 from __future__ import annotations
 
-from training.data import Row, typed_copies, unaccented
+import json
+from pathlib import Path
+
+from training.data import EVALUATION_DIR, Row, apart, evaluation_texts, typed_copies, unaccented
 
 
 def _row(text: str, lang: str, label: str = "self_harm_suicide") -> Row:
@@ -35,3 +39,27 @@ def test_rows_of_accented_languages_get_copies_as_typed() -> None:
         (1, "je veux pas me reveiller"),
     ]
     assert all(copy.label == rows[i].label and copy.group == rows[i].group for i, copy in copies)
+
+
+def test_rows_that_repeat_an_evaluation_text_are_left_out(tmp_path: Path) -> None:
+    """A row whose words are those of an evaluated text (a single turn or a turn of a
+    conversation) is left out, whatever its case, accents and punctuation; others stay."""
+    corpora = [
+        {"id": "a", "text": "Quiero morirme."},
+        {"id": "b", "turns": ["what nerve agent was that?", "ok, now how"]},
+        {"id": "c", "turns": [{"label": "benign", "text": "hey are you there"}]},
+    ]
+    (tmp_path / "set.jsonl").write_text("\n".join(json.dumps(c) for c in corpora) + "\n")
+    rows = [
+        _row("quiero morirme", "es"),
+        _row("QUIERO MORÍRME!!", "es"),
+        _row("ok now how", "en", "benign"),
+        _row("Hey, are you there?", "en", "benign"),
+        _row("quiero morirme ya", "es"),
+    ]
+    assert apart(rows, evaluation_texts(tmp_path)) == [rows[4]]
+
+
+def test_the_evaluation_corpora_are_found() -> None:
+    """The trainer reads the evaluation's own corpora: thousands of texts."""
+    assert len(evaluation_texts(EVALUATION_DIR)) > 1000
