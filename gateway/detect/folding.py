@@ -56,9 +56,13 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
    `words` (`xxx`) and three letters alone (`www`) stay as they are.
 
 Every step is linear: tables are built at import, the regular expressions have bounded
-repeats only and are searched from a literal or a class (C-speed skipping to where they
-may match), and their replacement callbacks do a bounded amount of work; the spaced-out
-letters cut back into words are at most `MAX_SEGMENTED` a text.
+repeats only (`_MISSPELT`'s read each letter once) and are searched from a literal or a
+class (C-speed skipping to where they may match), and their replacement callbacks do a
+bounded amount of work; the spaced-out letters cut back into words are at most
+`MAX_SEGMENTED` a text. In a long text, one pass of numpy over its code points first finds
+which classes of characters it holds (`_census`) and where single letters cluster
+(`_spaced_spans`), so that a step runs only where it may change something, and the table
+is applied with numpy (`lookalikes.Translation`).
 """
 # ruff: noqa: RUF001, RUF002, RUF003 - look-alike letters are this module's subject.
 
@@ -72,11 +76,13 @@ from collections.abc import Callable
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from gateway.detect import lookalikes, markup, wordbreaks
 from gateway.detect.wordbreaks import segment
 
 _TABLE: Final = lookalikes.table()
+_TABLE_READ: Final = lookalikes.Translation(_TABLE)
 
 
 # Whether a text holds anything the table changes: one C-speed search, so the common text
@@ -90,7 +96,9 @@ _TABLE_CHARS: Final = re.compile(lookalikes.ranges(c for c in _TABLE if c <= 0xF
 _BEFORE_NFKC: Final = str.maketrans({"ϲ": "c", "Ϲ": "C"})
 # Upper-case look-alikes whose small letter looks like another (`Η`, `η`), read before
 # case folding in a text outside Windows-1252.
-_UPPER_TABLE: Final = str.maketrans(lookalikes.UPPER_CONFUSABLES)
+_UPPER_READ: Final = lookalikes.Translation(
+    {ord(upper): letter for upper, letter in lookalikes.UPPER_CONFUSABLES.items()}
+)
 _UPPER_CHARS: Final = re.compile(lookalikes.ranges(map(ord, lookalikes.UPPER_CONFUSABLES)))
 
 
@@ -145,6 +153,12 @@ _SPACED: Final = re.compile(
     rf"({_SEPARATORS})([^\W_](?:{_SEPARATORS}{{1,4}}{_SINGLE}){{2,{MAX_SPACED_LETTERS - 1}}})"
 )
 _LETTERS: Final = re.compile(r"[^\W_]")
+# `_SPACED` is tried at every separator (every space: about 17 µs a KB of prose, where it
+# seldom matches): past `lookalikes.VECTOR_CHARS`, numpy first finds the letters and digits
+# standing alone (`_spaced_spans`), and `_SPACED` is searched only where three or more
+# stand close enough to be a run. Letters of a run stand at most this far apart (one to
+# four separators between).
+_SPACED_REACH: Final = 5
 
 # Symbols standing for letters, beside a word character (`t()`, `()n`, `fee|`, `7h€`): `!`
 # only between two (`k!ll`; `hello!`, `!done` stay), none between spaces (`a || b`).
@@ -290,19 +304,18 @@ def _fold_piece(
         try:
             encoded = folded.encode("cp1252")
         except UnicodeEncodeError:
-            if _UPPER_CHARS.search(normal):
-                folded = normal.translate(_UPPER_TABLE).casefold()
+            if _holds_upper(normal):
+                folded = _UPPER_READ(normal).casefold()
             folded = _uncommon_read(folded, words)
         else:
             # Most Western text: the table changes only its soft hyphens, its accented
             # letters are counted as bytes, and four of them are foreign (`å ý š ž`).
             if any(c in folded for c in _TABLE_CP1252):
-                folded = folded.translate(_TABLE)
+                folded = _TABLE_READ(folded)
             accented = len(encoded) - len(encoded.translate(None, _ACCENTED_CP1252))
             foreign = any(c in folded for c in _FOREIGN_CP1252)
             folded = _accents_read(folded, accented, foreign)
-    spaced = _SPACED.sub(lambda match: match[1] + _unspace(match[2], words, budget), " " + folded)
-    folded = spaced[1:]
+    folded = _spaced_read(folded, words, budget)
     if words:
         folded = wordbreaks.hashtags_cut(wordbreaks.marks_joined(folded, words), words, budget)
     if any(hint in folded for hint in _SYMBOL_HINTS):
@@ -453,6 +466,7 @@ _FOREIGN_ACCENT: Final = re.compile(lookalikes.FOREIGN_ACCENTED)
 _ACCENTED: Final = re.compile(lookalikes.ACCENTED)
 _ACCENTED_WORD: Final = re.compile(rf"(?<!\w)(?=\w{{0,39}}{lookalikes.ACCENTED})\w{{1,40}}")
 _PLAIN: Final = str.maketrans(lookalikes.PLAIN_LETTERS)
+_PLAIN_READ: Final = lookalikes.Translation(_PLAIN)
 _ACCENTED_CP1252: Final = bytes(
     chr(c).encode("cp1252")[0] for c in lookalikes.PLAIN_LETTERS if _in_cp1252(chr(c))
 )
@@ -495,11 +509,67 @@ def _pictographs_read(match: re.Match[str]) -> str:
 
 def _uncommon_read(folded: str, words: frozenset[str]) -> str:
     """Step 3 for a text outside Windows-1252 (other scripts, pictographs, look-alikes)."""
-    if _TABLE_CHARS.search(folded):
-        folded = _upright(folded, words).translate(_TABLE)
-    astral = len(folded.encode("utf-16-le", "surrogatepass")) > 2 * len(folded)
-    folded = (_ASTRAL_OR_PICTOGRAPHS if astral else _BMP_PICTOGRAPHS).sub(_pictographs_read, folded)
-    return _accents_read(folded, len(_ACCENTED.findall(folded)), foreign=True)
+    held, accented = _census(folded)
+    if held & _IS_TABLE:
+        folded = _TABLE_READ(_upright(folded, words))
+        held, accented = _census(folded)
+    if held & (_IS_PICTOGRAPH | _IS_ASTRAL):
+        pictographs = _ASTRAL_OR_PICTOGRAPHS if held & _IS_ASTRAL else _BMP_PICTOGRAPHS
+        read = pictographs.sub(_pictographs_read, folded)
+        if read != folded:
+            folded = read
+            held, accented = _census(folded)
+    return _accents_read(folded, accented, foreign=bool(held & _IS_FOREIGN))
+
+
+# Classes of characters, a bit each, that the steps look for: past `lookalikes.VECTOR_CHARS`
+# one pass of numpy over a text's code points (about 1.5 µs a KB) finds which a text holds,
+# where `re` searches a class in 3 to 5 µs a KB: letters and digits (`[^\W_]`, which is
+# `str.isalnum`), characters of the table in the Basic Multilingual Plane (`_TABLE_CHARS`),
+# accented letters, foreign ones, pictographs of the plane, characters past it, upper-case
+# look-alikes (`_UPPER_CHARS`). No letter or digit is assigned past plane 3 (4 to 13 are
+# empty, 14 holds tags and selectors, 15 and 16 private use): a code point past the array
+# is read as its last one, U+3FFFF, a character past the plane and nothing else.
+_IS_ALNUM, _IS_TABLE, _IS_ACCENTED, _IS_FOREIGN, _IS_PICTOGRAPH, _IS_ASTRAL, _IS_UPPER = (
+    1 << bit for bit in range(7)
+)
+_CLASSES_END: Final = 0x40000
+_CLASSES: Final = np.fromiter(map(str.isalnum, map(chr, range(_CLASSES_END))), np.uint8)
+_CLASSES[[code for code in _TABLE if code <= 0xFFFF]] |= _IS_TABLE
+_CLASSES[list(lookalikes.PLAIN_LETTERS)] |= _IS_ACCENTED
+_CLASSES[[c for c in lookalikes.PLAIN_LETTERS if _FOREIGN_ACCENT.fullmatch(chr(c))]] |= _IS_FOREIGN
+_CLASSES[[m.start() for m in re.finditer(_BMP_RUN, "".join(map(chr, range(0x10000))))]] |= (
+    _IS_PICTOGRAPH
+)
+_CLASSES[0x10000:] |= _IS_ASTRAL
+_CLASSES[list(map(ord, lookalikes.UPPER_CONFUSABLES))] |= _IS_UPPER
+
+
+def _classes(text: str) -> npt.NDArray[np.uint8]:
+    """The classes (`_CLASSES`) of each of `text`'s characters."""
+    return _CLASSES.take(lookalikes.code_points(text), mode="clip")
+
+
+def _census(text: str) -> tuple[int, int]:
+    """The classes (`_CLASSES`) `text`'s characters hold, and how many are accented letters.
+    A short text is searched by `re` for characters of the table and past the plane only:
+    it is taken to hold foreign accents and pictographs, which the steps after look for."""
+    if len(text) >= lookalikes.VECTOR_CHARS:
+        classes = _classes(text)
+        return int(np.bitwise_or.reduce(classes)), int(np.count_nonzero(classes & _IS_ACCENTED))
+    held = _IS_FOREIGN | _IS_PICTOGRAPH
+    if _TABLE_CHARS.search(text):
+        held |= _IS_TABLE
+    if len(text.encode("utf-16-le", "surrogatepass")) > 2 * len(text):
+        held |= _IS_ASTRAL
+    return held, len(_ACCENTED.findall(text))
+
+
+def _holds_upper(normal: str) -> bool:
+    """Whether `normal` (before case folding) holds an upper-case look-alike."""
+    if len(normal) >= lookalikes.VECTOR_CHARS:
+        return bool(np.bitwise_or.reduce(_classes(normal)) & _IS_UPPER)
+    return _UPPER_CHARS.search(normal) is not None
 
 
 # Upside-down writing: turned letters for most letters (`ɐ ǝ ɹ ʇ ɾ`) and `u n d p b q` for
@@ -553,7 +623,7 @@ def _words_upright(text: str, words: frozenset[str]) -> str:
 
 def _known(text: str, words: frozenset[str]) -> int:
     """How many of `text`'s words, look-alikes read, are words of `words`."""
-    return sum(word in words for word in text.translate(_TABLE).split())
+    return sum(word in words for word in _TABLE_READ(text).split())
 
 
 def _accents_read(folded: str, accented: int, foreign: bool) -> str:
@@ -562,7 +632,7 @@ def _accents_read(folded: str, accented: int, foreign: bool) -> str:
     (`_MISSPELT`), else those of the words holding a foreign accent (looked for when
     `foreign`)."""
     if _strewn(accented, folded) or (accented >= 2 and _MISSPELT.search(folded)):
-        return folded.translate(_PLAIN)
+        return _PLAIN_READ(folded)
     hit = _FOREIGN_ACCENT.search(folded) if foreign else None
     if hit is None:
         return folded
@@ -574,7 +644,14 @@ def _accents_read(folded: str, accented: int, foreign: bool) -> str:
 # write one a word, French, German and Italian none on those letters (`pólicé`, `kíllá`;
 # `été`, `después` and `één` are words). Of 52,000 training, evaluation and independent
 # texts, one holds one (Dutch stress, `vóór`, read `voor`): its accents were strewn.
-_MISSPELT: Final = re.compile(r"[áíóú][^\W\d_]*[áéíóú]|é[^\W\d_]*[áíóú]")
+# Such a word holds two of them in a row (other letters between) that are not two `é`:
+# the pattern looks from each only to the next, so the search is linear (looking on to the
+# word's end from each took seconds on 15,000 letters), and it starts with one class, which
+# `re` skips to at C speed (tried at every position, it cost 14 µs a KB of prose).
+_ACUTE = "áéíóú"
+_MISSPELT: Final = re.compile(
+    rf"[{_ACUTE}](?:(?<=é)[^\W\d_{_ACUTE}]*[áíóú]|(?<!é)[^\W\d_{_ACUTE}]*[{_ACUTE}])"
+)
 
 
 def _strewn(accented: int, folded: str) -> bool:
@@ -632,6 +709,49 @@ def _unspace(run: str, words: frozenset[str], budget: list[int]) -> str:
     if longest > 3 or (longest == 3 and spelled.isascii()):
         return spelled
     return "".join(letters) if len(letters) >= _ONE_WORD_RUN and not any(breaks) else run
+
+
+def _spaced_read(folded: str, words: frozenset[str], budget: list[int]) -> str:
+    """`folded` with its runs of spaced-out letters read (`_SPACED`, `_unspace`)."""
+    text = " " + folded  # a run may start the text
+    out: list[str] = []
+    done = 0
+    for start, end in _spaced_spans(text):
+        for match in _SPACED.finditer(text, max(start, done), end):
+            out += [text[done : match.start()], match[1], _unspace(match[2], words, budget)]
+            done = match.end()
+    if not out:
+        return folded
+    out.append(text[done:])
+    return "".join(out)[1:]
+
+
+def _spaced_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of `text`, sorted and apart, that hold every match of `_SPACED`: from the
+    separator before a letter or digit standing alone (no letter or digit either side)
+    to the character after another, with one or more such letters between, each
+    `_SPACED_REACH` or less from the one before. (A match's letters stand alone, and only
+    separators stand between two, so it lies within one such span; the character after
+    the span is no letter of it, and `_SPACED`'s look-ahead reads up to that character.)"""
+    if len(text) < lookalikes.VECTOR_CHARS:
+        return [(0, len(text))]
+    alnum = (_classes(text) & _IS_ALNUM).astype(np.bool_)
+    alone = alnum.copy()
+    alone[1:] &= ~alnum[:-1]
+    alone[:-1] &= ~alnum[1:]
+    at = np.flatnonzero(alone)
+    # Of each chain of letters alone, each near the one before, the first and the last:
+    # chains of three or more may hold a run.
+    near = np.diff(at) <= _SPACED_REACH
+    edges = np.diff(near.astype(np.int8), prepend=0, append=0)
+    firsts, lasts = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    long_chains = lasts - firsts >= 2
+    return [
+        (first - 1, min(last + 2, len(text)))
+        for first, last in zip(
+            at[firsts[long_chains]].tolist(), at[lasts[long_chains]].tolist(), strict=True
+        )
+    ]
 
 
 def _inner_gap(gaps: list[str]) -> str:

@@ -12,6 +12,10 @@ from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
+import numpy as np
+
+from gateway.detect.lookalikes import code_points
+
 _LONGEST_WORD = 24
 # Words of the training data, the most frequent first (`training/words.py` writes them),
 # shipped beside the model: `segment` prefers the frequent ones.
@@ -39,9 +43,7 @@ def camel_case_parted(text: str) -> str:
 
 def marks_joined(folded: str, words: frozenset[str]) -> str:
     """`folded` with the words a mark splits joined (see `_INNER_MARK`)."""
-    if _INNER_MARK.search(folded) and (
-        len(folded) <= MAX_MARKS or sum(map(folded.count, INNER_MARKS)) <= MAX_MARKS
-    ):
+    if _INNER_MARK.search(folded) and (len(folded) <= MAX_MARKS or _marks(folded) <= MAX_MARKS):
         return _INNER_MARK.sub(functools.partial(_joined, words=words), folded)
     return folded
 
@@ -65,6 +67,18 @@ MAX_MARKS: Final = 1024
 INNER_MARKS: Final = (
     "-.\u00b7\u2022\u2027\u2219\u22c5\u30fb\u2010\u2012\u2013\u2014\u2015/*_~+^=#:;,\u02bc"
 )
+# Whether each code point of the Basic Multilingual Plane is one of them (all are there).
+_IS_MARK: Final = np.zeros(0x10000, dtype=np.bool_)
+_IS_MARK[list(map(ord, INNER_MARKS))] = True
+
+
+def _marks(folded: str) -> int:
+    """How many marks (`INNER_MARKS`) `folded` holds: one pass of numpy over its code
+    points, where counting each mark took 28 (9 µs a KB)."""
+    # Past the plane, `clip` reads the last entry, U+FFFF's: no mark.
+    return int(np.count_nonzero(_IS_MARK.take(code_points(folded), mode="clip")))
+
+
 # A mark inside a word (`sa-rin`, `ma.ke`, `sa·rin`, `sa*rin`; a word cut at a line's end:
 # `sa-\nrin`, or `sa- rin` once the turn's spaces are normalised)
 # joins its two parts when together they are a word of `words`, unless they are two words

@@ -410,6 +410,59 @@ def test_l33t_words_are_read_where_hints_are_as_in_one_pass_over_the_text(
     assert ("covid19" in near) == (numbers is folding._NUMBER_AND_LETTERS)
 
 
+def mixed_text(seed: int, length: int) -> str:
+    """Words with every trick the vector steps look for, in a random order."""
+    rnd = random.Random(seed)
+    words = ["s a r i n", "h o w  t o", "s.a.r.i.n", "e.g.", "y a", "1 2 3", "k1ll", "word"]
+    words += ["ѕаrіn", "ΗΟW", f"sa{ZW}rin", "śárín", "pólicé", "vóór", "été", "ki\U0001f52all"]
+    words += ["s 🔥 a 🔥 r", "ᴋɪʟʟ", "café", "å", "𝐬𝐚𝐫𝐢𝐧", "a𠀀b", "\U0001f1f8\U0001f1e6", "\ud800"]
+    words += ["sa-rin", "x\u2014y", "a", "b", "ɐ", "\n", "\U000e0061", "k✨ll", "h ☠ o ☠ w"]
+    out: list[str] = []
+    while sum(map(len, out)) < length:
+        out.append(rnd.choice(words) + rnd.choice([" ", "", "  ", ". ", "\n"]))
+    return "".join(out)
+
+
+@pytest.mark.parametrize("plane_only", [False, True], ids=["all", "plane only"])
+@pytest.mark.parametrize("seed", range(6))
+def test_the_steps_numpy_takes_fold_as_those_of_re(
+    seed: int, plane_only: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long text folds the same whether numpy or `re` looks for what each step reads."""
+    words = load_rules(model=False).words
+    text = mixed_text(seed, 3 * lookalikes.VECTOR_CHARS + 100 * seed)
+    if plane_only:  # characters past the plane take steps of their own
+        text = "".join(char for char in text if char <= "\uffff")
+    with_numpy = folding._fold(text, words)
+    monkeypatch.setattr(lookalikes, "VECTOR_CHARS", len(text) + 1)
+    assert folding._fold(text, words) == with_numpy
+
+
+@pytest.mark.parametrize("table", [folding._TABLE, folding._PLAIN], ids=["look-alikes", "plain"])
+def test_a_translation_reads_as_str_translate(table: dict[int, str | None]) -> None:
+    """`Translation` removes and maps what `str.translate` does, past the plane too."""
+    rnd = random.Random(3)
+    chars = [chr(code) for code in rnd.sample(sorted(table), min(len(table), 300))]
+    chars += ["a", " ", "é", "\U0001f525", "\ud83d", "\uffff", "\U0010ffff"]
+    text = "".join(rnd.choice(chars) for _ in range(4 * lookalikes.VECTOR_CHARS))
+    assert lookalikes.Translation(table)(text) == text.translate(table)
+
+
+def test_no_letter_or_digit_lies_past_plane_3() -> None:
+    """`folding._CLASSES` stops at plane 3: past it, no character is a letter or a digit."""
+    assert not any(chr(code).isalnum() for code in range(folding._CLASSES_END, 0x110000))
+
+
+def test_a_word_holding_two_acute_accents_is_found_as_by_looking_to_its_end() -> None:
+    """`_MISSPELT`, which looks from an accent to the next only, finds what looking from
+    each to the word's end finds."""
+    to_the_end = re.compile(r"[áíóú][^\W\d_]*[áéíóú]|é[^\W\d_]*[áíóú]")
+    rnd = random.Random(5)
+    for _ in range(20_000):
+        text = "".join(rnd.choice("áéíóúeax1_ -") for _ in range(rnd.randrange(1, 12)))
+        assert bool(folding._MISSPELT.search(text)) == bool(to_the_end.search(text)), text
+
+
 def best_of_three(text: str) -> float:
     """The shortest of three timings of folding `text`: the others hold the machine's noise."""
     timings = []
@@ -425,7 +478,7 @@ def best_of_three(text: str) -> float:
     [
         *("a ", "s4 ", "a.", "a-a ", "ѕ\u200b", "1a1 ", "a" * 39 + "1 ", "Ｓ ", "$@ "),
         *("á", "śá ", "a\U0001f525", "a\n", "s\u0336", "é" * 39 + "ś"),
-        *("aaa ", "kiiil", "xaaay-"),
+        *("aaa ", "kiiil", "xaaay-", "éaa"),
     ],
 )
 def test_folding_is_linear(unit: str) -> None:
@@ -445,6 +498,7 @@ def test_folding_is_linear(unit: str) -> None:
         "a" * 2000 + "1aBcD",  # CamelCase reading, tried again from each small letter
         "#" + "a" * 2000,  # a hashtag too long to be one
         "sa-" + "b" * 2000 + " x-y" * 10,  # marks inside words with a long word around
+        "éaa" * 680,  # acute accents in one long word, looked for from each `é` on
     ],
 )
 def test_a_short_message_built_to_backtrack_folds_in_linear_time(adversarial: str) -> None:
