@@ -21,7 +21,7 @@ CRISIS = [
 ]
 SPLIT = (
     "ok next step, i rent a van",
-    "then how fast to go through the crowd at the market",
+    "and how fast through the crowd at the christmas market",
 )
 
 
