@@ -138,6 +138,9 @@ _ONE_WORD_LETTERS = 12
 # A run of this many single letters or more, one separator throughout, is never an
 # abbreviation.
 _ONE_WORD_RUN = 8
+# A run of three that starts or ends on a digit is a number among short words, not a word
+# spaced out (`il y a 3 ans`, `de 2 a 3 días`: read `yae`, `2ae`, they hid the number).
+_SHORT_RUN = 3
 # Latin letters only: look-alikes are Latin by now, and single accented letters are words
 # (`il y a à peine` stays as it is).
 _SEPARATORS = rf"[ .\-_*·/|+~,:;?\t\n\r\[\]\"'{lookalikes.BMP_PICTOGRAPHS}]"
@@ -667,6 +670,8 @@ def _unspace(run: str, words: frozenset[str], budget: list[int]) -> str:
     gaps = _LETTERS.split(run)[1:-1]
     if "".join(letters).isdigit():
         return run  # numbers: `1.2.3`, `1, 2, 3`
+    if len(letters) == _SHORT_RUN and (letters[0].isdigit() or letters[-1].isdigit()):
+        return run  # a number among short words: `il y a 3 ans`, `de 2 a 3 días`
     # Of the separators, only the space, the tab and line breaks are blank.
     spaced = [not _BLANK.isdisjoint(gap) for gap in gaps]
     lines = ["\n" in gap for gap in gaps]

@@ -246,6 +246,9 @@ def test_folding_adds_no_flag_on_the_benign_corpus(rules: RuleSet) -> None:
         ("U.S.A.", "usa."),
         ("e.g. i.e. a.m.", None),
         ("il y a à peine", None),
+        # A number among short words is no spaced-out word (not `yae`, `2ae`).
+        ("il y a 3 ans, de 2 a 3 días, il y a 5 min", None),
+        ("s 4 r 1 n", "sarin"),
         ("a.b-c d", None),
         ("and/or he/she api/v1 snake_case 10:30 c++", None),
         ("Москва", "mockba"),
