@@ -139,7 +139,9 @@ def test_a_megabyte_of_every_keyword_scans_in_bounded_time() -> None:
     # Every keyword once at the start, then the dense rest: random words alone leave a rule
     # or two unarmed now and then (a vocabulary of thousands, some keywords of two words).
     keywords = " ".join(keyword for rule in rules.rules for keyword in rule.keywords)
-    text = keywords + " " + build(lambda: rnd.choice(vocabulary) + rnd.choice(SEPARATORS), 1_000_000)
+    text = (
+        keywords + " " + build(lambda: rnd.choice(vocabulary) + rnd.choice(SEPARATORS), 1_000_000)
+    )
     assert len(rules.by_kind["harmful"].armed(text)) == len(rules.by_kind["harmful"].rules)
     start = time.perf_counter()
     rules.scan_user_turn(text)
