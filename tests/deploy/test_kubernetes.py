@@ -243,18 +243,27 @@ def test_settings_from_the_configmaps_are_valid(tmp_path: Path) -> None:
     assert mounts["/etc/lastword/rules"] == "rules"
 
 
-def test_rules_configmap_holds_the_repository_rules(tmp_path: Path) -> None:
-    """ConfigMap lastword-rules is exactly rules/ (regenerate it if not), and it loads."""
-    data = one("ConfigMap", "lastword-rules")["data"]
+def test_rules_configmaps_hold_the_repository_rules(tmp_path: Path) -> None:
+    """The `lastword-rules-*` ConfigMaps hold exactly rules/, one file each (regenerate them
+    if not), each under the 1 MiB a ConfigMap holds; the rules volume projects them all,
+    and what it mounts loads."""
+    maps = {
+        doc["metadata"]["name"]: doc["data"]
+        for _, doc in RESOURCES
+        if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].startswith("lastword-rules-")
+    }
     on_disk = {p.name: p.read_text() for p in sorted((ROOT / "rules").iterdir()) if p.is_file()}
-    assert data == on_disk, (
-        "deploy/kubernetes/rules-configmap.yaml is stale: regenerate it as deploy/README.md says"
+    assert all(len(data) == 1 for data in maps.values())
+    mounted = {name: text for data in maps.values() for name, text in data.items()}
+    assert mounted == on_disk, (
+        "deploy/kubernetes/rules-configmap.yaml is stale: run scripts/rules-configmap.sh"
     )
-    # A ConfigMap holds at most 1 MiB.
-    assert sum(len(text.encode()) for text in data.values()) < 1024 * 1024
+    for data in maps.values():
+        assert sum(len(text.encode()) for text in data.values()) < 1024 * 1024
     volume = {v["name"]: v for v in pod_spec()["volumes"]}["rules"]
-    assert volume["configMap"]["name"] == "lastword-rules"
-    for name, text in data.items():
+    projected = [source["configMap"]["name"] for source in volume["projected"]["sources"]]
+    assert sorted(projected) == sorted(maps)
+    for name, text in mounted.items():
         (tmp_path / name).write_text(text)
     assert load_rules(tmp_path).rules
 
