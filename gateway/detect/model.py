@@ -49,6 +49,10 @@ BENIGN: Final = "benign"
 # weapon word, a harmless object) is not flagged by the model: its benign label, trained
 # on the written look-alikes, vetoes the flag at this score. Rules still flag it.
 BENIGN_VETO: Final[Mapping[str, float]] = {"harmful": 0.5, "suspected": 0.5}
+# A threat to others the model reads at the crisis level, in a text its benign label reads
+# as a look-alike with more confidence (`je vais tuer mon frère, il a fini les biscuits 😤`:
+# hyperbole), stays at the distress level: endings stay held, no helplines are given.
+BENIGN_LABEL_VETO: Final[Mapping[tuple[str, str], float]] = {("crisis", "harm_to_others"): 0.7}
 Levels = Mapping[Level, Mapping[str, float]]
 
 
@@ -157,11 +161,17 @@ class TextModel:
     def over(self, scores: Mapping[str, float], level: Level, margin: float = 0.0) -> set[str]:
         """The labels whose score reaches their threshold at `level` (in the text's language),
         each threshold raised by `margin` of the way to 1; none when the benign label vetoes
-        the level (`BENIGN_VETO`)."""
-        if scores.get(BENIGN, 0.0) >= BENIGN_VETO.get(level, 2.0):
+        the level (`BENIGN_VETO`), and not a label it vetoes alone (`BENIGN_LABEL_VETO`)."""
+        benign = scores.get(BENIGN, 0.0)
+        if benign >= BENIGN_VETO.get(level, 2.0):
             return set()
         bars = self._bars_of(scores, level)
-        return {label for label, bar in bars if scores[label] >= bar + margin * (1.0 - bar)}
+        return {
+            label
+            for label, bar in bars
+            if scores[label] >= bar + margin * (1.0 - bar)
+            and benign < BENIGN_LABEL_VETO.get((level, label), 2.0)
+        }
 
     def leaning(self, scores: Mapping[str, float], level: Level, share: float) -> set[str]:
         """The labels whose score reaches `share` of their threshold at `level` (in the

@@ -130,6 +130,24 @@ def test_threads_score_at_once_as_one_does(model: TextModel) -> None:
             assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
 
 
+@pytest.mark.parametrize("lang", ["en", "pt", "es"])
+def test_a_threat_read_as_a_look_alike_stays_at_the_distress_level(
+    model: TextModel, lang: str
+) -> None:
+    """A threat to others over every threshold, in a text the benign label reads as a
+    look-alike with confidence (sibling hyperbole), is no crisis but still distress; with
+    less confidence it is a crisis. Self-harm is never vetoed at the crisis level."""
+    scores = dict.fromkeys(model.labels, 0.0)
+    scores[f"lang.{lang}"] = 1.0
+    scores["harm_to_others"] = scores["self_harm_suicide"] = 0.99
+    scores["benign"] = 0.9
+    assert "harm_to_others" not in model.over(scores, "crisis")
+    assert {"harm_to_others", "self_harm_suicide"} <= model.over(scores, "distress")
+    assert "self_harm_suicide" in model.over(scores, "crisis")
+    scores["benign"] = 0.45
+    assert "harm_to_others" in model.over(scores, "crisis")
+
+
 def test_a_model_whose_arrays_do_not_fit_is_refused(model: TextModel) -> None:
     """Weights, idf or buckets that do not fit are refused when read, never indexed past
     their end."""
