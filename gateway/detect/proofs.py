@@ -1,12 +1,13 @@
 """Patterns proven linear, remembered across processes, as Python remembers bytecode.
 
 Proving the shipped packs' patterns (`linear.prove_linear`) takes over a second of every
-gateway start, in every worker, and of every `lastword rules test`. A proof is a pure
-function of the pattern, its flags, the prover's code and Python's own parser: a proof
-file named by a digest of the last two holds the bounds of each proven pattern under a
-digest of the first two. It is read once a process, and written again (`keep`) when
-patterns it lacked were proven; a pattern it lacks is proven as before, and a pattern that
-is not linear is never remembered.
+gateway start, in every worker, and of every `lastword rules test`; reading the texts their
+matches start with (`starts.starts`) most of another. Both are pure functions of the
+pattern, its flags, the code that reads it and Python's own parser: a proof file named by
+a digest of the last two holds the bounds of each proven pattern, and its start texts,
+under a digest of the first two. It is read once a process, and written again (`keep`)
+when patterns it lacked were read; a pattern it lacks is read as before, and a pattern
+that is not linear is never remembered.
 
 The file lives where Python keeps bytecode, in the package's `__pycache__` folder, or, where
 that folder cannot be written, in the user's cache folder (`$XDG_CACHE_HOME/lastword`,
@@ -27,19 +28,19 @@ from typing import Final
 
 import orjson
 
-from gateway.detect import charsets, linear
+from gateway.detect import charsets, linear, starts
 
-# The prover: its code and the parser it reads patterns with. A change to either names a
-# new file.
+# The prover and the start reader: their code and the parser they read patterns with. A
+# change to either names a new file.
 _PROVER: Final = hashlib.sha256(
-    b"".join(Path(module.__file__ or "").read_bytes() for module in (linear, charsets))
+    b"".join(Path(module.__file__ or "").read_bytes() for module in (linear, charsets, starts))
     + sys.version.encode()
 ).hexdigest()[:16]
 FILE_NAME: Final = f"linear-proofs-{_PROVER}.json"
 _FIELDS: Final = tuple(field.name for field in dataclasses.fields(linear.Cost))
 
 _read_once: dict[str, object] = {}
-_new: dict[str, list[int]] = {}
+_new: dict[str, object] = {}
 
 
 def folders() -> list[Path]:
@@ -57,6 +58,21 @@ def proven(pattern: str, flags: int) -> linear.Cost:
     cost = linear.prove_linear(pattern, flags)
     _new[key] = [getattr(cost, name) for name in _FIELDS]
     return cost
+
+
+def known_starts(pattern: str, flags: int) -> starts.Starts | None:
+    """`starts.starts(pattern, flags)`, read from the proof file when it holds it."""
+    key = "starts:" + _key(pattern, flags)
+    remembered = _remembered()
+    if key in remembered:
+        found = remembered[key]
+        if found is None:
+            return None
+        if isinstance(found, list) and len(found) == 2 and isinstance(found[0], list):
+            return starts.Starts(frozenset(str(text) for text in found[0]), bool(found[1]))
+    read = starts.starts(pattern, flags)
+    _new[key] = None if read is None else [sorted(read.texts), read.at_start]
+    return read
 
 
 def keep() -> None:

@@ -21,6 +21,7 @@ that every fr/es/de rule relies on.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.resources
 import json
@@ -37,10 +38,9 @@ from gateway import yaml_text
 from gateway.detect.accents import unhidden
 from gateway.detect.linear import NotLinear
 from gateway.detect.model import Levels, ModelError, TextModel, load_model, model_file
-from gateway.detect.proofs import keep, proven
+from gateway.detect.proofs import keep, known_starts, proven
 from gateway.detect.rejoining import rejoined
 from gateway.detect.respelling import NO_SPELLINGS, Spellings, load_spellings
-from gateway.detect.starts import starts
 from gateway.detect.windows import Windows, keyword_windows, search_at_starts, search_windows
 from gateway.detect.wordbreaks import shipped_ranks
 from gateway.errors import GatewayError
@@ -69,6 +69,23 @@ _FLAGS = re.IGNORECASE | re.UNICODE
 # The plans (`CompiledKind._plan`) of the last few texts up to this length are kept.
 _PLANNED_CHARS = 4096
 _PLANS_KEPT = 8
+# How far before and after its match a rule's `unless` pattern is looked for. What makes a
+# match something else stands beside it, before it as often as after ("sent it to my boss
+# by mistake, I want to die"; "a video game where you plant bombs"), and a text that
+# merely holds it somewhere else does not excuse the match.
+UNLESS_CHARS = 160
+
+
+# Compiled patterns and start automata are kept per pattern text, for at least this many.
+_PATTERNS_KEPT = 4096
+
+
+@functools.lru_cache(maxsize=_PATTERNS_KEPT)
+def _regex(pattern: str) -> re.Pattern[str]:
+    """`pattern` compiled with the packs' flags, once per process: a pattern is read at
+    load, by its kind and by the user-turn scan, and `re`'s own cache holds fewer patterns
+    than the packs have (a start-up compiled each pattern three times)."""
+    return re.compile(pattern, _FLAGS)
 
 
 class RuleError(GatewayError):
@@ -87,6 +104,8 @@ class Rule:
     match: tuple[str, ...]
     no_match: tuple[str, ...]
     keywords: tuple[str, ...] = ()
+    unless: str | None = None
+    """A pattern that, found within `UNLESS_CHARS` of the match, makes it something else."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +127,8 @@ class CompiledKind:
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
-        self._patterns = [re.compile(rule.pattern, _FLAGS) for rule in self.rules]
+        self._patterns = [_regex(rule.pattern) for rule in self.rules]
+        self._unless = [_compiled(rule.unless) for rule in self.rules]
         costs = [proven(rule.pattern, _FLAGS) for rule in self.rules]
         self._reaches = [cost.reach for cost in costs]
         self._behinds = [cost.behind for cost in costs]
@@ -172,23 +192,49 @@ class CompiledKind:
                 found = search_at_starts(self._patterns[i], text, folded, plan[i], anchors)
             else:
                 found = search_windows(self._patterns[i], text, plan[i], self._reaches[i])
-            if found:
+            if found is not None and not excused(self._unless[i], text, found):
                 rule = self.rules[i]
                 out.append(Match(rule.id, rule.category, rule.kind))
         return tuple(out)
 
 
+def _compiled(pattern: str | None) -> re.Pattern[str] | None:
+    return None if pattern is None else _regex(pattern)
+
+
+def excused(unless: re.Pattern[str] | None, text: str, found: re.Match[str]) -> bool:
+    """Whether `unless` is found within `UNLESS_CHARS` of the match `found` in `text`: the
+    rule's first match then does not count."""
+    if unless is None:
+        return False
+    first = max(0, found.start() - UNLESS_CHARS)
+    return unless.search(text, first, found.end() + UNLESS_CHARS) is not None
+
+
+def rule_matches(rule: Rule, text: str) -> bool:
+    """Whether `rule` matches `text` searched whole, its `unless` weighed: what a scan of the
+    rule alone finds (the reference its examples are proven against)."""
+    found = _regex(rule.pattern).search(text)
+    return found is not None and not excused(_compiled(rule.unless), text, found)
+
+
 def starts_anywhere(rule: Rule) -> bool:
     """Whether no short texts begin every match of `rule` (`starts`): its pattern is then
     tried at every position near its keywords, several times the work."""
-    return starts(rule.pattern, _FLAGS) is None
+    return known_starts(rule.pattern, _FLAGS) is None
 
 
+def forget_start_texts() -> None:
+    """Build the start automata again at the next load (tests: another proof file)."""
+    _starts_automaton.cache_clear()
+
+
+@functools.lru_cache(maxsize=_PATTERNS_KEPT)
 def _starts_automaton(pattern: str) -> tuple[Any, bool] | None:
     """An automaton of the texts `pattern`'s matches start with (each mapped to its length;
     None when it has none but the text's start), and whether a match may start the text;
     None when its matches may start anywhere."""
-    found = starts(pattern, _FLAGS)
+    found = known_starts(pattern, _FLAGS)
     if found is None:
         return None
     automaton = None
@@ -295,6 +341,18 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _check_pattern(pattern: str, what: str) -> None:
+    """Raise RuleError unless `pattern` compiles and is provably linear."""
+    try:
+        _regex(pattern)
+    except re.error as exc:
+        raise RuleError(f"{what}: bad pattern: {exc}") from None
+    try:
+        proven(pattern, _FLAGS)
+    except NotLinear as exc:
+        raise RuleError(f"{what}: not provably linear: {exc}") from None
+
+
 def _rule(raw: Any, category: str, kind: Kind, where: str) -> Rule:
     if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
         raise RuleError(f"{where}: every rule needs an `id`")
@@ -302,14 +360,12 @@ def _rule(raw: Any, category: str, kind: Kind, where: str) -> Rule:
     pattern = raw.get("pattern")
     if not isinstance(pattern, str) or not pattern:
         raise RuleError(f"{where}: rule {rid}: needs a `pattern`")
-    try:
-        compiled = re.compile(pattern, _FLAGS)
-    except re.error as exc:
-        raise RuleError(f"{where}: rule {rid}: bad pattern: {exc}") from None
-    try:
-        proven(pattern, _FLAGS)
-    except NotLinear as exc:
-        raise RuleError(f"{where}: rule {rid}: pattern not provably linear: {exc}") from None
+    _check_pattern(pattern, f"{where}: rule {rid}: pattern")
+    unless = raw.get("unless")
+    if unless is not None:
+        if not isinstance(unless, str) or not unless:
+            raise RuleError(f"{where}: rule {rid}: `unless` must be a pattern")
+        _check_pattern(unless, f"{where}: rule {rid}: `unless` pattern")
     examples = raw.get("examples")
     if not isinstance(examples, dict):
         raise RuleError(f"{where}: rule {rid}: has no examples (`match` and `no_match`)")
@@ -325,9 +381,10 @@ def _rule(raw: Any, category: str, kind: Kind, where: str) -> Rule:
         match=_strings(examples.get("match"), f"{where}: rule {rid}: examples.match"),
         no_match=_strings(examples.get("no_match"), f"{where}: rule {rid}: examples.no_match"),
         keywords=tuple(keywords),
+        unless=unless,
     )
-    failures = [e for e in rule.match if not compiled.search(e)]
-    failures += [e for e in rule.no_match if compiled.search(e)]
+    failures = [e for e in rule.match if not rule_matches(rule, e)]
+    failures += [e for e in rule.no_match if rule_matches(rule, e)]
     if failures:
         raise RuleError(f"{where}: rule {rid}: examples fail: {failures!r}")
     folded = [k.casefold() for k in rule.keywords]
@@ -383,7 +440,6 @@ def load_rules(
         digest.update(text.encode())
         rules.extend(parse_pack(text, path.name))
     _unique(rules)
-    keep()  # the proofs made, for the next process
     try:
         spellings = load_spellings(directory, DEFAULT_RULES_DIR)
     except ValueError as exc:
@@ -398,7 +454,9 @@ def load_rules(
         digest.update(text_model.version.encode())
         digest.update(json.dumps(text_model.thresholds, sort_keys=True).encode())
     source = (directory, model, thresholds)
-    return RuleSet(rules, digest.hexdigest()[:12], text_model, source, spellings)
+    ruleset = RuleSet(rules, digest.hexdigest()[:12], text_model, source, spellings)
+    keep()  # the proofs and start texts read, for the next process
+    return ruleset
 
 
 def _unique(rules: Iterable[Rule]) -> None:

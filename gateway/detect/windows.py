@@ -21,6 +21,7 @@ hits, is searched exactly.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -150,28 +151,31 @@ def armed(automaton: Any, folded: str) -> set[int]:
 
 def search_at_starts(
     pattern: Any, text: str, folded: str, windows: list[Span], anchors: tuple[Any, bool]
-) -> bool:
-    """Whether `pattern` matches starting in a window, tried only where one of its start
+) -> re.Match[str] | None:
+    """The first match of `pattern` starting in a window, tried only where one of its start
     texts (`starts.starts`) begins in `folded` (`text` casefolded, as long), or at the
     text's start. `anchors` holds an automaton of the start texts, each mapped to its
     length (None when there are none), and whether a match may start the text."""
     starts, at_start = anchors
     bound = len(folded)
     for first, last in windows:
-        if at_start and first == 0 and pattern.match(text) is not None:
-            return True
+        if at_start and first == 0 and (found := pattern.match(text)) is not None:
+            return found  # type: ignore[no-any-return]
         if starts is None:
             continue
         # A start text beginning before `last` ends before `last` plus its length.
         for end, size in starts.iter(folded, first, min(bound, last + STARTS_CHARS - 1)):
             start = end + 1 - size
-            if start < last and pattern.match(text, start) is not None:
-                return True
-    return False
+            if start < last and (found := pattern.match(text, start)) is not None:
+                return found  # type: ignore[no-any-return]
+    return None
 
 
-def search_windows(pattern: Any, text: str, windows: list[Span], reach: int) -> bool:
-    """Whether `pattern` (reading at most `reach` from a start) matches starting in a window."""
+def search_windows(
+    pattern: Any, text: str, windows: list[Span], reach: int
+) -> re.Match[str] | None:
+    """The first match of `pattern` (reading at most `reach` from a start) starting in a
+    window."""
     length = len(text)
     for first, last in windows:
         for start in range(first, last, PIECE_STARTS):
@@ -181,5 +185,5 @@ def search_windows(pattern: Any, text: str, windows: list[Span], reach: int) -> 
             # ours (the search finds the leftmost match, so none starts before it).
             found = pattern.search(text, start, min(length, stop + reach + 1))
             if found is not None and found.start() < stop:
-                return True
-    return False
+                return found  # type: ignore[no-any-return]
+    return None

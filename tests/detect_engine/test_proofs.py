@@ -9,10 +9,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from gateway.detect import linear, proofs
+from gateway.detect import linear, proofs, starts
 from gateway.detect.linear import NotLinear
-from gateway.detect.rules import RuleError, load_rules, parse_pack
+from gateway.detect.rules import RuleError, forget_start_texts, load_rules, parse_pack
 from tests.detect_engine.test_linear import PACK
+
+FLAGS = re.IGNORECASE | re.UNICODE
 
 
 @pytest.fixture
@@ -42,6 +44,26 @@ def test_a_new_process_reads_the_proofs_the_last_one_kept(
     monkeypatch.setattr(linear, "prove_linear", never)
     again = load_rules(model=False)
     assert [rule.pattern for rule in again.rules] == [rule.pattern for rule in first.rules]
+
+
+def test_a_new_process_reads_the_start_texts_the_last_one_kept(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The texts each pattern's matches start with are kept beside its proof, and read back
+    the same: a start-up reads them instead of parsing every pattern again."""
+    forget_start_texts()
+    first = load_rules(model=False)
+    read = {rule.pattern: starts.starts(rule.pattern, FLAGS) for rule in first.rules}
+
+    def never(pattern: str, flags: int) -> starts.Starts | None:
+        raise AssertionError(f"read again: {pattern[:40]}")
+
+    proofs.forget()
+    forget_start_texts()
+    monkeypatch.setattr(starts, "starts", never)
+    again = load_rules(model=False)
+    assert len(again.rules) == len(first.rules)
+    assert {rule.pattern: proofs.known_starts(rule.pattern, FLAGS) for rule in again.rules} == read
 
 
 def test_a_pattern_the_file_lacks_is_proven_and_kept(folder: Path) -> None:
