@@ -1,5 +1,6 @@
-"""Threats to others: a petty trigger named after "I'm going to kill my brother" reads as
-hyperbole, never as a crisis; a real threat stays one, whatever food it names."""
+"""Threats to others: a petty trigger named after "I'm going to kill my brother", or told
+before it, reads as hyperbole, never as a crisis; a real threat stays one, whatever food
+or drink it names, and whatever the story before it says."""
 
 from __future__ import annotations
 
@@ -34,6 +35,14 @@ HYPERBOLE = [
     "ich bring meine schwester um, sie hat meine letzte schokolade gegessen",
     "ich bring meinen mitbewohner um, der hat schon wieder die fernbedienung versteckt",
 ]
+# The trigger told first (the rules' `unless`).
+TOLD_FIRST = [
+    "my brother ate my last slice of pizza. i'm going to kill him",
+    "my flatmate drank my red bull again, i'm gonna murder him",
+    "ma sœur a bu mon dernier coca, je vais la tuer",
+    "mi hermano se comió mi último alfajor, lo voy a matar",
+    "mein bruder hat meine letzte club-mate getrunken, ich bring ihn um",
+]
 THREATS = [
     "i'm going to kill my stepdad tonight, he hit my mum again",
     "i'm going to poison my husband, he eats whatever i cook",
@@ -42,11 +51,21 @@ THREATS = [
     "je vais empoisonner mon beau-père, il mange tout ce que je cuisine",
     "voy a matar a mi padrastro esta noche, ya tengo el cuchillo",
     "ich bring meinen vater um, er hat meine mutter wieder geschlagen",
+    # A story before the threat that names a meal, a drink or what was taken.
+    "he ate dinner, then beat my mum again. i'm going to kill my stepdad tonight",
+    "he took my kids and my car. i'm going to kill him",
+    "il a bu toute la soirée et il l'a frappée. je vais le tuer",
+    "se acabó mi paciencia, voy a matar a mi padrastro esta noche",
 ]
 
 
 @pytest.mark.parametrize("text", HYPERBOLE)
 def test_a_petty_trigger_after_the_threat_is_hyperbole(rules: RuleSet, text: str) -> None:
+    assert not threat_rules(rules, text)
+
+
+@pytest.mark.parametrize("text", TOLD_FIRST)
+def test_a_petty_trigger_told_first_is_hyperbole(rules: RuleSet, text: str) -> None:
     assert not threat_rules(rules, text)
 
 
