@@ -1,6 +1,6 @@
-""""I want to die" after an everyday mishap is embarrassment, never a crisis by the rules;
-the same words with a real plan stay one, and the mishap's words far from them excuse
-nothing (the rules' `unless`)."""
+"""Mishaps: "I want to die" after an everyday mishap is embarrassment, never a crisis by
+the rules; the same words with a real plan stay one, and the mishap's words far from them
+excuse nothing (the rules' `unless`)."""
 
 from __future__ import annotations
 
