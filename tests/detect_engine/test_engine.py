@@ -70,6 +70,20 @@ def test_one_scan_reports_every_matching_rule(tmp_path: Path) -> None:
     assert rules.scan("nothing here", "harmful") == ()
 
 
+def test_unchanged_packs_load_once_and_a_changed_pack_anew(tmp_path: Path) -> None:
+    """Loading an unchanged folder again gives the set already built; a changed file, or the
+    model switched off, gives a new one that reads the change."""
+    folder = _write(tmp_path, PACK)
+    first = load_rules(folder)
+    assert load_rules(folder) is first
+    assert load_rules(folder, model=False) is not first
+    _write(tmp_path, PACK + EXTRA)
+    changed = load_rules(folder)
+    assert changed is not first
+    assert [m.rule_id for m in changed.scan("smuggle gadgets", "harmful")] == ["gadgets.en"]
+    assert first.scan("smuggle gadgets", "harmful") == ()
+
+
 KEYED = PACK.replace(
     "        pattern: '\\bforge (?:a|the) widget\\b'\n",
     "        pattern: '\\bforge (?:a|the) widget\\b'\n        keywords: [widget]\n",

@@ -11,7 +11,13 @@ import pytest
 
 from gateway.detect import linear, proofs, starts
 from gateway.detect.linear import NotLinear
-from gateway.detect.rules import RuleError, forget_start_texts, load_rules, parse_pack
+from gateway.detect.rules import (
+    RuleError,
+    forget_rule_sets,
+    forget_start_texts,
+    load_rules,
+    parse_pack,
+)
 from tests.detect_engine.test_linear import PACK
 
 FLAGS = re.IGNORECASE | re.UNICODE
@@ -22,6 +28,7 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A proof folder of the test's own, read afresh as by a new process."""
     monkeypatch.setattr(proofs, "folders", lambda: [tmp_path / "proofs"])
     proofs.forget()
+    forget_rule_sets()
     yield tmp_path / "proofs"
     proofs.forget()
 
@@ -41,6 +48,7 @@ def test_a_new_process_reads_the_proofs_the_last_one_kept(
         raise AssertionError(f"proven again: {pattern[:40]}")
 
     proofs.forget()
+    forget_rule_sets()
     monkeypatch.setattr(linear, "prove_linear", never)
     again = load_rules(model=False)
     assert [rule.pattern for rule in again.rules] == [rule.pattern for rule in first.rules]
@@ -60,6 +68,7 @@ def test_a_new_process_reads_the_start_texts_the_last_one_kept(
 
     proofs.forget()
     forget_start_texts()
+    forget_rule_sets()
     monkeypatch.setattr(starts, "starts", never)
     again = load_rules(model=False)
     assert len(again.rules) == len(first.rules)
@@ -101,11 +110,13 @@ def test_an_unwritable_folder_gives_way_to_the_next_and_none_is_no_fault(
     blocked.write_text("a file where a folder should be")
     monkeypatch.setattr(proofs, "folders", lambda: [blocked / "proofs", tmp_path / "next"])
     proofs.forget()
+    forget_rule_sets()
     load_rules(model=False)
     assert len(kept(tmp_path / "next")) > 10
     assert list((tmp_path / "next").iterdir()) == [tmp_path / "next" / proofs.FILE_NAME]
     monkeypatch.setattr(proofs, "folders", lambda: [blocked / "proofs"])
     proofs.forget()
+    forget_rule_sets()
     assert load_rules(model=False).rules
     proofs.forget()
 
