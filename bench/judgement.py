@@ -195,6 +195,13 @@ TRICKS: dict[str, Callable[[str], str]] = {
     "markdown_inside": lambda t: _per_word(t, lambda w: f"**{w[:2]}**{w[2:]}"),
     "hyphen_inside": lambda t: _per_word(t, lambda w: f"{w[:2]}-{w[2:]}"),
     "camel_case": lambda t: "".join(w[:1].upper() + w[1:] for w in re.findall(r"\w+", t)),
+    "doubled_letters": lambda t: _per_word(t, lambda w: "".join(c * 2 for c in w)),
+    "alternating_case": lambda t: _per_word(
+        t, lambda w: "".join(c.upper() if i % 2 else c.lower() for i, c in enumerate(w))
+    ),
+    "parenthesized": lambda t: "".join(
+        chr(0x249C + ord(c) - ord("a")) if "a" <= c <= "z" else c for c in t.lower()
+    ),
 }
 """Deterministic: the same seed always gives the same tricked text."""
 

@@ -7,7 +7,8 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
 0. Markup a model reads as letters (`markup`: character references, escapes, inline
    tags, emphasis), and CamelCase of three words or more parted (`HowToMakeSarin`:
    `wordbreaks`).
-1. NFKC: fullwidth, ligatures, circled and mathematical letters become plain ones.
+1. NFKC: fullwidth, ligatures, circled and mathematical letters become plain ones (and,
+   read just before it, parenthesized ones: `⒮⒜⒭⒤⒩`).
 2. Case folding (`str.casefold`): accents are kept (`é` stays `é`), since the rule
    patterns are written with them (`[ée]`); only `ß` becomes `ss`, which they allow for.
 3. One `str.translate` (tables in `lookalikes`): invisible characters removed (format
@@ -53,7 +54,10 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
    more of one letter, which the languages read never write but where German compounds
    meet (`schifffahrt`, `schießstand`), is read as the word of `words` that one or two of
    it spell (`kill`), else as one letter; three consonants inside a word stay. A word of
-   `words` (`xxx`) and three letters alone (`www`) stay as they are.
+   `words` (`xxx`) and three letters alone (`www`) stay as they are. Before step 4, a
+   word of six letters or more written with every letter twice (`ssaarriinn`), not one
+   letter stretched (`kkkkkk`), is read with each once (and, beside another such word,
+   shorter ones: `ttoo`, `ii`).
 
 Every step is linear: tables are built at import, the regular expressions have bounded
 repeats only (`_MISSPELT`'s read each letter once) and are searched from a literal or a
@@ -93,7 +97,12 @@ _TABLE_READ: Final = lookalikes.Translation(_TABLE)
 _TABLE_CHARS: Final = re.compile(lookalikes.ranges(c for c in _TABLE if c <= 0xFFFF))
 # Look-alikes NFKC turns into another letter's: the lunate sigma (`ϲ`, drawn as `c`) would
 # become `σ`, drawn as `o`.
-_BEFORE_NFKC: Final = str.maketrans({"ϲ": "c", "Ϲ": "C"})
+# Parenthesized letters (`⒮⒜⒭⒤⒩`), which NFKC would make `(s)(a)(r)(i)(n)`, are read as the
+# letters they hold.
+_BEFORE_NFKC: Final = str.maketrans(
+    {"ϲ": "c", "Ϲ": "C"} | {chr(0x249C + i): chr(ord("a") + i) for i in range(26)}
+)
+_BEFORE_NFKC_CHARS: Final = re.compile("[ϲϹ\u249c-\u24b5]")
 # Upper-case look-alikes whose small letter looks like another (`Η`, `η`), read before
 # case folding in a text outside Windows-1252.
 _UPPER_READ: Final = lookalikes.Translation(
@@ -300,7 +309,7 @@ def _fold_piece(
     if text.isascii():
         folded = text.lower()
     else:
-        if any(chr(code) in text for code in _BEFORE_NFKC):
+        if _BEFORE_NFKC_CHARS.search(text):
             text = text.translate(_BEFORE_NFKC)
         normal = unicodedata.normalize("NFKC", text)
         folded = normal.casefold()
@@ -318,6 +327,7 @@ def _fold_piece(
             accented = len(encoded) - len(encoded.translate(None, _ACCENTED_CP1252))
             foreign = any(c in folded for c in _FOREIGN_CP1252)
             folded = _accents_read(folded, accented, foreign)
+    folded = _undoubled(folded)
     folded = _spaced_read(folded, words, budget)
     if words:
         folded = wordbreaks.hashtags_cut(wordbreaks.marks_joined(folded, words), words, budget)
@@ -363,6 +373,35 @@ def _unstretched(part: str, words: frozenset[str]) -> str:
         lambda match: _unstretch(match[0], words) if _STRETCHED.search(match[0]) else match[0],
         part,
     )
+
+
+# A word written with every letter twice (`ssaarriinn`, `kkiillll`): no word of the
+# languages read is, from six letters up, unless it is one letter stretched (`kkkkkk`,
+# laughter); four are too few (`EEUU`, `RRHH`, `WWII`). Where two such words stand in a
+# piece, its shorter doubled words (`ttoo`, `ii`) are read once too.
+_DOUBLED: Final = re.compile(r"(?<![^\W\d_])(?:([^\W\d_])\1)+(?![^\W\d_])")
+_DOUBLED_LETTERS: Final = 6
+
+
+def _undoubled(folded: str) -> str:
+    """`folded` with its words written with every letter twice read with each once."""
+    if len(folded) >= _VECTOR_CHARS:
+        # Past this, numpy looks for two pairs in a row (`aabb`) before `re` reads it all.
+        codes = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        same = codes[1:] == codes[:-1]
+        if not (same[:-2] & same[2:]).any():
+            return folded
+    doubled = [m[0] for m in _DOUBLED.finditer(folded) if _spelt_twice(m[0], _DOUBLED_LETTERS)]
+    if not doubled:
+        return folded
+    shortest = 2 if len(doubled) >= 2 else _DOUBLED_LETTERS
+    return _DOUBLED.sub(lambda m: m[0][::2] if _spelt_twice(m[0], shortest) else m[0], folded)
+
+
+def _spelt_twice(word: str, shortest: int) -> bool:
+    """Whether `word` (every letter twice) is that long and not one letter stretched (a
+    letter alone twice, `ii`, is that letter)."""
+    return len(word) >= shortest and (len(word) == 2 or word.count(word[0]) < len(word))
 
 
 def _stretched_starts(folded: str) -> list[int]:

@@ -24,10 +24,14 @@ WORDS = load_rules(model=False).words
         ("QuieroMorirEstaNoche", "Quiero Morir Esta Noche"),
         ("JavaScript, iPhone, McDonald, IBM", "JavaScript, iPhone, McDonald, IBM"),
         ("x" * 2100 + " HowToMakeSarin", "x" * 2100 + " HowToMakeSarin"),  # too long to read
+        ("GoFundMe", "Go Fund Me"),
+        # aLtErNaTiNg case changes case about once a letter: no words to part.
+        ("I wAnT tO kIlL mYsElF, LaTeX", "I wAnT tO kIlL mYsElF, LaTeX"),
     ],
 )
 def test_camel_case_of_three_words_or_more_is_parted(text: str, parted: str) -> None:
-    """Three CamelCase words or more are parted in a short message; two are a name."""
+    """Three CamelCase words or more are parted in a short message; two are a name;
+    alternating case is left whole."""
     assert camel_case_parted(text) == parted
 
 
