@@ -17,16 +17,21 @@ word and is half the turn or more, each run of letters the vocabulary covers who
 few single letters, is read as its words (`wordbreaks.segment`), when four words or more
 come of them. A compound in a sentence is a small part of it, and one alone falls short
 of four covering words (`sekundenkleber`, cut anyway, would be `se kun denk leber`).
+
+Letters starred out (`how do i make a b*mb`, `s*r*n`, `k*ll`) are read as the word they
+hide: of the vocabulary's words the stars fit, one that arms a rule first (what people
+star out is what a filter would catch), then the most frequent.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Final
 
 from gateway.detect.respelling import RESPELL_CHARS
 from gateway.detect.windows import armed
-from gateway.detect.wordbreaks import segment
+from gateway.detect.wordbreaks import segment, shipped_ranks
 
 # A text holding this many broken words, and this share of its words, had spaces put inside
 # its words as a trick.
@@ -42,6 +47,9 @@ _RUN_CHARS: Final = 16
 _LONGEST_RUN: Final = 240
 _LETTER_RUN: Final = re.compile(r"[^\W\d_]{6,}")
 _RUN_WORDS: Final = 4
+# Letters starred out of one word (`k*ll`, `s*r*n`), and the longest such word read.
+_MASKS: Final = 3
+_LONGEST_WORD: Final = 24
 # Punctuation a chat word may carry on its outer side, left out when it is looked up.
 _EDGES: Final = "\"'()[]{}<>¿¡«»…\u2018\u2019\u201c\u201d.,:;!?*_-/"
 
@@ -60,6 +68,8 @@ def rejoined(folded: str, automaton: Any, words: frozenset[str]) -> str | None:
         parts = [" "] * (2 * len(tokens) - 1)
         parts[::2] = tokens
     cut = _run_cut(tokens, words, folded)
+    if "*" in folded:
+        cut |= _unmasked(tokens, automaton, words)
     if cut:
         tokens = [cut.get(token, token) for token in tokens]
         parts[::2] = tokens
@@ -110,6 +120,48 @@ def _run_cut(tokens: list[str], words: frozenset[str], folded: str) -> dict[str,
 
     read = _LETTER_RUN.sub(cut, longest)
     return {longest: read} if found >= _RUN_WORDS else {}
+
+
+def _unmasked(tokens: list[str], automaton: Any, words: frozenset[str]) -> dict[str, str]:
+    """The tokens of `tokens` with letters starred out (`k*ll`), each with the word it
+    hides."""
+    read = {}
+    for token in {token for token in tokens if "*" in token}:
+        word = token.strip(_EDGES)
+        if (
+            0 < word.count("*") <= _MASKS
+            and len(word) <= _LONGEST_WORD
+            and word[0].isalpha()
+            and word.replace("*", "").isalpha()
+            and (hidden := _hidden_word(word, automaton, words)) is not None
+        ):
+            read[token] = token.replace(word, hidden, 1)
+    return read
+
+
+def _hidden_word(masked: str, automaton: Any, words: frozenset[str]) -> str | None:
+    """The word of `words` `masked` spells with each `*` a letter: one that arms a rule
+    before one that does not (what is starred out is what would be caught), then the most
+    frequent."""
+    fits = [
+        word
+        for word in _by_start(words).get((masked[0], len(masked)), ())
+        if all(c in ("*", d) for c, d in zip(masked, word, strict=True))
+    ]
+    if not fits:
+        return None
+    ranks = shipped_ranks()
+    return min(fits, key=lambda word: (not armed(automaton, word), ranks.get(word, len(ranks))))
+
+
+@functools.lru_cache(maxsize=4)
+def _by_start(words: frozenset[str]) -> dict[tuple[str, int], list[str]]:
+    """The words of `words`, by their first letter and length."""
+    index: dict[tuple[str, int], list[str]] = {}
+    for word in words:
+        if word.isalpha():
+            index.setdefault((word[0], len(word)), []).append(word)
+    return index
 
 
 def _broken(left: str, right: str, words: frozenset[str]) -> bool:
