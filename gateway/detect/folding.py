@@ -39,7 +39,9 @@ Character tricks should not buy an evasion: `ｓａｒｉｎ`, `sa\u200brin`, `�
    when together they are a word and apart they are not two (`sa-rin`; `well-known`
    stays), and a hashtag is cut into the words that cover it (`#iwanttodie`).
 5. Symbols beside letters or digits: `()` for `o`, `!` for `i` (only between two: `hello!`
-   and `!done` stay), `|` for `l` (`i` before an `l`: `k|ll`), `||` for `ll`, `€` for `e`;
+   and `!done` stay), `|` for `l` (`i` before an `l`: `k|ll`), `||` for `ll`, `€` for `e`,
+   and letters drawn with several (`|<` k, `|-|` h, `|_` l; n, m and a drawn with
+   slashes), read again where the first reading left symbols beside letters (`|<!|_|_`);
    symbols between spaces stay (`a || b`). `vv` is not read as `w`: it is a real pair of
    letters too often (`CVV`, Brazil's crisis line; `savvy`).
 6. l33t digits (`0→o 1→i 3→e 4→a 5→s 7→t 8→b 9→g @→a $→s`, `11→ll`), only in words that
@@ -180,15 +182,23 @@ _SPACED_REACH: Final = 5
 _W = r"(?:[^\W_]|[€!|@$()])"
 _NOT_BAR = r"(?:[^\W_]|[€!@$()])"
 _NOT_BANG = r"(?:[^\W_]|[€|@$()])"
+# Letters drawn with several symbols, beside a letter: `|\/|` m, `|\|` n, `|-|` h, `|<` k,
+# `|_` l, `/\` a (`|<!|_|_`, `m/\|<e`), the longest first.
+_DRAWN: Final = {"|\\/|": "m", "|\\|": "n", "|-|": "h", "|<": "k", "|_": "l", "/\\": "a"}
+_DRAWN_ALTERNATIVES: Final = "".join(
+    rf"{re.escape(drawn)}(?<={_W}{re.escape(drawn)})|{re.escape(drawn)}(?={_W})|"
+    for drawn in _DRAWN
+)
 _SYMBOLS: Final = re.compile(
-    rf"\(\)(?<={_W}\(\))|\(\)(?={_W})|\|\|(?<={_NOT_BAR}\|\|)|\|\|(?={_NOT_BAR})"
+    _DRAWN_ALTERNATIVES
+    + rf"\(\)(?<={_W}\(\))|\(\)(?={_W})|\|\|(?<={_NOT_BAR}\|\|)|\|\|(?={_NOT_BAR})"
     rf"|\|(?<={_NOT_BAR}\|)|\|(?={_NOT_BAR})|!(?<={_NOT_BANG}!)(?={_NOT_BANG})"
     rf"|€(?<={_W}€)|€(?={_W})"
 )
 # In a l33t text, `!` starting a word is an `i` too (`!nfant`).
 _FIRST_BANG: Final = re.compile(r"!(?<![^\W_]!)(?=[^\W\d_])")
-_SYMBOL_LETTERS: Final = {"()": "o", "||": "ll", "!": "i", "|": "l", "€": "e"}
-_SYMBOL_HINTS: Final = ("()", "!", "|", "€")
+_SYMBOL_LETTERS: Final = {"()": "o", "||": "ll", "!": "i", "|": "l", "€": "e"} | _DRAWN
+_SYMBOL_HINTS: Final = ("()", "!", "|", "€", "/\\")
 
 
 # A word as l33t writes it (letters, digits and the two symbols), holding a l33t character
@@ -332,7 +342,9 @@ def _fold_piece(
     if words:
         folded = wordbreaks.hashtags_cut(wordbreaks.marks_joined(folded, words), words, budget)
     if any(hint in folded for hint in _SYMBOL_HINTS):
-        folded = _SYMBOLS.sub(_symbol, folded)
+        read = _SYMBOLS.sub(_symbol, folded)
+        # Symbols beside symbols (`|<!|_|_`) are read once their neighbours are letters.
+        folded = _SYMBOLS.sub(_symbol, read) if read != folded else read
     hint = _LEET_HINT.search(folded)
     if hint is not None:
         changed = [0]
