@@ -19,6 +19,11 @@ its dictionary words, per language. A spelling is one word of letters and digits
 only when it is rarely a word of its own in any language the gateway reads (`u`, `k`, `sa`,
 `peu`, `ne` are not listed: respelling them would rewrite ordinary text), and matched whole.
 
+Pictographs written for a word (`how do i make a 💣`, `bring a 🔫 to school`) are read as
+it, in the file's `pictographs`: one word for all languages, the one the rule packs and
+the model know best (English's, which most of the languages read borrow or share:
+`bomb`, `bombe`, `bomba`).
+
 Respelling is linear: one C-speed split of the text into words and one set intersection
 decide whether a text holds any spelling (most do not, and cost no more); a text that does
 is rewritten by one regular expression over the spellings it holds. Texts longer than a
@@ -49,6 +54,7 @@ _ASCII_WORDS: Final = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in r
 _PUNCTUATION: Final = tuple(
     mark.encode() for mark in "\u00bf\u00a1\u00ab\u00bb\u2026\u2018\u2019\u201c\u201d\u2013\u2014"
 )
+_SPACES: Final = re.compile(" {2,}")
 # Chat spellings are a chat turn's: a longer text (a document, a pasted log) is read as
 # written only, so a spelling somewhere in a megabyte does not make it read twice.
 RESPELL_CHARS: Final = 4096
@@ -64,8 +70,16 @@ class Spellings:
         version: str = "",
         spelled_out: Mapping[str, Mapping[str, str]] | None = None,
         read_back: int = 0,
+        pictographs: Mapping[str, str] | None = None,
     ) -> None:
         self.by_language = {lang: dict(table) for lang, table in by_language.items()}
+        self.pictographs = {fold(picture): word for picture, word in (pictographs or {}).items()}
+        """Pictographs written for a word (`💣` for `bomb`), as folding leaves them."""
+        self._pictured = (
+            re.compile("|".join(map(re.escape, sorted(self.pictographs, key=len, reverse=True))))
+            if self.pictographs
+            else None
+        )
         self.version = version
         self.spelled_out = {lang: dict(table) for lang, table in (spelled_out or {}).items()}
         """Per language, letters a keyboard may lack and how they are typed (`ü`: `ue`)."""
@@ -98,22 +112,31 @@ class Spellings:
                 if typed != word and len(word) > 2 and fold(typed) not in self._words:
                     added += typed not in table
                     table.setdefault(typed, word)
-        return Spellings(tables, self.version, self.spelled_out, self.read_back + added)
+        return Spellings(
+            tables, self.version, self.spelled_out, self.read_back + added, self.pictographs
+        )
 
     def respell(self, folded: str) -> str | None:
-        """`folded` (a folded turn) with its chat spellings in dictionary words, or None when
-        it holds none or is longer than `RESPELL_CHARS`."""
-        if not self._keys or len(folded) > RESPELL_CHARS:
+        """`folded` (a folded turn) with its chat spellings and pictographs in dictionary
+        words, or None when it holds none or is longer than `RESPELL_CHARS`."""
+        if len(folded) > RESPELL_CHARS:
             return None
-        encoded = folded.encode()
-        if not folded.isascii():
+        pictured = None
+        if self._pictured is not None and not folded.isascii():
+            read = self._pictured.sub(lambda m: f" {self.pictographs[m[0]]} ", folded)
+            pictured = _SPACES.sub(" ", read).strip() if read != folded else None
+        if not self._keys:
+            return pictured
+        text = pictured or folded
+        encoded = text.encode()
+        if not text.isascii():
             for mark in _PUNCTUATION:
                 if mark in encoded:
                     encoded = encoded.replace(mark, b" ")
         found = self._keys.intersection(encoded.translate(_ASCII_WORDS).split())
         if not found:
-            return None
-        return words_replaced(folded, {key.decode(): self._words[key.decode()] for key in found})
+            return pictured
+        return words_replaced(text, {key.decode(): self._words[key.decode()] for key in found})
 
 
 NO_SPELLINGS: Final = Spellings({})
@@ -152,7 +175,18 @@ def parse_spellings(text: str, where: str) -> Spellings:
             _check(written, words, f"{where}: spellings.{lang}")
             if seen.setdefault(fold(written), words) != words:
                 raise ValueError(f"{where}: spellings.{lang}: {written!r} has two readings")
-    return Spellings(tables, hashlib.sha256(text.encode()).hexdigest()[:12], spelled_out)
+    pictographs = data.get("pictographs", {})
+    if not isinstance(pictographs, dict) or not all(
+        isinstance(picture, str)
+        and isinstance(word, str)
+        and word.strip()
+        and fold(picture).strip()
+        and not any(c.isalnum() for c in fold(picture))
+        for picture, word in pictographs.items()
+    ):
+        raise ValueError(f"{where}: `pictographs` must map pictographs to the words they stand for")
+    version = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return Spellings(tables, version, spelled_out, pictographs=pictographs)
 
 
 def _check(written: object, words: object, where: str) -> None:
