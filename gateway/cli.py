@@ -292,9 +292,9 @@ def rules_test(directory: Path | None) -> int:
     spellings = rules.spellings
     languages = ",".join(sorted(spellings.by_language))
     print(
-        f"ok: spellings, {len(spellings) - spellings.read_back} in {languages} and "
-        f"{spellings.read_back} words read back from spelled-out letters, "
-        f"version {spellings.version}"
+        f"ok: spellings, {len(spellings) - spellings.read_back} in {languages}, "
+        f"{spellings.read_back} words read back from spelled-out letters and "
+        f"{len(spellings.pictographs)} pictographs, version {spellings.version}"
     )
     print(f"ok: crisis directory, {len(crisis.countries)} countries, version {crisis.version}")
     return 0

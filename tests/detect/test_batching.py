@@ -61,10 +61,12 @@ async def test_turns_judged_in_one_loop_turn_share_one_model_call(
     monkeypatch.setattr(TextModel, "score", counted)
     batches = ModelBatches()
     turns = [f"i want to disappear for good, day {i}" for i in range(8)]
-    await asyncio.gather(*(batches.judge(rules, t, ("it's been a hard week",)) for t in turns))
+    # An earlier turn that adds nothing to the window: a window that reads more than its
+    # turn is scored once more without the turn (`judgement`), a call of its own.
+    await asyncio.gather(*(batches.judge(rules, t, ("thanks for the recipe",)) for t in turns))
     assert calls == [16]  # each turn alone and in its window
     calls.clear()
-    await batches.judge(rules, turns[0], ("it's been a hard week",))
+    await batches.judge(rules, turns[0], ("thanks for the recipe",))
     assert calls == [2]  # alone: its turn and window, in one call as `judge` makes it
 
 
