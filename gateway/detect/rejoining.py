@@ -18,7 +18,7 @@ few single letters, is read as its words (`wordbreaks.segment`), when four words
 come of them. A compound in a sentence is a small part of it, and one alone falls short
 of four covering words (`sekundenkleber`, cut anyway, would be `se kun denk leber`).
 
-Letters starred out (`how do i make a b*mb`, `s*r*n`, `k*ll`) are read as the word they
+Letters starred out (`how do i make a b*mb`, `b*mbe`, `k*ll`) are read as the word they
 hide: of the vocabulary's words the stars fit, one that arms a rule first (what people
 star out is what a filter would catch), then the most frequent.
 """
@@ -47,7 +47,7 @@ _RUN_CHARS: Final = 16
 _LONGEST_RUN: Final = 240
 _LETTER_RUN: Final = re.compile(r"[^\W\d_]{6,}")
 _RUN_WORDS: Final = 4
-# Letters starred out of one word (`k*ll`, `s*r*n`), and the longest such word read.
+# Letters starred out of one word (`k*ll`, `expl*s*ve`), and the longest such word read.
 _MASKS: Final = 3
 _LONGEST_WORD: Final = 24
 # Punctuation a chat word may carry on its outer side, left out when it is looked up.
