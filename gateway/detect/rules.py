@@ -466,9 +466,9 @@ def load_rules(
     return ruleset
 
 
-# Rule sets built in this process, by folder, source digest and model: a gateway started
-# or reloaded again on unchanged files (every worker's reload, every test's gateway) takes
-# the set already built instead of parsing and proving the packs again (about 0.3 s).
+# Rule sets built in this process, by folder, source digest and model: rules reloaded on
+# unchanged files, or another gateway started in the process (every test's), take the set
+# already built instead of parsing and proving the packs again (about 0.3 s).
 # The rules of a set never change once it is built; the oldest set goes first.
 _BUILT: dict[tuple[str, str, bool], RuleSet] = {}
 _BUILT_KEPT: Final = 4
