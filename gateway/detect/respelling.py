@@ -19,10 +19,11 @@ its dictionary words, per language. A spelling is one word of letters and digits
 only when it is rarely a word of its own in any language the gateway reads (`u`, `k`, `sa`,
 `peu`, `ne` are not listed: respelling them would rewrite ordinary text), and matched whole.
 
-Pictographs written for a word (`how do i make a 💣`, `bring a 🔫 to school`) are read as
-it, in the file's `pictographs`: one word for all languages, the one the rule packs and
-the model know best (English's, which most of the languages read borrow or share:
-`bomb`, `bombe`, `bomba`).
+Pictographs written for a word (`how do i make a 💣`, `wie baue ich eine 💣`) are read as
+it, in the file's `pictographs`: the word of the turn's language (`bomb`, `bombe`, `bomba`,
+`bom`), or one word for every language. The turn's language is the one whose
+`function_words` (articles, pronouns, prepositions) it holds most, the first listed on a
+tie; a turn with none of them is read in the first language of the pictograph's map.
 
 Respelling is linear: one C-speed split of the text into words and one set intersection
 decide whether a text holds any spelling (most do not, and cost no more); a text that does
@@ -70,11 +71,22 @@ class Spellings:
         version: str = "",
         spelled_out: Mapping[str, Mapping[str, str]] | None = None,
         read_back: int = 0,
-        pictographs: Mapping[str, str] | None = None,
+        *,
+        pictographs: Mapping[str, str | Mapping[str, str]] | None = None,
+        function_words: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.by_language = {lang: dict(table) for lang, table in by_language.items()}
-        self.pictographs = {fold(picture): word for picture, word in (pictographs or {}).items()}
-        """Pictographs written for a word (`💣` for `bomb`), as folding leaves them."""
+        self.pictographs = {
+            fold(picture): {"": words} if isinstance(words, str) else dict(words)
+            for picture, words in (pictographs or {}).items()
+        }
+        """Pictographs written for a word, as folding leaves them, each with its word per
+        language (`💣`: `{"en": "bomb", "fr": "bombe", ...}`; `""` for every language)."""
+        self.function_words = {
+            lang: frozenset(fold(word) for word in words)
+            for lang, words in (function_words or {}).items()
+        }
+        """Per language, the short words that tell a turn's language (`the`, `une`, `ich`)."""
         self._pictured = (
             re.compile("|".join(map(re.escape, sorted(self.pictographs, key=len, reverse=True))))
             if self.pictographs
@@ -113,7 +125,12 @@ class Spellings:
                     added += typed not in table
                     table.setdefault(typed, word)
         return Spellings(
-            tables, self.version, self.spelled_out, self.read_back + added, self.pictographs
+            tables,
+            self.version,
+            self.spelled_out,
+            self.read_back + added,
+            pictographs=self.pictographs,
+            function_words=self.function_words,
         )
 
     def respell(self, folded: str) -> str | None:
@@ -123,7 +140,8 @@ class Spellings:
             return None
         pictured = None
         if self._pictured is not None and not folded.isascii():
-            read = self._pictured.sub(lambda m: f" {self.pictographs[m[0]]} ", folded)
+            language = self.language(folded)
+            read = self._pictured.sub(lambda m: f" {self._pictured_word(m[0], language)} ", folded)
             pictured = _SPACES.sub(" ", read).strip() if read != folded else None
         if not self._keys:
             return pictured
@@ -137,6 +155,21 @@ class Spellings:
         if not found:
             return pictured
         return words_replaced(text, {key.decode(): self._words[key.decode()] for key in found})
+
+    def language(self, folded: str) -> str | None:
+        """The language whose function words `folded` holds most (the first listed on a
+        tie), or None when it holds none."""
+        words = set(folded.split())
+        counts = {lang: len(words & own) for lang, own in self.function_words.items()}
+        best = max(counts, key=counts.__getitem__, default=None)
+        return best if best is not None and counts[best] else None
+
+    def _pictured_word(self, picture: str, language: str | None) -> str:
+        """The word `picture` stands for in `language` (None: not known)."""
+        words = self.pictographs[picture]
+        if language in words:
+            return words[language]
+        return words.get("", next(iter(words.values())))
 
 
 NO_SPELLINGS: Final = Spellings({})
@@ -178,15 +211,42 @@ def parse_spellings(text: str, where: str) -> Spellings:
     pictographs = data.get("pictographs", {})
     if not isinstance(pictographs, dict) or not all(
         isinstance(picture, str)
-        and isinstance(word, str)
-        and word.strip()
         and fold(picture).strip()
         and not any(c.isalnum() for c in fold(picture))
-        for picture, word in pictographs.items()
+        and _words_of_languages(words)
+        for picture, words in pictographs.items()
     ):
-        raise ValueError(f"{where}: `pictographs` must map pictographs to the words they stand for")
+        raise ValueError(
+            f"{where}: `pictographs` must map pictographs to the words they stand for (one "
+            "word, or a word per language)"
+        )
+    function_words = data.get("function_words", {})
+    if not isinstance(function_words, dict) or not all(
+        isinstance(lang, str)
+        and isinstance(words, list)
+        and words
+        and all(isinstance(word, str) and word.strip() for word in words)
+        for lang, words in function_words.items()
+    ):
+        raise ValueError(f"{where}: `function_words` must map languages to lists of words")
     version = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return Spellings(tables, version, spelled_out, pictographs=pictographs)
+    return Spellings(
+        tables, version, spelled_out, pictographs=pictographs, function_words=function_words
+    )
+
+
+def _words_of_languages(words: object) -> bool:
+    """Whether `words` is one word, or a non-empty map of languages to words."""
+    if isinstance(words, str):
+        return bool(words.strip())
+    return (
+        isinstance(words, dict)
+        and bool(words)
+        and all(
+            isinstance(lang, str) and isinstance(word, str) and word.strip()
+            for lang, word in words.items()
+        )
+    )
 
 
 def _check(written: object, words: object, where: str) -> None:

@@ -77,6 +77,7 @@ NOT_SETTINGS = {
     "admin_token_on_command_line",
     "previous_response_id",
     "spelled_out",  # a key of rules/spellings.yaml
+    "function_words",  # another
 }
 
 
