@@ -3,10 +3,14 @@
 `training/train.py` writes it (`model.npz`: numpy arrays and a JSON header, no pickle);
 serving needs numpy, and numba for its compiled loop (`scoring.py`). Scores are per
 label, between 0 and 1 (one logistic output per label). The model learnt from messages
-of a few sentences, and one sentence of crisis in a longer text is diluted when the text
-is read as one bag of n-grams, so a text longer than `PIECE_CHARS` is also read in
-pieces: its sentences (short ones joined, long ones cut in overlapping `PIECE_CHARS`); a
-label's score is its best piece's. What is scored is bounded: a text up to `CHUNK_CHARS`
+of a few sentences, and one sentence of crisis or of a request is diluted when the text
+around it is read with it as one bag of n-grams (a greeting and a word about the weather
+before `i don't see the point of waking up tomorrow` took its score from 0.98 to 0.26), so
+a text of several sentences is also read in pieces: its sentences (short ones joined up
+to `MIN_PIECE_CHARS`, long ones cut in overlapping `PIECE_CHARS`); a label's score is its
+best piece's. The benign label's veto (`BENIGN_VETO`) is each piece's own: small talk
+that reads benign does not veto the request beside it, and a piece that reads benign
+lends none of its harmful scores. What is scored is bounded: a text up to `CHUNK_CHARS`
 is scored whole and in pieces; of one longer than `MAX_SCORED_CHARS`, only the pieces of
 its first and last `MAX_SCORED_CHARS / 2` characters, so a megabyte costs what 8 KB
 costs. The rule packs still read every character.
@@ -34,6 +38,8 @@ from gateway.detect.features import BITS, Floats, reduce_text
 MODEL_NAME: Final = "model.npz"
 FORMAT: Final = "lastword-ngram-linear/1"
 MIN_PIECE_CHARS: Final = 60
+# A text shorter than this is read whole only: no room for two pieces.
+SPLIT_CHARS: Final = 2 * MIN_PIECE_CHARS
 PIECE_CHARS: Final = 300
 CHUNK_CHARS: Final = 2048
 _SENTENCE_END: Final = re.compile(r"(?<=[.!?;:\n\u2026\u3002])\s+")
@@ -48,7 +54,7 @@ BENIGN: Final = "benign"
 # A harmful request the model also reads as a benign look-alike (`bomba de chocolate`: a
 # weapon word, a harmless object) is not flagged by the model: its benign label, trained
 # on the written look-alikes, vetoes the flag at this score. Rules still flag it.
-BENIGN_VETO: Final[Mapping[str, float]] = {"harmful": 0.5, "suspected": 0.5}
+BENIGN_VETO: Final[Mapping[Level, float]] = {"harmful": 0.5, "suspected": 0.5}
 # A threat to others the model reads at the crisis level, in a text its benign label reads
 # as a look-alike with more confidence (`je vais tuer mon frère, il a fini les biscuits 😤`:
 # hyperbole), stays at the distress level: endings stay held, no helplines are given.
@@ -95,6 +101,8 @@ class TextModel:
     _rows: npt.NDArray[np.int32] = field(init=False, repr=False)
     _languages: tuple[str, ...] = field(init=False, repr=False)
     _bars: Mapping[tuple[str, Level], tuple[tuple[str, float], ...]] = field(init=False, repr=False)
+    _vetoes: Mapping[float, tuple[tuple[str, ...], list[int]]] = field(init=False, repr=False)
+    _benign_column: int | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         count = len(self.buckets)
@@ -118,6 +126,21 @@ class TextModel:
         object.__setattr__(self, "_rows", rows)
         languages = tuple(label for label in self.labels if label.startswith(LANGUAGE))
         object.__setattr__(self, "_languages", languages)
+        # Each benign score that vetoes some label, with those labels' `unvetoed_key` and
+        # their columns.
+        vetoed = {
+            (label, veto)
+            for level, veto in BENIGN_VETO.items()
+            for label in self.thresholds.get(level, {})
+        } | {(label, veto) for (_, label), veto in BENIGN_LABEL_VETO.items()}
+        vetoes: dict[float, tuple[tuple[str, ...], list[int]]] = {}
+        for veto in sorted({veto for _, veto in vetoed}):
+            names = sorted(x for x, v in vetoed if v == veto and x in self.labels)
+            keys = tuple(unvetoed_key(x, veto) for x in names)
+            vetoes[veto] = (keys, [self.labels.index(x) for x in names])
+        object.__setattr__(self, "_vetoes", vetoes)
+        benign_column = self.labels.index(BENIGN) if BENIGN in self.labels else None
+        object.__setattr__(self, "_benign_column", benign_column)
         # Each level's (label, threshold) pairs, per language read and for the rest ("").
         bars = {
             (lang, level): tuple(
@@ -141,16 +164,36 @@ class TextModel:
 
     def score(self, texts: Sequence[Sequence[str]]) -> list[dict[str, float]]:
         """For each text, given as the folded pieces to score (`chunks`), each label's best
-        score over its pieces; all in one batch."""
+        score over its pieces; all in one batch. Where the benign label vetoes a label in
+        some pieces and not in others (`BENIGN_VETO`, `BENIGN_LABEL_VETO`), the label's best
+        score over the others is given too (`unvetoed`), for `over`."""
         scores = self.scores([piece for pieces in texts for piece in pieces])
         out: list[dict[str, float]] = []
         start = 0
         for pieces in texts:
             end = start + len(pieces)
-            best = scores[start] if end == start + 1 else scores[start:end].max(axis=0)
-            out.append(dict(zip(self.labels, best.tolist(), strict=True)))
+            if end == start + 1:
+                out.append(dict(zip(self.labels, scores[start].tolist(), strict=True)))
+            else:
+                out.append(self._best(scores[start:end]))
             start = end
         return out
+
+    def _best(self, block: Floats) -> dict[str, float]:
+        """Each label's best score over the pieces `block` holds (`score`)."""
+        best = dict(zip(self.labels, block.max(axis=0).tolist(), strict=True))
+        column = self._benign_column
+        if column is None:
+            return best
+        benign: list[float] = block[:, column].tolist()
+        for veto, (keys, columns) in self._vetoes.items():
+            if best[BENIGN] < veto:
+                break  # no piece is vetoed at this score or higher ones
+            unvetoed = [i for i, score in enumerate(benign) if score < veto]
+            if unvetoed:
+                values = block[unvetoed][:, columns].max(axis=0).tolist()
+                best.update(zip(keys, values, strict=True))
+        return best
 
     def language(self, scores: Mapping[str, float]) -> str | None:
         """The language the model reads in a text's scores, if it has language labels."""
@@ -160,18 +203,19 @@ class TextModel:
 
     def over(self, scores: Mapping[str, float], level: Level, margin: float = 0.0) -> set[str]:
         """The labels whose score reaches their threshold at `level` (in the text's language),
-        each threshold raised by `margin` of the way to 1; none when the benign label vetoes
-        the level (`BENIGN_VETO`), and not a label it vetoes alone (`BENIGN_LABEL_VETO`)."""
+        each threshold raised by `margin` of the way to 1; none that the benign label vetoes
+        (`BENIGN_VETO` for a level, `BENIGN_LABEL_VETO` for one label of it), in every piece
+        read (`score`)."""
         benign = scores.get(BENIGN, 0.0)
-        if benign >= BENIGN_VETO.get(level, 2.0):
-            return set()
-        bars = self._bars_of(scores, level)
-        return {
-            label
-            for label, bar in bars
-            if scores[label] >= bar + margin * (1.0 - bar)
-            and benign < BENIGN_LABEL_VETO.get((level, label), 2.0)
-        }
+        level_veto = BENIGN_VETO.get(level, 2.0)
+        out = set()
+        for label, bar in self._bars_of(scores, level):
+            veto = min(level_veto, BENIGN_LABEL_VETO.get((level, label), 2.0))
+            # Where a piece reads benign enough to veto it, the others' best may stand.
+            value = scores[label] if benign < veto else scores.get(unvetoed_key(label, veto), -1.0)
+            if value >= bar + margin * (1.0 - bar):
+                out.add(label)
+        return out
 
     def leaning(self, scores: Mapping[str, float], level: Level, share: float) -> set[str]:
         """The labels whose score reaches `share` of their threshold at `level` (in the
@@ -218,10 +262,19 @@ def _check_levels(thresholds: Levels, labels: Sequence[str], where: str) -> None
         raise ModelError(f"{where}: unknown levels or categories: {', '.join(unknown)}")
 
 
+def unvetoed_key(label: str, veto: float) -> str:
+    """Where `score` gives `label`'s best score over the pieces whose benign score is under
+    `veto`, when others' is not."""
+    return f"{label}|unvetoed<{veto}"
+
+
 def chunks(text: str) -> list[str]:
     """The pieces of `text` that are scored (see the module's doc)."""
     if len(text) <= PIECE_CHARS:
-        return [text]
+        if len(text) < SPLIT_CHARS:
+            return [text]
+        pieces = _pieces(text)
+        return [text, *pieces] if len(pieces) > 1 else [text]
     if len(text) > MAX_SCORED_CHARS:
         half = MAX_SCORED_CHARS // 2
         return _pieces(text[:half]) + _pieces(text[-half:])

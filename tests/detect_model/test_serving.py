@@ -261,3 +261,57 @@ def test_the_loop_is_compiled_where_no_folder_can_cache_it(model: TextModel) -> 
     assert done.returncode == 0, done.stderr
     got = np.asarray(json.loads(done.stdout))
     assert np.allclose(got, model.scores(["je veux mourir"]), atol=1e-6)
+
+
+def test_a_text_of_several_sentences_is_also_read_in_its_sentences() -> None:
+    """Sentences of 60 characters or more are pieces of their own, shorter ones joined; a
+    text too short for two pieces is read whole only."""
+    first = "The kids finally went back to school today and the house is quiet."
+    short = "Coffee's on."
+    last = "i just don't see the point of waking up tomorrow to be honest"
+    text = f"{first} {short} {last}"
+    assert chunks(text) == [text, first, f"{short} {last}"]
+    assert chunks(f"{short} {last}") == [f"{short} {last}"]
+    assert chunks("word " * 50) == ["word " * 50]  # no sentence ends: one piece
+
+
+# Each piece's scores, for the decision table below: a look-alike the benign label vetoes,
+# small talk, and a request.
+_LOOK_ALIKE = {"benign": 0.95, "weapons_mass_casualty": 0.9, "harm_to_others": 0.99}
+_SMALL_TALK = {"benign": 0.3, "weapons_mass_casualty": 0.05, "harm_to_others": 0.02}
+_REQUEST = {"benign": 0.1, "weapons_mass_casualty": 0.97, "harm_to_others": 0.02}
+
+
+@pytest.mark.parametrize(
+    ("pieces", "harmful", "crisis", "distress"),
+    [
+        # A look-alike alone: vetoed for the harmful categories and threats to others.
+        ([_LOOK_ALIKE], False, False, True),
+        # Small talk beside it vetoes nothing, and lends the look-alike no score.
+        ([_LOOK_ALIKE, _SMALL_TALK], False, False, True),
+        # A request beside a look-alike stands on its own score.
+        ([_LOOK_ALIKE, _REQUEST], True, False, True),
+        ([_SMALL_TALK, _REQUEST], True, False, False),
+        ([_SMALL_TALK], False, False, False),
+    ],
+)
+def test_the_benign_veto_is_each_pieces_own(
+    model: TextModel,
+    monkeypatch: pytest.MonkeyPatch,
+    pieces: list[dict[str, float]],
+    harmful: bool,
+    crisis: bool,
+    distress: bool,
+) -> None:
+    """A label the benign label vetoes in one piece stands on the other pieces' scores: the
+    piece that reads benign neither vetoes them nor lends them its own."""
+    block = np.zeros((len(pieces), len(model.labels)), np.float32)
+    for row, scores in enumerate(pieces):
+        block[row, model.labels.index("lang.en")] = 1.0
+        for label, value in scores.items():
+            block[row, model.labels.index(label)] = value
+    monkeypatch.setattr(TextModel, "scores", lambda _self, _texts: block)
+    (scores,) = model.score([["piece"] * len(pieces)])
+    assert ("weapons_mass_casualty" in model.over(scores, "harmful")) is harmful
+    assert ("harm_to_others" in model.over(scores, "crisis")) is crisis
+    assert ("harm_to_others" in model.over(scores, "distress")) is distress
