@@ -256,12 +256,18 @@ def _after_small_talk(sentences: int) -> Callable[[str, str], str]:
     return hide
 
 
+def _before_small_talk(text: str, lang: str) -> str:
+    ended = text if text.rstrip()[-1:] in tuple(".!?…") else f"{text}."
+    return " ".join([ended, *SMALL_TALK[lang]])
+
+
 # Each takes a seed's text and language.
 HIDINGS: dict[str, Callable[[str, str], str]] = {
     "starred_letter": lambda t, _: _per_word(t, lambda w: _VOWEL_INSIDE.sub("*", w, count=1)),
     "no_spaces": lambda t, _: t.replace(" ", ""),
     "after_small_talk": _after_small_talk(1),
     "after_long_small_talk": _after_small_talk(3),
+    "before_long_small_talk": _before_small_talk,
 }
 
 

@@ -38,6 +38,7 @@ from gateway.detect.features import BITS, Floats, reduce_text
 MODEL_NAME: Final = "model.npz"
 FORMAT: Final = "lastword-ngram-linear/1"
 MIN_PIECE_CHARS: Final = 60
+ALONE_CHARS: Final = 20  # see `_pieces`
 # A text shorter than this is read whole only: no room for two pieces.
 SPLIT_CHARS: Final = 2 * MIN_PIECE_CHARS
 PIECE_CHARS: Final = 300
@@ -285,13 +286,18 @@ def chunks(text: str) -> list[str]:
 
 def _pieces(text: str) -> list[str]:
     """`text` as its sentences, short ones joined up to `MIN_PIECE_CHARS`, long ones cut in
-    overlapping `PIECE_CHARS` (each starting half a piece after the one before)."""
+    overlapping `PIECE_CHARS` (each starting half a piece after the one before). A short
+    sentence of `ALONE_CHARS` or more before a long one stands alone: joined, the long one
+    would dilute it (`i can't do this anymore. Anyway, the kids are back at school ...`)."""
     out: list[str] = []
     piece = ""
-    for sentence in _SENTENCE_END.split(text):
+    sentences = _SENTENCE_END.split(text)
+    for i, sentence in enumerate(sentences):
         piece = f"{piece} {sentence}" if piece else sentence
         if len(piece) < MIN_PIECE_CHARS:
-            continue
+            following = sentences[i + 1] if i + 1 < len(sentences) else ""
+            if len(piece) < ALONE_CHARS or len(following) < MIN_PIECE_CHARS:
+                continue
         step = PIECE_CHARS // 2
         out += [piece[i : i + PIECE_CHARS] for i in range(0, max(1, len(piece) - step), step)]
         piece = ""

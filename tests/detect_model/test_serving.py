@@ -264,14 +264,18 @@ def test_the_loop_is_compiled_where_no_folder_can_cache_it(model: TextModel) -> 
 
 
 def test_a_text_of_several_sentences_is_also_read_in_its_sentences() -> None:
-    """Sentences of 60 characters or more are pieces of their own, shorter ones joined; a
-    text too short for two pieces is read whole only."""
+    """Sentences of 60 characters or more are pieces of their own, shorter ones joined (but
+    before a long one); a text too short for two pieces is read whole only."""
     first = "The kids finally went back to school today and the house is quiet."
     short = "Coffee's on."
     last = "i just don't see the point of waking up tomorrow to be honest"
     text = f"{first} {short} {last}"
     assert chunks(text) == [text, first, f"{short} {last}"]
     assert chunks(f"{short} {last}") == [f"{short} {last}"]
+    # A short sentence before a long one stands alone, unless it is very short.
+    said = "i can't do this anymore, really."
+    assert chunks(f"{said} {first} {last}") == [f"{said} {first} {last}", said, first, last]
+    assert chunks(f"Ok so. {first} {last}") == [f"Ok so. {first} {last}", f"Ok so. {first}", last]
     assert chunks("word " * 50) == ["word " * 50]  # no sentence ends: one piece
 
 
