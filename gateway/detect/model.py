@@ -204,9 +204,9 @@ class TextModel:
 
     def over(self, scores: Mapping[str, float], level: Level, margin: float = 0.0) -> set[str]:
         """The labels whose score reaches their threshold at `level` (in the text's language),
-        each threshold raised by `margin` of the way to 1; none that the benign label vetoes
-        (`BENIGN_VETO` for a level, `BENIGN_LABEL_VETO` for one label of it), in every piece
-        read (`score`)."""
+        each threshold raised by `margin` of the way to 1. A label the benign label vetoes
+        (`BENIGN_VETO` for a level, `BENIGN_LABEL_VETO` for one label of it) counts only on
+        the pieces it does not veto (`score`)."""
         benign = scores.get(BENIGN, 0.0)
         level_veto = BENIGN_VETO.get(level, 2.0)
         out = set()
@@ -292,10 +292,10 @@ def _pieces(text: str) -> list[str]:
     out: list[str] = []
     piece = ""
     sentences = _SENTENCE_END.split(text)
-    for i, sentence in enumerate(sentences):
+    for at, sentence in enumerate(sentences):
         piece = f"{piece} {sentence}" if piece else sentence
         if len(piece) < MIN_PIECE_CHARS:
-            following = sentences[i + 1] if i + 1 < len(sentences) else ""
+            following = sentences[at + 1] if at + 1 < len(sentences) else ""
             if len(piece) < ALONE_CHARS or len(following) < MIN_PIECE_CHARS:
                 continue
         step = PIECE_CHARS // 2
