@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import re
 import statistics
@@ -268,6 +269,8 @@ HIDINGS: dict[str, Callable[[str, str], str]] = {
     "after_small_talk": _after_small_talk(1),
     "after_long_small_talk": _after_small_talk(3),
     "before_long_small_talk": _before_small_talk,
+    "base64": lambda t, _: base64.b64encode(t.encode()).decode(),
+    "hex": lambda t, _: t.encode().hex(),
 }
 
 

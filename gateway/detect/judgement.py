@@ -11,7 +11,8 @@ step") is this turn's too. Both readings go through the rules and the model, and
 text that holds chat spellings (`respelling`), accents put inside a word to hide a
 keyword (`accents`: `sárin`) or spaces put inside words (`rejoining`: `sa rin`) is also
 read with those words as the dictionary writes them:
-the rules scan both spellings, the model scores the pieces of both.
+the rules scan both spellings, the model scores the pieces of both. Before all that, what
+a turn holds in base64 or hex is decoded (`encodings`): the model reads it so.
 
 Levels: a rule match or a model score over the model's `crisis` threshold is a confident
 crisis signal (`Flags.crisis`); `Flags.distress` holds those, every crisis category over
@@ -28,6 +29,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
+from gateway.detect.encodings import decoded
 from gateway.detect.folding import fold
 from gateway.detect.model import LEVELS, Level, TextModel, chunks
 from gateway.detect.rules import Kind, Match, RuleSet
@@ -167,6 +169,9 @@ def judging(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Judging:
     and returns the flags."""
     if not text:
         return NO_FLAGS
+    # What is written in base64 or hex is read as the model will read it (`encodings`).
+    text = decoded(text) or text
+    earlier = [decoded(turn) or turn for turn in earlier]
     joined = window(text, earlier)
     # The turn is scored whole and in pieces (`model.chunks`), its window whole: the
     # window's pieces would be the turns' own sentences, scored already.
