@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from gateway.detect.batching import BATCHES
 from gateway.detect.folding import fold
 from gateway.detect.handoff import HANDOFF
-from gateway.detect.judgement import NO_FLAGS, Flags, judge, window, work
+from gateway.detect.judgement import NO_FLAGS, Flags, judge, plain_turns, window, work
 from gateway.detect.offloop import SCANS
 from gateway.detect.rules import Match, RuleError, RuleSet, load_rules
 from gateway.dialects.base import Observation
@@ -48,7 +48,7 @@ MAX_LOOP_WORK = 8192
 def flag_turn(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Flags:
     """Scan the newest user turn, folded (`folding.fold`), for harmful requests and crisis:
     alone, and in a window with the `earlier` user turns (`judgement`)."""
-    return judge(rules, text, earlier)
+    return judge(rules, *plain_turns(text, earlier))
 
 
 async def flag_turn_async(
@@ -64,15 +64,18 @@ async def flag_turn_async(
     else is judged on the loop, the model scoring it with theirs (`batching`); alone, at
     once (waiting for the loop's next turn costs a lone request about 30 µs).
     """
-    short = work(text, earlier) <= OFF_LOOP_CHARS
-    if short and batch and HANDOFF.enabled:
-        handed = await HANDOFF.judge(rules, text, earlier)
-        if handed is not None:
-            return handed
-    if short and _light(rules, text, earlier):
-        if batch:
-            return await BATCHES.judge(rules, text, earlier)
-        return flag_turn(rules, text, earlier)
+    if work(text, earlier) <= OFF_LOOP_CHARS:
+        # Decoding never lengthens a text: what was short still is.
+        plain, plain_earlier = plain_turns(text, earlier)
+        if batch and HANDOFF.enabled:
+            handed = await HANDOFF.judge(rules, plain, plain_earlier)
+            if handed is not None:
+                return handed
+        if _light(rules, plain, plain_earlier):
+            if batch:
+                return await BATCHES.judge(rules, plain, plain_earlier)
+            return judge(rules, plain, plain_earlier)
+    # As written: the scanning process decodes it (`offloop`), off the loop.
     return await SCANS.judge(rules, text, earlier)
 
 

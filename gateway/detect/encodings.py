@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Sequence
 from typing import Final
 
 # Each byte of the UTF-8 text mapped to its class: `a` for a character of base64's
@@ -53,6 +54,13 @@ def decoded(text: str) -> str | None:
         return None
     out = _runs_read(raw, classes, [MAX_DECODED_CHARS])
     return out.decode() if out != raw else None
+
+
+def decoded_turns(text: str, earlier: Sequence[str], tail: int) -> tuple[str, list[str]]:
+    """The newest turn and the ends of the turns before it (their last `tail` characters,
+    enough for what a window reads) with their encoded runs decoded: what is judged. An
+    earlier turn with nothing to decode is kept whole."""
+    return decoded(text) or text, [decoded(turn[-tail:]) or turn for turn in earlier]
 
 
 def _runs_read(raw: bytes, classes: bytes, budget: list[int]) -> bytes:
@@ -107,8 +115,17 @@ def _from_hex(run: bytes) -> bytes:
     return bytes.fromhex(run.replace(b" ", b"").decode())
 
 
+_PUNCTUATION: Final = frozenset(".,;:!?'\"()-")
+
+
+def _hidden(char: str) -> bool:
+    """An invisible format character (zero-width space, joiner): a trick inside the text,
+    which folding takes out, not a sign of bytes."""
+    return unicodedata.category(char) == "Cf"
+
+
 def _reads_as_text(words: str) -> bool:
     if " " not in words or len(_WORDS.findall(words)) < 2:
         return False
-    plain = sum(1 for c in words if c.isalnum() or c.isspace() or c in ".,;:!?'\"()-")
+    plain = sum(1 for c in words if c.isalnum() or c.isspace() or c in _PUNCTUATION or _hidden(c))
     return plain >= _TEXT_SHARE * len(words)

@@ -11,8 +11,8 @@ step") is this turn's too. Both readings go through the rules and the model, and
 text that holds chat spellings (`respelling`), accents put inside a word to hide a
 keyword (`accents`: `sárin`) or spaces put inside words (`rejoining`: `sa rin`) is also
 read with those words as the dictionary writes them:
-the rules scan both spellings, the model scores the pieces of both. Before all that, what
-a turn holds in base64 or hex is decoded (`encodings`): the model reads it so.
+the rules scan both spellings, the model scores the pieces of both. The turns come here
+with what they hold in base64 or hex decoded (`detect.flag_turn`, `encodings`).
 
 Levels: a rule match or a model score over the model's `crisis` threshold is a confident
 crisis signal (`Flags.crisis`); `Flags.distress` holds those, every crisis category over
@@ -29,7 +29,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
-from gateway.detect.encodings import decoded
+from gateway.detect.encodings import decoded_turns
 from gateway.detect.folding import fold
 from gateway.detect.model import LEVELS, Level, TextModel, chunks
 from gateway.detect.rules import Kind, Match, RuleSet
@@ -91,6 +91,13 @@ def window(text: str, earlier: Sequence[str]) -> str:
 def _before(earlier: Sequence[str]) -> str:
     """The ends of the turns before the newest, one a line: what its window adds to it."""
     return "\n".join(turn[-WINDOW_TAIL_CHARS:] for turn in earlier[-WINDOW_TURNS:] if turn)
+
+
+def plain_turns(text: str, earlier: Sequence[str]) -> tuple[str, list[str]]:
+    """The newest turn and the turns before it with what they hold in base64 or hex decoded
+    (`encodings`), as the model will read them: what is judged. Decoded once: a text
+    encoded twice is read as its first decoding."""
+    return decoded_turns(text, earlier, 4 * WINDOW_TAIL_CHARS)
 
 
 def work(text: str, earlier: Sequence[str]) -> int:
@@ -169,9 +176,6 @@ def judging(rules: RuleSet, text: str, earlier: Sequence[str] = ()) -> Judging:
     and returns the flags."""
     if not text:
         return NO_FLAGS
-    # What is written in base64 or hex is read as the model will read it (`encodings`).
-    text = decoded(text) or text
-    earlier = [decoded(turn) or turn for turn in earlier]
     joined = window(text, earlier)
     # The turn is scored whole and in pieces (`model.chunks`), its window whole: the
     # window's pieces would be the turns' own sentences, scored already.

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from gateway.detect.judgement import Flags, judge
+from gateway.detect.judgement import Flags, judge, plain_turns
 from gateway.detect.rules import RuleSet, RuleSource, load_rules
 from gateway.logs import get_logger
 
@@ -38,7 +38,7 @@ def _judge_in_child(
 ) -> Flags | None:
     """`judge` in the child with the rules `source` loads; None when they are not `version`."""
     rules = child_rules(source, version)
-    return None if rules is None else judge(rules, text, earlier)
+    return None if rules is None else judge(rules, *plain_turns(text, earlier))
 
 
 def child_rules(source: RuleSource, version: str) -> RuleSet | None:
@@ -77,10 +77,11 @@ class ScanPool:
             return self._pool
 
     async def judge(self, rules: RuleSet, text: str, earlier: Sequence[str]) -> Flags:
-        """The flags of `text` (`judgement.judge`), computed in the pool's process."""
+        """The flags of `text` as written (`judgement.judge` of its `plain_turns`), computed
+        in the pool's process."""
 
         def here() -> Flags:
-            return judge(rules, text, earlier)
+            return judge(rules, *plain_turns(text, earlier))
 
         flags = None
         if rules.source is not None:
